@@ -1,0 +1,121 @@
+//! `sharpen bench`: throughput of the built-in model on this machine, and the
+//! model FLOP utilisation (MFU): achieved model FLOP/s divided by the f32 matmul
+//! FLOP/s candle reaches on a 512x512x512 product measured in the same run.
+//!
+//! Model FLOPs count `2 x (matmul weights)` per token processed (the standard
+//! estimate; attention over the short context adds under 2% here and is left
+//! out, so MFU is slightly underestimated).
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use serde_json::json;
+use sharpening_lab::sample::{sample_batch, SampleSettings};
+use sharpening_lab::score::{score, Scored};
+use sharpening_lab::sharpen::bon::choose_problems;
+use sharpening_lab::sharpen::train_step::{nll_loss, step, Example};
+
+use crate::args::Args;
+use crate::commands::{fail, task_and_model};
+use crate::table::Table;
+
+/// Runs `f` repeatedly for at least `min_secs` (and at least twice); returns
+/// seconds per call of the fastest third of the calls.
+fn time<F: FnMut() -> Result<(), String>>(min_secs: f64, mut f: F) -> Result<f64, String> {
+    f()?; // warm-up
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 2 || start.elapsed().as_secs_f64() < min_secs {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let k = (times.len() / 3).max(1);
+    Ok(times[..k].iter().sum::<f64>() / k as f64)
+}
+
+pub fn run(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse(raw, &["json", "quick"])?;
+    let (task, model, source) = task_and_model(&a)?;
+    let quick = a.flag("quick");
+    let json_out = a.flag("json");
+    a.finish()?;
+    let secs = if quick { 0.2 } else { 2.0 };
+    let cfg = model.llama.config().clone();
+    let fpt = cfg.flops_per_token();
+
+    // Reference: f32 matmul throughput of candle on this machine.
+    let m = 512;
+    let x = Tensor::randn(0f32, 1.0, (m, m), &Device::Cpu).map_err(|e| e.to_string())?;
+    let y = Tensor::randn(0f32, 1.0, (m, m), &Device::Cpu).map_err(|e| e.to_string())?;
+    let t_mm = time(secs, || x.matmul(&y).map(|_| ()).map_err(|e| e.to_string()))?;
+    let peak = 2.0 * (m * m * m) as f64 / t_mm;
+
+    let problems = choose_problems(task.as_ref(), 8, 0);
+    let prompts: Vec<Vec<u32>> = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt)).collect::<Result<_, _>>().map_err(fail)?;
+    let settings = SampleSettings { max_new_tokens: task.max_answer_tokens() + 1, ..Default::default() };
+    let mut rows = Vec::new();
+    for n in [1usize, 16, 64] {
+        let (mut sampled, mut processed) = (0usize, 0usize);
+        let t = time(secs, || {
+            sampled = 0;
+            processed = 0;
+            for (i, p) in prompts.iter().enumerate() {
+                let s = sample_batch(&model.llama, p, model.tok.eos, n, &settings, 0, i as u64).map_err(fail)?;
+                let steps = s.iter().map(|x| x.scored_len()).max().unwrap_or(0);
+                sampled += s.iter().map(|x| x.scored_len()).sum::<usize>();
+                processed += p.len() + n * steps.saturating_sub(1);
+            }
+            Ok(())
+        })?;
+        rows.push(json!({"what": format!("sampling N={n}"), "tokens_per_s": sampled as f64 / t,
+            "mfu": processed as f64 * fpt / t / peak, "tokens": sampled}));
+    }
+
+    // Scoring: log-likelihood of 256 full answers in one batch.
+    let answers: Vec<Vec<u32>> = problems.iter().map(|q| {
+        let mut a = model.tok.encode(&q.answer).unwrap_or_default();
+        a.push(model.tok.eos);
+        a
+    }).collect();
+    let items: Vec<Scored> = (0..256).map(|i| Scored { prompt: &prompts[i % 8], continuation: &answers[i % 8] }).collect();
+    let scored_tokens: usize = items.iter().map(|s| s.continuation.len()).sum();
+    let processed: usize = items.iter().map(|s| s.prompt.len() + s.continuation.len()).sum();
+    let t = time(secs, || score(&model.llama, &items).map(|_| ()).map_err(fail))?;
+    rows.push(json!({"what": "scoring (batch 256)", "tokens_per_s": scored_tokens as f64 / t,
+        "mfu": processed as f64 * fpt / t / peak, "tokens": scored_tokens}));
+
+    // One SFT step: forward + backward + AdamW on a batch of 16.
+    let tr = model.trainable_copy().map_err(fail)?;
+    let vars = tr.sorted_vars();
+    let mut opt = candle_nn::AdamW::new_lr(vars.clone(), 1e-3).map_err(|e| e.to_string())?;
+    let batch: Vec<Example> = (0..16).map(|i| Example { prompt: prompts[i % 8].clone(), target: answers[i % 8].clone() }).collect();
+    let tokens: usize = batch.iter().map(|e| e.prompt.len() + e.target.len() - 1).sum();
+    let t = time(secs, || {
+        let loss = nll_loss(&tr.train, &batch).map_err(fail)?;
+        step(&mut opt, &vars, &loss, 1.0).map(|_| ()).map_err(fail)
+    })?;
+    // forward + backward ~ 3x the forward FLOPs
+    rows.push(json!({"what": "SFT step (batch 16)", "step_ms": t * 1e3, "tokens_per_s": tokens as f64 / t,
+        "mfu": 3.0 * tokens as f64 * fpt / t / peak, "tokens": tokens}));
+
+    if json_out {
+        println!("{}", json!({"command": "bench", "version": sharpening_lab::VERSION, "model": source,
+            "model_sha256": model.weights_sha256, "params": cfg.num_params(), "flops_per_token": fpt,
+            "threads": candle_core::utils::get_num_threads(), "matmul_gflops": peak / 1e9, "rows": rows}));
+        return Ok(());
+    }
+    println!("bench: model {source} {} ({} params, {:.2} MFLOP/token), candle threads {}",
+        model.short_hash(), cfg.num_params(), fpt / 1e6, candle_core::utils::get_num_threads());
+    println!("reference: f32 matmul 512^3 at {:.1} GFLOP/s (measured now)", peak / 1e9);
+    let mut t = Table::new(&["workload", "tokens/s", "MFU", "note"]);
+    for r in &rows {
+        let note = r.get("step_ms").and_then(|v| v.as_f64()).map_or(String::new(), |ms| format!("{ms:.1} ms/step"));
+        t.row(vec![r["what"].as_str().unwrap().into(), format!("{:.0}", r["tokens_per_s"].as_f64().unwrap()),
+            format!("{:.1}%", 100.0 * r["mfu"].as_f64().unwrap()), note]);
+    }
+    t.print();
+    println!("MFU = model FLOP/s / matmul FLOP/s; tokens/s counts sampled tokens (with </s>), scored answer tokens, or trained tokens");
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `sharpen bon`: a best-of-N sweep.
+
+use serde_json::json;
+use sharpening_lab::reward::Reward;
+use sharpening_lab::sharpen::{run_bon, BonParams};
+
+use super::{envelope, fail, progress_printer, sampling, task_and_model};
+use crate::args::Args;
+use crate::table::{f3, opt3, Table};
+
+pub fn bon(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse(raw, &["json", "quiet"])?;
+    let (task, model, source) = task_and_model(&a)?;
+    let d = BonParams::default();
+    let p = BonParams {
+        n: a.list("n", &d.n)?,
+        prompts: a.get("prompts", d.prompts)?,
+        rewards: Reward::parse_list(&a.str("reward").unwrap_or_else(|| "all".into())).map_err(fail)?,
+        sampling: sampling(&a, task.as_ref())?,
+        seed: a.get("seed", d.seed)?,
+        threshold: a.get("threshold", d.threshold)?,
+    };
+    let json = a.flag("json");
+    let quiet = a.flag("quiet") || json;
+    a.finish()?;
+    let r = run_bon(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet)).map_err(fail)?;
+    if json {
+        let v = envelope("bon", task.as_ref(), &model, &source, p.seed, json!(p), serde_json::to_value(&r).unwrap());
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "best-of-N on task {} ({} prompts, {} marked; model {} {}; seed {})",
+        task.name(), r.prompts, r.marked_prompts, source, model.short_hash(), p.seed
+    );
+    println!("accuracy = share of selected answers the oracle accepts (estimate over `trials` best-of-N draws)");
+    let mut t = Table::new(&["N", "reward", "accuracy", "acc marked", "P[=y*]", "theory y*", "pass@N", "trials"]);
+    for row in &r.rows {
+        t.row(vec![
+            row.n.to_string(), row.reward.into(), f3(row.accuracy), opt3(row.accuracy_marked),
+            f3(row.y_star_rate), f3(row.y_star_theory), f3(row.pass_at_n), row.trials.to_string(),
+        ]);
+    }
+    t.print();
+    println!("references: greedy {} (greedy = y* on {}), one sample {} (exact), y* correct on {} of prompts",
+        f3(r.greedy_accuracy), f3(r.greedy_is_y_star), f3(r.sample_accuracy_exact), f3(r.y_star_accuracy));
+    println!("exact: mean pi(y*) {}, C_cov {:.2} (Eq. 6), largest unlisted mass {:.1e}", f3(r.p_star), r.c_cov, r.max_leftover);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The subcommands. Each parses its options, runs the library and prints a
+//! table, or with `--json` one JSON object carrying the parameters, seed,
+//! crate version and model weight hash.
+
+mod bon;
+mod exact;
+mod sft;
+mod train;
+
+pub use bon::bon;
+pub use exact::exact;
+pub use sft::sft;
+pub use train::train;
+
+use serde_json::{json, Value};
+use sharpening_lab::model::Model;
+use sharpening_lab::sample::SampleSettings;
+use sharpening_lab::tasks::{self, Task};
+
+use crate::args::Args;
+
+/// Library errors as one line.
+pub fn fail(e: sharpening_lab::Error) -> String {
+    e.to_string()
+}
+
+/// The base metrics recorded in a training card (see `sharpen::card`).
+pub fn card_metrics(model: &Model, task: &dyn Task) -> sharpening_lab::Result<Value> {
+    Ok(serde_json::to_value(sharpening_lab::sharpen::card::card_metrics(model, task)?).expect("metrics serialise"))
+}
+
+/// The task (`--task`, default the main task) and its model (`--model DIR`,
+/// default the task's built-in model).
+pub fn task_and_model(a: &Args) -> Result<(Box<dyn Task>, Model, String), String> {
+    let name = a.str("task").unwrap_or_else(|| tasks::builtin_names()[0].to_string());
+    let task = tasks::by_name(&name).map_err(fail)?;
+    let (model, source) = match a.str("model") {
+        None => (sharpening_lab::builtin::load(&name).map_err(fail)?, format!("built-in {name}")),
+        Some(dir) => {
+            let read = |f: &str| std::fs::read(format!("{dir}/{f}")).map_err(|e| format!("cannot read {dir}/{f}: {e}"));
+            let m = Model::from_bytes(&read("config.json")?, &read("model.safetensors")?, &read("tokenizer.json")?).map_err(fail)?;
+            (m, dir)
+        }
+    };
+    Ok((task, model, source))
+}
+
+/// `--temperature`, `--top-k`, `--top-p`, `--max-new-tokens`.
+pub fn sampling(a: &Args, task: &dyn Task) -> Result<SampleSettings, String> {
+    let s = SampleSettings {
+        temperature: a.get("temperature", 1.0)?,
+        top_k: a.get("top-k", 0)?,
+        top_p: a.get("top-p", 1.0)?,
+        max_new_tokens: a.get("max-new-tokens", task.max_answer_tokens() + 1)?,
+    };
+    s.validate().map_err(fail)?;
+    Ok(s)
+}
+
+/// The envelope every JSON output shares.
+pub fn envelope(command: &str, task: &dyn Task, model: &Model, source: &str, seed: u64, params: Value, report: Value) -> Value {
+    let mut v = json!({
+        "command": command,
+        "version": sharpening_lab::VERSION,
+        "task": task.name(),
+        "model": source,
+        "model_sha256": model.weights_sha256,
+        "seed": seed,
+        "params": params,
+    });
+    if let (Some(obj), Value::Object(r)) = (v.as_object_mut(), report) {
+        obj.extend(r);
+    }
+    v
+}
+
+/// Prints a progress line on stderr (interactive runs only).
+pub fn progress_printer(label: &'static str, quiet: bool) -> impl FnMut(usize, usize) -> bool {
+    let mut last = usize::MAX;
+    move |done, total| {
+        if !quiet && total > 0 {
+            let pct = done * 20 / total;
+            if pct != last {
+                last = pct;
+                eprint!("\r{label}: {done}/{total}   ");
+                if done == total {
+                    eprintln!();
+                }
+            }
+        }
+        true
+    }
+}

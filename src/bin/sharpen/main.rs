@@ -1,0 +1,58 @@
+//! `sharpen`: the command line of Sharpening Lab. A thin layer over the
+//! library: parse options, load a model, run, print a table or JSON.
+
+mod args;
+mod bench;
+mod commands;
+mod table;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+sharpen — sharpening experiments on small transformers (arXiv 2412.01951)
+
+USAGE: sharpen <command> [options]
+
+COMMANDS
+  bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,...
+  sft    SFT-Sharpening        --steps 200 --prompts 64 --samples 16 --reward loglik --lr 1e-3
+  exact  exact answer distribution of one prompt   --prompt \"12+34=\"
+  train  train a built-in model from a seed        --out DIR --steps 3000
+  bench  throughput and model FLOP utilisation     --quick
+  help   this text
+
+COMMON OPTIONS
+  --task add|mul      built-in task (default add)
+  --model DIR         model folder (config.json, model.safetensors, tokenizer.json);
+                      default: the task's built-in model
+  --seed S            random seed (default 0)
+  --temperature T  --top-k K  --top-p P  --max-new-tokens M   sampling
+  --json              print one JSON object instead of a table
+";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match argv.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("help", &argv[..0]),
+    };
+    let result = match cmd {
+        "bon" => commands::bon(rest),
+        "sft" => commands::sft(rest),
+        "exact" => commands::exact(rest),
+        "train" => commands::train(rest),
+        "bench" => bench::run(rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, exact, train, bench, help")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Sharpening Lab core: a small Llama-style transformer on candle, seeded
+//! sampling, self-rewards, best-of-N, exact answer distributions and
+//! SFT-Sharpening (arXiv 2412.01951). No web code, no file paths, no threads of
+//! its own: models load from bytes, so the same core runs natively and in wasm.
+
+pub mod builtin;
+pub mod error;
+pub mod model;
+pub mod reward;
+pub mod rng;
+pub mod sample;
+pub mod score;
+pub mod sharpen;
+pub mod tasks;
+pub mod train;
+
+pub use error::{Error, Result};
+
+/// The crate version, stamped on every report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

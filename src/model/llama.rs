@@ -1,0 +1,254 @@
+//! A Llama-style decoder, top to bottom: token embedding, `L` blocks of
+//! (RMSNorm -> multi-head attention with rotary positions and optional grouped
+//! K/V heads -> residual, RMSNorm -> SwiGLU MLP -> residual), a final RMSNorm and
+//! the output projection. Weight names follow the Hugging Face Llama layout.
+//!
+//! One implementation serves inference and training. `Llama::new` takes a
+//! candle-nn `VarBuilder`: from safetensors bytes for inference, from a `VarMap`
+//! for training, where every op below stays differentiable (`trainable = true`
+//! picks the composed ops; inference uses candle's fused kernels).
+
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::VarBuilder;
+
+use super::cache::KvCache;
+use super::config::Config;
+use crate::error::Result;
+
+/// `x @ w^T` for `x` of shape `[.., in]` and `w` of shape `[out, in]`.
+fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let inner = dims[dims.len() - 1];
+    let rows: usize = dims[..dims.len() - 1].iter().product();
+    let out = x.reshape((rows, inner))?.matmul(&w.t()?)?;
+    let mut shape = dims;
+    *shape.last_mut().unwrap() = w.dim(0)?;
+    out.reshape(shape)
+}
+
+struct Block {
+    attn_norm: Tensor,
+    wq: Tensor,
+    wk: Tensor,
+    wv: Tensor,
+    wo: Tensor,
+    mlp_norm: Tensor,
+    gate: Tensor,
+    up: Tensor,
+    down: Tensor,
+}
+
+impl Block {
+    fn new(cfg: &Config, vb: VarBuilder) -> candle_core::Result<Self> {
+        let (d, f) = (cfg.hidden_size, cfg.intermediate_size);
+        let kv = cfg.kv_heads() * cfg.head_dim();
+        let att = vb.pp("self_attn");
+        let mlp = vb.pp("mlp");
+        let init = candle_nn::init::DEFAULT_KAIMING_NORMAL;
+        let ones = candle_nn::Init::Const(1.0);
+        Ok(Self {
+            attn_norm: vb.get_with_hints(d, "input_layernorm.weight", ones)?,
+            wq: att.get_with_hints((d, d), "q_proj.weight", init)?,
+            wk: att.get_with_hints((kv, d), "k_proj.weight", init)?,
+            wv: att.get_with_hints((kv, d), "v_proj.weight", init)?,
+            wo: att.get_with_hints((d, d), "o_proj.weight", init)?,
+            mlp_norm: vb.get_with_hints(d, "post_attention_layernorm.weight", ones)?,
+            gate: mlp.get_with_hints((f, d), "gate_proj.weight", init)?,
+            up: mlp.get_with_hints((f, d), "up_proj.weight", init)?,
+            down: mlp.get_with_hints((d, f), "down_proj.weight", init)?,
+        })
+    }
+}
+
+/// The decoder. Cheap to clone (tensors are reference counted).
+pub struct Llama {
+    cfg: Config,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    lm_head: Tensor,
+    /// Rotary tables, `[max_positions, head_dim / 2]`, computed here and never
+    /// read from the weights file.
+    cos: Tensor,
+    sin: Tensor,
+    trainable: bool,
+}
+
+impl Llama {
+    /// Builds the model from `vb`. Missing or mis-shaped weights are errors.
+    pub fn new(cfg: &Config, vb: VarBuilder, trainable: bool) -> Result<Self> {
+        cfg.validate()?;
+        let (v, d) = (cfg.vocab_size, cfg.hidden_size);
+        let m = vb.pp("model");
+        let embed = m.get_with_hints((v, d), "embed_tokens.weight", candle_nn::Init::Randn { mean: 0.0, stdev: 0.02 })?;
+        let blocks = (0..cfg.num_hidden_layers)
+            .map(|i| Block::new(cfg, m.pp(format!("layers.{i}"))))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let norm = m.get_with_hints(d, "norm.weight", candle_nn::Init::Const(1.0))?;
+        let lm_head = if cfg.tie_word_embeddings {
+            embed.clone()
+        } else {
+            vb.get_with_hints((v, d), "lm_head.weight", candle_nn::init::DEFAULT_KAIMING_NORMAL)?
+        };
+        let (cos, sin) = rope_tables(cfg, vb.device())?;
+        Ok(Self { cfg: cfg.clone(), embed, blocks, norm, lm_head, cos, sin, trainable })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn device(&self) -> &Device {
+        self.embed.device()
+    }
+
+    /// Logits at every position: `ids` is `[batch, time]` (u32), the result is
+    /// `[batch, time, vocab]` (f32). With a cache, `ids` continue the cached
+    /// sequences (positions start at `cache.len()`) and the cache is extended.
+    pub fn forward(&self, ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let offset = cache.as_ref().map_or(0, |c| c.len());
+        if offset + t > self.cfg.max_position_embeddings {
+            return crate::error::param_err(format!(
+                "sequence of {} tokens exceeds the model's {} positions",
+                offset + t,
+                self.cfg.max_position_embeddings
+            ));
+        }
+        let mut x = candle_nn::Embedding::new(self.embed.clone(), self.cfg.hidden_size).forward(ids)?;
+        let mask = causal_mask(t, offset, x.device())?;
+        for (i, blk) in self.blocks.iter().enumerate() {
+            let h = self.rms_norm(&x, &blk.attn_norm)?;
+            let kv_slot = cache.as_deref_mut().map(|c| c.layer_mut(i));
+            let a = self.attention(&h, blk, offset, mask.as_ref(), kv_slot)?;
+            x = (x + a)?;
+            let h = self.rms_norm(&x, &blk.mlp_norm)?;
+            let g = candle_nn::ops::silu(&linear(&h, &blk.gate)?)?;
+            let m = linear(&(g * linear(&h, &blk.up)?)?, &blk.down)?;
+            x = (x + m)?;
+        }
+        if let Some(c) = cache {
+            c.advance(t);
+        }
+        let _ = b;
+        let x = self.rms_norm(&x, &self.norm)?;
+        Ok(linear(&x, &self.lm_head)?)
+    }
+
+    fn rms_norm(&self, x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+        let eps = self.cfg.rms_norm_eps as f32;
+        if self.trainable {
+            candle_nn::ops::rms_norm_slow(x, w, eps)
+        } else {
+            candle_nn::ops::rms_norm(&x.contiguous()?, w, eps)
+        }
+    }
+
+    fn attention(
+        &self,
+        x: &Tensor,
+        blk: &Block,
+        offset: usize,
+        mask: Option<&Tensor>,
+        slot: Option<&mut (Option<Tensor>, Option<Tensor>)>,
+    ) -> candle_core::Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let (h, kvh, hd) = (self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
+        let q = linear(x, &blk.wq)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()?;
+        let k = linear(x, &blk.wk)?.reshape((b, t, kvh, hd))?.transpose(1, 2)?.contiguous()?;
+        let v = linear(x, &blk.wv)?.reshape((b, t, kvh, hd))?.transpose(1, 2)?.contiguous()?;
+        let cos = self.cos.narrow(0, offset, t)?;
+        let sin = self.sin.narrow(0, offset, t)?;
+        let (q, k) = if self.trainable {
+            (candle_nn::rotary_emb::rope_slow(&q, &cos, &sin)?, candle_nn::rotary_emb::rope_slow(&k, &cos, &sin)?)
+        } else {
+            (candle_nn::rotary_emb::rope(&q, &cos, &sin)?, candle_nn::rotary_emb::rope(&k, &cos, &sin)?)
+        };
+        let (k, v) = match slot {
+            Some((ck, cv)) => {
+                let k = match ck.as_ref() {
+                    Some(prev) => Tensor::cat(&[prev, &k], 2)?,
+                    None => k,
+                };
+                let v = match cv.as_ref() {
+                    Some(prev) => Tensor::cat(&[prev, &v], 2)?,
+                    None => v,
+                };
+                *ck = Some(k.clone());
+                *cv = Some(v.clone());
+                (k, v)
+            }
+            None => (k, v),
+        };
+        let (k, v) = (repeat_kv(&k, h / kvh)?, repeat_kv(&v, h / kvh)?);
+        let scale = 1.0 / (hd as f64).sqrt();
+        let mut att = (q.matmul(&k.t()?)? * scale)?;
+        if let Some(m) = mask {
+            att = att.broadcast_add(m)?;
+        }
+        let att = if self.trainable {
+            candle_nn::ops::softmax(&att, D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&att)?
+        };
+        let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        linear(&y, &blk.wo)
+    }
+}
+
+/// `[b, kv, s, hd]` -> `[b, kv * rep, s, hd]`, each K/V head shared by `rep`
+/// consecutive query heads (grouped-query attention).
+fn repeat_kv(x: &Tensor, rep: usize) -> candle_core::Result<Tensor> {
+    if rep == 1 {
+        return Ok(x.clone());
+    }
+    let (b, kv, s, hd) = x.dims4()?;
+    x.unsqueeze(2)?.expand((b, kv, rep, s, hd))?.reshape((b, kv * rep, s, hd))
+}
+
+/// Additive mask `[t, offset + t]`: `-inf` where key position `j` lies after
+/// query position `offset + i`. `None` when a single new token sees everything.
+fn causal_mask(t: usize, offset: usize, dev: &Device) -> candle_core::Result<Option<Tensor>> {
+    if t == 1 {
+        return Ok(None);
+    }
+    let s = offset + t;
+    let data: Vec<f32> = (0..t)
+        .flat_map(|i| (0..s).map(move |j| if j > offset + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Ok(Some(Tensor::from_vec(data, (t, s), dev)?))
+}
+
+/// Rotary position tables (RoFormer): for pair `i` of a head,
+/// `theta_i = base^(-2i / head_dim)`, angle `p * theta_i` at position `p`.
+/// Computed in f64 then rounded, so every platform gets the same f32 tables.
+fn rope_tables(cfg: &Config, dev: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    let half = cfg.head_dim() / 2;
+    let n = cfg.max_position_embeddings;
+    let mut cos = Vec::with_capacity(n * half);
+    let mut sin = Vec::with_capacity(n * half);
+    for p in 0..n {
+        for i in 0..half {
+            let theta = cfg.rope_theta.powf(-2.0 * i as f64 / cfg.head_dim() as f64);
+            let a = p as f64 * theta;
+            cos.push(a.cos() as f32);
+            sin.push(a.sin() as f32);
+        }
+    }
+    Ok((Tensor::from_vec(cos, (n, half), dev)?, Tensor::from_vec(sin, (n, half), dev)?))
+}
+
+/// Log-probabilities (f64, numerically stable) from one row of logits divided by
+/// `temperature` (1.0 = the model's own distribution).
+pub fn log_softmax_row(logits: &[f32], temperature: f64) -> Vec<f64> {
+    let scaled: Vec<f64> = logits.iter().map(|&l| l as f64 / temperature).collect();
+    let max = scaled.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let lse = max + scaled.iter().map(|&l| (l - max).exp()).sum::<f64>().ln();
+    scaled.iter().map(|&l| l - lse).collect()
+}
+
+/// Ensures a tensor holds only finite values (used on logits and losses).
+pub fn all_finite(t: &Tensor) -> candle_core::Result<bool> {
+    let s = t.to_dtype(DType::F32)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+    Ok(s.is_finite())
+}

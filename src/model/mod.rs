@@ -1,0 +1,13 @@
+//! The transformer: its config, tokenizer, weights, forward pass and KV cache.
+
+pub mod bundle;
+pub mod cache;
+pub mod config;
+pub mod llama;
+pub mod tokenizer;
+
+pub use bundle::Model;
+pub use cache::KvCache;
+pub use config::Config;
+pub use llama::Llama;
+pub use tokenizer::Tok;

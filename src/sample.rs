@@ -1,0 +1,181 @@
+//! Sampling answers from a model: temperature, top-k and top-p (nucleus)
+//! truncation, in batches that share one prefill of the prompt.
+//!
+//! Every sample also records its log-probability under the model's own
+//! untruncated, temperature-1 distribution: when the sampling model is the base
+//! model this is the self-reward `log pi_base(y|x)` of Eq. 2, whatever the
+//! sampling settings.
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{param_err, Result};
+use crate::model::llama::log_softmax_row;
+use crate::model::{KvCache, Llama};
+use crate::rng::{Purpose, Rng};
+
+/// How to pick each next token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleSettings {
+    /// Softmax temperature; 0 means greedy (argmax, ties to the lower id).
+    pub temperature: f64,
+    /// Keep only the `k` most likely tokens (0 = no limit).
+    pub top_k: usize,
+    /// Keep the smallest set of most likely tokens whose mass reaches `p` (1 = no limit).
+    pub top_p: f64,
+    /// Stop after this many answer tokens even without `</s>`.
+    pub max_new_tokens: usize,
+}
+
+impl Default for SampleSettings {
+    fn default() -> Self {
+        Self { temperature: 1.0, top_k: 0, top_p: 1.0, max_new_tokens: 8 }
+    }
+}
+
+impl SampleSettings {
+    pub fn greedy(max_new_tokens: usize) -> Self {
+        Self { temperature: 0.0, max_new_tokens, ..Self::default() }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && (0.0..=100.0).contains(&self.temperature)) {
+            return param_err(format!("temperature {} must be in 0..=100", self.temperature));
+        }
+        if !(self.top_p.is_finite() && self.top_p > 0.0 && self.top_p <= 1.0) {
+            return param_err(format!("top-p {} must be in (0, 1]", self.top_p));
+        }
+        if self.max_new_tokens == 0 || self.max_new_tokens > 4096 {
+            return param_err(format!("max new tokens {} must be in 1..=4096", self.max_new_tokens));
+        }
+        Ok(())
+    }
+
+    /// Picks a token from one row of logits given a uniform draw `u` in [0, 1).
+    ///
+    /// Candidates are ordered by descending probability (ties: lower id first),
+    /// truncated by top-k then top-p, renormalised, and `u` is located in their
+    /// cumulative distribution — a fixed procedure, so equal logits and `u`
+    /// give the same token on every platform.
+    pub fn pick(&self, logits: &[f32], u: f64) -> u32 {
+        if self.temperature == 0.0 {
+            return argmax(logits);
+        }
+        let logp = log_softmax_row(logits, self.temperature);
+        let mut order: Vec<usize> = (0..logp.len()).collect();
+        order.sort_by(|&a, &b| logp[b].total_cmp(&logp[a]).then(a.cmp(&b)));
+        if self.top_k > 0 {
+            order.truncate(self.top_k);
+        }
+        let probs: Vec<f64> = order.iter().map(|&i| logp[i].exp()).collect();
+        let mut keep = probs.len();
+        if self.top_p < 1.0 {
+            let mut cum = 0.0;
+            for (n, p) in probs.iter().enumerate() {
+                cum += p;
+                if cum >= self.top_p {
+                    keep = n + 1;
+                    break;
+                }
+            }
+        }
+        let total: f64 = probs[..keep].iter().sum();
+        let target = u * total;
+        let mut cum = 0.0;
+        for n in 0..keep {
+            cum += probs[n];
+            if target < cum {
+                return order[n] as u32;
+            }
+        }
+        order[keep - 1] as u32
+    }
+}
+
+pub fn argmax(row: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// One sampled answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sample {
+    /// Answer tokens, `</s>` excluded.
+    pub tokens: Vec<u32>,
+    /// Whether the answer ended with `</s>` (otherwise it hit the length limit).
+    pub complete: bool,
+    /// `log pi(y|x)` under the sampling model at temperature 1 without
+    /// truncation, `</s>` included (Eq. 2 when the model is `pi_base`).
+    pub logp: f64,
+}
+
+impl Sample {
+    /// Number of tokens scored in `logp` (answer plus `</s>` when complete).
+    pub fn scored_len(&self) -> usize {
+        self.tokens.len() + usize::from(self.complete)
+    }
+}
+
+/// Draws `n` answers to one prompt: the prompt is prefilled once, the cache is
+/// fanned out to `n` rows and all rows decode together. Sample `j` uses RNG
+/// stream `(seed, Sample, prompt_index, j)`, so it does not depend on `n`.
+pub fn sample_batch(
+    model: &Llama,
+    prompt: &[u32],
+    eos: u32,
+    n: usize,
+    settings: &SampleSettings,
+    seed: u64,
+    prompt_index: u64,
+) -> Result<Vec<Sample>> {
+    settings.validate()?;
+    if n == 0 || n > 4096 {
+        return param_err(format!("number of samples {n} must be in 1..=4096"));
+    }
+    if prompt.is_empty() {
+        return param_err("empty prompt");
+    }
+    let dev = model.device();
+    let mut cache = KvCache::new(model.config().num_hidden_layers);
+    let ids = Tensor::new(prompt, dev)?.unsqueeze(0)?;
+    let logits = model.forward(&ids, Some(&mut cache))?;
+    let last = logits.narrow(1, prompt.len() - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
+    let mut rows: Vec<Vec<f32>> = vec![last[0].clone(); n];
+    let mut cache = cache.fan_out(n)?;
+    let mut rngs: Vec<Rng> = (0..n as u64).map(|j| Rng::new(seed, Purpose::Sample, prompt_index, j)).collect();
+    let mut out: Vec<Sample> = (0..n).map(|_| Sample { tokens: vec![], complete: false, logp: 0.0 }).collect();
+    let room = model.config().max_position_embeddings.saturating_sub(prompt.len());
+    let max_new = settings.max_new_tokens.min(room);
+    for step in 0..max_new {
+        let mut next = Vec::with_capacity(n);
+        for (j, s) in out.iter_mut().enumerate() {
+            // Every row draws one number per step, finished or not, so a row's
+            // stream position is its step count.
+            let u = rngs[j].uniform();
+            if s.complete {
+                next.push(eos);
+                continue;
+            }
+            let tok = settings.pick(&rows[j], u);
+            s.logp += log_softmax_row(&rows[j], 1.0)[tok as usize];
+            if tok == eos {
+                s.complete = true;
+            } else {
+                s.tokens.push(tok);
+            }
+            next.push(tok);
+        }
+        if out.iter().all(|s| s.complete) || step + 1 == max_new {
+            break;
+        }
+        let ids = Tensor::new(next.as_slice(), dev)?.unsqueeze(1)?;
+        let logits = model.forward(&ids, Some(&mut cache))?;
+        rows = logits.squeeze(1)?.to_vec2::<f32>()?;
+    }
+    Ok(out)
+}

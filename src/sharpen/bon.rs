@@ -1,0 +1,208 @@
+//! Inference-time sharpening: best-of-N (DESIGN.md section 1).
+//!
+//! For each prompt we draw `max(N)` samples from `pi_base` once. For each `N` in
+//! the list the samples are split into `max(N) / N` disjoint groups of `N`; each
+//! group is one best-of-N trial, so small `N` are averaged over many trials. Per
+//! self-reward we report the oracle accuracy of the selected answers and how
+//! often they are `y*`, beside pass@N (some answer in the group is correct: the
+//! oracle's coverage), a single sample, greedy decoding, and the theoretical
+//! `P[BoN = y*] = 1 - (1 - pi_base(y*|x))^N` from the exact distribution.
+
+use serde::Serialize;
+
+use super::exact::enumerate;
+use super::metrics::{bon_theory, coverage, mean};
+use crate::error::{param_err, Error, Result};
+use crate::model::Model;
+use crate::reward::{judge, select, Judged, Reward};
+use crate::sample::{sample_batch, SampleSettings};
+use crate::tasks::{Problem, Task};
+
+/// Parameters of a best-of-N sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct BonParams {
+    pub n: Vec<usize>,
+    pub prompts: usize,
+    pub rewards: Vec<Reward>,
+    pub sampling: SampleSettings,
+    pub seed: u64,
+    /// Probability below which enumeration stops expanding an answer prefix.
+    pub threshold: f64,
+}
+
+impl Default for BonParams {
+    fn default() -> Self {
+        Self {
+            n: vec![1, 4, 16, 64],
+            prompts: 100,
+            rewards: Reward::ALL.to_vec(),
+            sampling: SampleSettings::default(),
+            seed: 0,
+            threshold: 1e-5,
+        }
+    }
+}
+
+impl BonParams {
+    pub fn validate(&self) -> Result<()> {
+        self.sampling.validate()?;
+        if self.n.is_empty() || self.n.iter().any(|&n| n == 0 || n > 1024) {
+            return param_err("each N must be in 1..=1024");
+        }
+        if self.prompts == 0 || self.prompts > 100_000 {
+            return param_err(format!("number of prompts {} must be in 1..=100000", self.prompts));
+        }
+        if self.rewards.is_empty() {
+            return param_err("choose at least one reward");
+        }
+        Ok(())
+    }
+}
+
+/// One best-of-N result: a value of N and one self-reward.
+#[derive(Clone, Debug, Serialize)]
+pub struct BonRow {
+    pub n: usize,
+    pub reward: &'static str,
+    /// Share of BoN selections the oracle accepts (estimate over `trials`).
+    pub accuracy: f64,
+    /// The same on marked prompts only (None if the prompt set has none).
+    pub accuracy_marked: Option<f64>,
+    /// Share of BoN selections equal to the base model's `y*`.
+    pub y_star_rate: f64,
+    /// Theoretical `P[BoN = y*]`, mean over prompts (exact).
+    pub y_star_theory: f64,
+    /// Share of groups containing a correct answer (oracle coverage).
+    pub pass_at_n: f64,
+    /// Number of BoN trials (prompts x groups per prompt).
+    pub trials: usize,
+}
+
+/// A whole sweep, with the references.
+#[derive(Clone, Debug, Serialize)]
+pub struct BonReport {
+    pub rows: Vec<BonRow>,
+    pub prompts: usize,
+    pub marked_prompts: usize,
+    /// Accuracy of greedy decoding (deterministic).
+    pub greedy_accuracy: f64,
+    /// Share of greedy answers equal to `y*` (greedy is only a token-level heuristic).
+    pub greedy_is_y_star: f64,
+    /// Exact probability that one sample from `pi_base` is correct, mean over prompts.
+    pub sample_accuracy_exact: f64,
+    /// Share of prompts whose `y*` is correct (the ceiling of loglik BoN).
+    pub y_star_accuracy: f64,
+    /// Mean `pi_base(y*|x)` (exact).
+    pub p_star: f64,
+    /// `C_cov` over the prompt set (Eq. 6, exact).
+    pub c_cov: f64,
+    /// Largest unlisted mass of any prompt's enumeration.
+    pub max_leftover: f64,
+}
+
+/// Chooses `n` distinct problems of `task` with stream `(seed, Prompts)`: all of
+/// them in order when `n` covers the task, else a seeded random subset.
+pub fn choose_problems(task: &dyn Task, n: usize, seed: u64) -> Vec<Problem> {
+    let total = task.num_problems();
+    if n >= total {
+        return (0..total).map(|i| task.problem(i)).collect();
+    }
+    let mut rng = crate::rng::Rng::new(seed, crate::rng::Purpose::Prompts, 0, 0);
+    let mut idx: Vec<usize> = (0..total).collect();
+    for i in 0..n {
+        let j = i + rng.below((total - i) as u64) as usize;
+        idx.swap(i, j);
+    }
+    idx[..n].iter().map(|&i| task.problem(i)).collect()
+}
+
+/// Progress callback: `(done, total)`; return `false` to cancel.
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize) -> bool;
+
+pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress) -> Result<BonReport> {
+    p.validate()?;
+    let problems = choose_problems(task, p.prompts, p.seed);
+    let n_max = *p.n.iter().max().unwrap();
+    let with_verify = p.rewards.contains(&Reward::SelfVerify);
+    let eos = model.tok.eos;
+    let prompt_ids = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
+    let dists = enumerate(&model.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
+
+    let mut judged: Vec<Vec<Judged>> = Vec::with_capacity(problems.len());
+    let mut greedy = Vec::with_capacity(problems.len());
+    let greedy_settings = SampleSettings::greedy(p.sampling.max_new_tokens);
+    for (i, (q, ids)) in problems.iter().zip(&prompt_ids).enumerate() {
+        if !progress(i, problems.len()) {
+            return Err(Error::Other("cancelled".into()));
+        }
+        let s = sample_batch(&model.llama, ids, eos, n_max, &p.sampling, p.seed, i as u64)?;
+        judged.push(judge(model, task, q, &s, with_verify)?);
+        let g = sample_batch(&model.llama, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
+        greedy.push(judge(model, task, q, &g, false)?.remove(0));
+    }
+    progress(problems.len(), problems.len());
+
+    let p_star: Vec<f64> = dists.iter().map(|d| d.y_star().map_or(0.0, |a| a.logp.exp())).collect();
+    let y_star: Vec<Option<&Vec<u32>>> = dists.iter().map(|d| d.y_star().map(|a| &a.tokens)).collect();
+    let is_y_star = |i: usize, toks: &Vec<u32>| y_star[i] == Some(toks);
+    let mut rows = Vec::new();
+    for &n in &p.n {
+        let groups = n_max / n;
+        for &r in &p.rewards {
+            let (mut acc, mut acc_m, mut ys, mut pass) = (vec![], vec![], vec![], vec![]);
+            for (i, js) in judged.iter().enumerate() {
+                for g in 0..groups {
+                    let group = &js[g * n..(g + 1) * n];
+                    let pick = &group[select(r, group)];
+                    acc.push(f64::from(u8::from(pick.correct)));
+                    if problems[i].marked {
+                        acc_m.push(f64::from(u8::from(pick.correct)));
+                    }
+                    ys.push(f64::from(u8::from(is_y_star(i, &pick.tokens))));
+                    pass.push(f64::from(u8::from(group.iter().any(|j| j.correct))));
+                }
+            }
+            rows.push(BonRow {
+                n,
+                reward: r.name(),
+                accuracy: mean(&acc),
+                accuracy_marked: (!acc_m.is_empty()).then(|| mean(&acc_m)),
+                y_star_rate: mean(&ys),
+                y_star_theory: mean(&p_star.iter().map(|&q| bon_theory(q, n)).collect::<Vec<_>>()),
+                pass_at_n: mean(&pass),
+                trials: acc.len(),
+            });
+        }
+    }
+    let correct_mass: Vec<f64> = problems
+        .iter()
+        .zip(&dists)
+        .map(|(q, d)| {
+            d.answers
+                .iter()
+                .filter(|a| model.tok.decode(&a.tokens).map(|t| task.check(q, &t)).unwrap_or(false))
+                .map(|a| a.logp.exp())
+                .sum()
+        })
+        .collect();
+    let ystar_ok: Vec<f64> = problems
+        .iter()
+        .zip(&y_star)
+        .map(|(q, y)| {
+            let ok = y.map(|t| model.tok.decode(t).map(|s| task.check(q, &s)).unwrap_or(false)).unwrap_or(false);
+            f64::from(u8::from(ok))
+        })
+        .collect();
+    Ok(BonReport {
+        rows,
+        prompts: problems.len(),
+        marked_prompts: problems.iter().filter(|q| q.marked).count(),
+        greedy_accuracy: mean(&greedy.iter().map(|g| f64::from(u8::from(g.correct))).collect::<Vec<_>>()),
+        greedy_is_y_star: mean(&greedy.iter().enumerate().map(|(i, g)| f64::from(u8::from(g.complete && is_y_star(i, &g.tokens)))).collect::<Vec<_>>()),
+        sample_accuracy_exact: mean(&correct_mass),
+        y_star_accuracy: mean(&ystar_ok),
+        p_star: mean(&p_star),
+        c_cov: coverage(&p_star),
+        max_leftover: dists.iter().map(|d| d.leftover).fold(0.0, f64::max),
+    })
+}

@@ -1,0 +1,39 @@
+//! Sharpening metrics (DESIGN.md section 2), each citing its definition in
+//! arXiv 2412.01951.
+
+use super::exact::Distribution;
+
+/// Coverage coefficient `C_cov = E_x[1 / pi_base(y*(x)|x)]` (Eq. 6), from the
+/// base model's probabilities of its own argmax answers.
+pub fn coverage(p_star: &[f64]) -> f64 {
+    mean(&p_star.iter().map(|p| 1.0 / p).collect::<Vec<_>>())
+}
+
+/// Share of prompts with `pi(y*|x) >= 1 - delta`: the model is
+/// `(eps, delta)`-sharpened when this is at least `1 - eps` (Def. 3.1).
+pub fn sharpened_fraction(p_star: &[f64], delta: f64) -> f64 {
+    if p_star.is_empty() {
+        return 0.0;
+    }
+    p_star.iter().filter(|&&p| p >= 1.0 - delta).count() as f64 / p_star.len() as f64
+}
+
+/// Probability that best-of-N with a unique argmax and the log-likelihood
+/// reward returns `y*`: `1 - (1 - pi_base(y*|x))^N` (the chance that `y*` is
+/// among `N` independent samples; DESIGN.md section 1, best-of-N).
+pub fn bon_theory(p_star: f64, n: usize) -> f64 {
+    1.0 - (1.0 - p_star).powi(n as i32)
+}
+
+/// `KL(pi || pi_base) = sum_y pi(y) log(pi(y) / pi_base(y))` over the answers
+/// listed for `pi`; `base_logp(y)` gives `log pi_base(y|x)`.
+pub fn kl(pi: &Distribution, base_logp: impl Fn(&[u32]) -> f64) -> f64 {
+    pi.answers.iter().map(|a| a.logp.exp() * (a.logp - base_logp(&a.tokens))).sum()
+}
+
+pub fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.iter().sum::<f64>() / v.len() as f64
+}

@@ -1,0 +1,274 @@
+//! SFT-Sharpening (DESIGN.md section 1; Thm 4.1 of arXiv 2412.01951): build the
+//! best-of-N dataset `{(x_i, y_i^BoN)}` from `pi_base` with a chosen self-reward,
+//! then maximise `sum_i log pi(y_i^BoN | x_i)` starting from `pi_base`, with
+//! AdamW on a copy of the model while the frozen base model keeps scoring.
+//!
+//! After every `eval_every` steps (and at step 0, before any update) the current
+//! model's answer distribution is enumerated exactly on the training prompts and
+//! we report `pi(y*)` (the base model's argmax), the sharpened share (Def. 3.1),
+//! the probability that a sample is correct, `E_pi[log pi_base(y|x)]`, the
+//! entropy and `KL(pi || pi_base)` — all exact over the listed answers.
+
+use std::collections::HashMap;
+
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use serde::Serialize;
+
+use super::bon::{choose_problems, Progress};
+use super::exact::{enumerate, Distribution};
+use super::metrics::{kl, mean, sharpened_fraction};
+use super::train_step::{nll_loss, step, Example};
+use crate::error::{param_err, Error, Result};
+use crate::model::{Llama, Model};
+use crate::reward::{judge, select, Reward};
+use crate::rng::{Purpose, Rng};
+use crate::sample::{sample_batch, SampleSettings};
+use crate::score::{score, Scored};
+use crate::tasks::{Problem, Task};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SftParams {
+    /// Number of prompts `n` in the best-of-N dataset.
+    pub prompts: usize,
+    /// Samples per prompt `N`.
+    pub n: usize,
+    pub reward: Reward,
+    pub steps: usize,
+    pub lr: f64,
+    pub batch: usize,
+    /// Global gradient-norm clip (0 = off).
+    pub clip: f64,
+    pub weight_decay: f64,
+    /// `delta` of Def. 3.1 for the sharpened share.
+    pub delta: f64,
+    pub eval_every: usize,
+    pub sampling: SampleSettings,
+    pub threshold: f64,
+    pub seed: u64,
+}
+
+impl Default for SftParams {
+    fn default() -> Self {
+        Self {
+            prompts: 64,
+            n: 16,
+            reward: Reward::Loglik,
+            steps: 200,
+            lr: 1e-3,
+            batch: 16,
+            clip: 1.0,
+            weight_decay: 0.0,
+            delta: 0.1,
+            eval_every: 10,
+            sampling: SampleSettings::default(),
+            threshold: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+impl SftParams {
+    pub fn validate(&self) -> Result<()> {
+        self.sampling.validate()?;
+        let checks = [
+            (self.prompts == 0 || self.prompts > 10_000, "prompts must be in 1..=10000"),
+            (self.n == 0 || self.n > 1024, "N must be in 1..=1024"),
+            (self.steps > 100_000, "steps must be at most 100000"),
+            (self.batch == 0 || self.batch > 1024, "batch must be in 1..=1024"),
+            (self.eval_every == 0, "eval-every must be at least 1"),
+            (!(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0), "learning rate must be in (0, 1]"),
+            (!(self.clip.is_finite() && self.clip >= 0.0), "clip must be a number >= 0"),
+            (!(self.weight_decay.is_finite() && self.weight_decay >= 0.0), "weight decay must be >= 0"),
+            (!(self.delta > 0.0 && self.delta < 1.0), "delta must be in (0, 1)"),
+        ];
+        for (bad, msg) in checks {
+            if bad {
+                return param_err(msg);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Metrics of the current model at one step (means over the training prompts).
+#[derive(Clone, Debug, Serialize)]
+pub struct SftStep {
+    pub step: usize,
+    /// Training loss of this step's batch (None at step 0).
+    pub loss: Option<f64>,
+    /// `pi(y*_base | x)`.
+    pub p_star: f64,
+    /// Share of prompts with `pi(y*) >= 1 - delta` (Def. 3.1).
+    pub sharpened: f64,
+    /// Probability that a sample is correct (oracle).
+    pub accuracy: f64,
+    /// The same on the marked prompts (None if there are none).
+    pub accuracy_marked: Option<f64>,
+    /// Mean of `pi(y*)` over prompts whose `y*` is wrong: an amplified error.
+    pub p_star_wrong: Option<f64>,
+    /// `E_{y~pi}[log pi_base(y|x)]`.
+    pub mean_logp_base: f64,
+    /// Entropy of the answer distribution, nats.
+    pub entropy: f64,
+    /// `KL(pi || pi_base)`, nats.
+    pub kl: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SftReport {
+    pub steps: Vec<SftStep>,
+    pub prompts: usize,
+    pub marked_prompts: usize,
+    /// Prompts whose `y*` is wrong (sharpening them amplifies an error).
+    pub wrong_mode_prompts: usize,
+    /// Dataset: share of BoN winners the oracle accepts.
+    pub dataset_accuracy: f64,
+    pub dataset_size: usize,
+    /// Largest unlisted mass in any enumeration.
+    pub max_leftover: f64,
+}
+
+/// Everything evaluation needs about the base model, computed once.
+struct Baseline {
+    problems: Vec<Problem>,
+    prompt_ids: Vec<Vec<u32>>,
+    dists: Vec<Distribution>,
+    y_star_ok: Vec<bool>,
+}
+
+pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress) -> Result<SftReport> {
+    p.validate()?;
+    let eos = base.tok.eos;
+    let problems = choose_problems(task, p.prompts, p.seed);
+    let prompt_ids = problems.iter().map(|q| base.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
+    let dists = enumerate(&base.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
+    let correct = |q: &Problem, t: &[u32]| base.tok.decode(t).map(|s| task.check(q, &s)).unwrap_or(false);
+    let y_star_ok = problems.iter().zip(&dists).map(|(q, d)| d.y_star().is_some_and(|a| correct(q, &a.tokens))).collect();
+    let bl = Baseline { problems, prompt_ids, dists, y_star_ok };
+    let total_work = bl.problems.len() + p.steps;
+
+    // The best-of-N dataset.
+    let mut data = Vec::new();
+    let mut data_ok = Vec::new();
+    for (i, (q, ids)) in bl.problems.iter().zip(&bl.prompt_ids).enumerate() {
+        if !progress(i, total_work) {
+            return Err(Error::Other("cancelled".into()));
+        }
+        let s = sample_batch(&base.llama, ids, eos, p.n, &p.sampling, p.seed, i as u64)?;
+        let js = judge(base, task, q, &s, p.reward == Reward::SelfVerify)?;
+        let w = &js[select(p.reward, &js)];
+        if w.complete {
+            let mut target = w.tokens.clone();
+            target.push(eos);
+            data.push(Example { prompt: ids.clone(), target });
+            data_ok.push(f64::from(u8::from(w.correct)));
+        }
+    }
+    if data.is_empty() {
+        return param_err("no complete best-of-N answer to train on; raise max new tokens");
+    }
+
+    let tr = base.trainable_copy()?;
+    let vars = tr.sorted_vars();
+    let params = ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() };
+    let mut opt = AdamW::new(vars.clone(), params)?;
+    let mut steps = vec![evaluate(base, &tr.view, task, &bl, p, 0, None)?];
+    let mut order: Vec<usize> = Vec::new();
+    let mut epoch = 0u64;
+    for s in 1..=p.steps {
+        if !progress(bl.problems.len() + s - 1, total_work) {
+            return Err(Error::Other("cancelled".into()));
+        }
+        let mut batch = Vec::with_capacity(p.batch);
+        while batch.len() < p.batch {
+            if order.is_empty() {
+                order = (0..data.len()).collect();
+                Rng::new(p.seed, Purpose::Shuffle, epoch, 0).shuffle(&mut order);
+                epoch += 1;
+            }
+            batch.push(data[order.pop().unwrap()].clone());
+        }
+        let loss = nll_loss(&tr.train, &batch)?;
+        let (l, _) = step(&mut opt, &vars, &loss, p.clip).map_err(|e| match e {
+            Error::NonFinite(m) => Error::NonFinite(format!("at step {s}: {m}")),
+            e => e,
+        })?;
+        if s % p.eval_every == 0 || s == p.steps {
+            steps.push(evaluate(base, &tr.view, task, &bl, p, s, Some(l))?);
+        }
+    }
+    progress(total_work, total_work);
+    Ok(SftReport {
+        steps,
+        prompts: bl.problems.len(),
+        marked_prompts: bl.problems.iter().filter(|q| q.marked).count(),
+        wrong_mode_prompts: bl.y_star_ok.iter().filter(|&&ok| !ok).count(),
+        dataset_accuracy: mean(&data_ok),
+        dataset_size: data.len(),
+        max_leftover: bl.dists.iter().map(|d| d.leftover).fold(0.0, f64::max),
+    })
+}
+
+fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftParams, step: usize, loss: Option<f64>) -> Result<SftStep> {
+    let eos = base.tok.eos;
+    let dists = enumerate(cur, &bl.prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
+    // log pi_base for every listed answer: from the base enumeration when listed
+    // there, else scored directly.
+    let mut base_lp: Vec<HashMap<Vec<u32>, f64>> = bl
+        .dists
+        .iter()
+        .map(|d| d.answers.iter().map(|a| (a.tokens.clone(), a.logp)).collect())
+        .collect();
+    let mut missing: Vec<(usize, Vec<u32>)> = Vec::new();
+    for (i, d) in dists.iter().enumerate() {
+        for a in &d.answers {
+            if !base_lp[i].contains_key(&a.tokens) {
+                let mut c = a.tokens.clone();
+                c.push(eos);
+                missing.push((i, c));
+            }
+        }
+    }
+    let items: Vec<Scored> = missing.iter().map(|(i, c)| Scored { prompt: &bl.prompt_ids[*i], continuation: c }).collect();
+    if !items.is_empty() {
+        for ((i, c), lp) in missing.iter().zip(score(&base.llama, &items)?) {
+            base_lp[*i].insert(c[..c.len() - 1].to_vec(), lp);
+        }
+    }
+    let (mut ps, mut acc, mut acc_m, mut wrong, mut mlp, mut ent, mut kls) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (i, d) in dists.iter().enumerate() {
+        let q = &bl.problems[i];
+        let y = &bl.dists[i].y_star().map(|a| a.tokens.clone()).unwrap_or_default();
+        let pstar = d.prob(y);
+        ps.push(pstar);
+        if !bl.y_star_ok[i] {
+            wrong.push(pstar);
+        }
+        let a: f64 = d
+            .answers
+            .iter()
+            .filter(|a| base.tok.decode(&a.tokens).map(|t| task.check(q, &t)).unwrap_or(false))
+            .map(|a| a.logp.exp())
+            .sum();
+        acc.push(a);
+        if q.marked {
+            acc_m.push(a);
+        }
+        let mass = d.listed_mass();
+        mlp.push(d.answers.iter().map(|a| a.logp.exp() * base_lp[i][&a.tokens]).sum::<f64>() / mass);
+        ent.push(d.entropy());
+        kls.push(kl(d, |t| base_lp[i][t]));
+    }
+    Ok(SftStep {
+        step,
+        loss,
+        p_star: mean(&ps),
+        sharpened: sharpened_fraction(&ps, p.delta),
+        accuracy: mean(&acc),
+        accuracy_marked: (!acc_m.is_empty()).then(|| mean(&acc_m)),
+        p_star_wrong: (!wrong.is_empty()).then(|| mean(&wrong)),
+        mean_logp_base: mean(&mlp),
+        entropy: mean(&ent),
+        kl: mean(&kls),
+    })
+}

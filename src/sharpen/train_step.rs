@@ -1,0 +1,77 @@
+//! One optimisation step shared by SFT-Sharpening and the built-in trainer:
+//! masked next-token negative log-likelihood, a check that the loss and every
+//! gradient are finite, global-norm gradient clipping and an AdamW update.
+
+use candle_core::{DType, Tensor, Var, D};
+use candle_nn::{AdamW, Optimizer};
+
+use crate::error::{Error, Result};
+use crate::model::Llama;
+
+/// A training example: the context and the target tokens whose likelihood is
+/// maximised (for SFT: the prompt and the best-of-N answer plus `</s>`).
+#[derive(Clone, Debug)]
+pub struct Example {
+    pub prompt: Vec<u32>,
+    pub target: Vec<u32>,
+}
+
+/// Mean over target tokens of `-log pi(y_t | x, y_<t)` for a batch; sequences
+/// are right-padded and pad positions masked out.
+pub fn nll_loss(model: &Llama, batch: &[Example]) -> Result<Tensor> {
+    let t = batch.iter().map(|e| e.prompt.len() + e.target.len() - 1).max().unwrap_or(0);
+    if t == 0 || batch.iter().any(|e| e.prompt.is_empty() || e.target.is_empty()) {
+        return Err(Error::Param("a training example needs a prompt and a target".into()));
+    }
+    let (mut inputs, mut targets, mut mask) = (Vec::new(), Vec::new(), Vec::new());
+    for e in batch {
+        let seq: Vec<u32> = [e.prompt.as_slice(), &e.target].concat();
+        let n = seq.len() - 1;
+        for i in 0..t {
+            inputs.push(if i < n { seq[i] } else { seq[n] });
+            targets.push(if i < n { seq[i + 1] } else { 0 });
+            mask.push(if i + 1 >= e.prompt.len() && i < n { 1f32 } else { 0.0 });
+        }
+    }
+    let dev = model.device();
+    let b = batch.len();
+    let inputs = Tensor::from_vec(inputs, (b, t), dev)?;
+    let targets = Tensor::from_vec(targets, (b, t, 1), dev)?;
+    let mask = Tensor::from_vec(mask, (b, t), dev)?;
+    let logits = model.forward(&inputs, None)?;
+    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let picked = logp.gather(&targets, 2)?.squeeze(2)?;
+    let total = (picked * &mask)?.sum_all()?;
+    Ok((total.neg()? / mask.sum_all()?.to_scalar::<f32>()? as f64)?)
+}
+
+/// Backpropagates `loss`, clips the global gradient norm to `clip` (no clipping
+/// when `clip <= 0`), and applies one AdamW step. Returns `(loss, grad_norm)`.
+/// A non-finite loss or gradient is an error and leaves the weights unchanged.
+pub fn step(opt: &mut AdamW, vars: &[Var], loss: &Tensor, clip: f64) -> Result<(f64, f64)> {
+    let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    if !l.is_finite() {
+        return Err(Error::NonFinite(format!("the loss is {l}; lower the learning rate")));
+    }
+    let mut grads = loss.backward()?;
+    let mut sq = 0f64;
+    for v in vars {
+        if let Some(g) = grads.get(v) {
+            sq += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        }
+    }
+    let norm = sq.sqrt();
+    if !norm.is_finite() {
+        return Err(Error::NonFinite(format!("the gradient norm is {norm}; lower the learning rate")));
+    }
+    if clip > 0.0 && norm > clip {
+        let s = clip / norm;
+        for v in vars {
+            if let Some(g) = grads.remove(v) {
+                grads.insert(v, (g * s)?);
+            }
+        }
+    }
+    opt.step(&grads)?;
+    Ok((l, norm))
+}

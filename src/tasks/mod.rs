@@ -1,0 +1,60 @@
+//! Tasks: a space of prompts, each with a known correct answer (the oracle
+//! checker), a way to extract the answer from a response (for majority vote) and
+//! a self-verification prompt. The oracle is reported beside the self-rewards,
+//! never used by them.
+
+pub mod arithmetic;
+
+use crate::error::{param_err, Result};
+
+pub use arithmetic::{Arithmetic, Op};
+
+/// One prompt of a task with its ground truth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The prompt text given to the model, e.g. `"12+34="`.
+    pub prompt: String,
+    /// The correct answer, canonical form, e.g. `"46"`.
+    pub answer: String,
+    /// Whether this prompt belongs to the task's marked subset, where the
+    /// training data makes a systematic error the most likely answer.
+    pub marked: bool,
+}
+
+pub trait Task: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// One sentence for people: what the task is and what is marked.
+    fn description(&self) -> &'static str;
+    /// Number of distinct prompts.
+    fn num_problems(&self) -> usize;
+    /// Prompt `i` (`i < num_problems()`).
+    fn problem(&self, i: usize) -> Problem;
+    /// The problem for a prompt typed by a user; an error names what is wrong.
+    fn parse(&self, prompt: &str) -> Result<Problem>;
+    /// The answer a response states, in canonical form, if any.
+    fn extract(&self, response: &str) -> Option<String>;
+    /// The prompt asking the model whether `response` answers `prompt` correctly.
+    fn verify_prompt(&self, prompt: &str, response: &str) -> String;
+    /// The token text meaning "yes" after a verification prompt.
+    fn verify_yes(&self) -> &'static str;
+    /// Longest answer the task needs, in tokens (`</s>` excluded).
+    fn max_answer_tokens(&self) -> usize;
+
+    /// The oracle checker.
+    fn check(&self, problem: &Problem, response: &str) -> bool {
+        self.extract(response).as_deref() == Some(problem.answer.as_str())
+    }
+}
+
+/// The built-in tasks, main task first.
+pub fn builtin_names() -> &'static [&'static str] {
+    &["add", "mul"]
+}
+
+pub fn by_name(name: &str) -> Result<Box<dyn Task>> {
+    match name {
+        "add" => Ok(Box::new(Arithmetic::new(Op::Add))),
+        "mul" => Ok(Box::new(Arithmetic::new(Op::Mul))),
+        _ => param_err(format!("unknown task {name:?}; built-in tasks: {}", builtin_names().join(", "))),
+    }
+}

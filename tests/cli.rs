@@ -1,0 +1,103 @@
+//! The `sharpen` command line: JSON shape, byte-identical reruns, and one-line
+//! errors (exit code 2, no panic trace) for bad arguments.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sharpen")).args(args).output().expect("run sharpen");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn json(args: &[&str]) -> (String, serde_json::Value) {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "sharpen {args:?} failed: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    (out, v)
+}
+
+fn check_envelope(v: &serde_json::Value, seed: u64) {
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["seed"], seed);
+    assert_eq!(v["model_sha256"].as_str().unwrap().len(), 64);
+    assert!(v["params"].is_object());
+}
+
+#[test]
+fn bon_json_is_complete_and_deterministic() {
+    let args = ["bon", "--n", "1,4", "--prompts", "6", "--seed", "7", "--json"];
+    let (a, v) = json(&args);
+    let (b, _) = json(&args);
+    assert_eq!(a, b, "same seed must give byte-identical JSON");
+    check_envelope(&v, 7);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 8, "one row per N and reward");
+    let rewards: Vec<&str> = rows.iter().map(|r| r["reward"].as_str().unwrap()).collect();
+    for r in ["loglik", "loglik_norm", "majority", "self_verify"] {
+        assert!(rewards.contains(&r), "missing reward {r}");
+    }
+    for r in rows {
+        let acc = r["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc));
+        assert!(r["n"].as_u64().is_some());
+    }
+    let (c, _) = json(&["bon", "--n", "1,4", "--prompts", "6", "--seed", "8", "--json"]);
+    assert_ne!(a, c, "another seed must give other numbers");
+    let (_, v) = json(&["bon", "--n", "2", "--prompts", "3", "--reward", "majority", "--task", "mul", "--json"]);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(v["task"], "mul");
+}
+
+#[test]
+fn sft_json_starts_at_step_zero_and_is_deterministic() {
+    let args = ["sft", "--steps", "4", "--prompts", "6", "--samples", "4", "--eval-every", "2", "--seed", "3", "--json"];
+    let (a, v) = json(&args);
+    let (b, _) = json(&args);
+    assert_eq!(a, b);
+    check_envelope(&v, 3);
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.iter().map(|s| s["step"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 2, 4]);
+    for k in ["p_star", "accuracy", "mean_logp_base", "entropy", "kl"] {
+        assert!(steps[0][k].is_number(), "missing {k}");
+    }
+}
+
+#[test]
+fn exact_json_sums_to_one() {
+    let (_, v) = json(&["exact", "--prompt", "19+25=", "--json"]);
+    let total: f64 = v["answers"].as_array().unwrap().iter().map(|a| a["p"].as_f64().unwrap()).sum::<f64>() + v["leftover"].as_f64().unwrap();
+    assert!((total - 1.0).abs() < 1e-4, "sum {total}");
+    assert_eq!(v["correct_answer"], "44");
+    assert_eq!(v["marked"], true);
+    let (code, out, _) = run(&["exact", "--prompt", "12+34="]);
+    assert_eq!(code, 0);
+    assert!(out.contains("y*"), "{out}");
+}
+
+#[test]
+fn bad_arguments_give_one_line_errors() {
+    for args in [
+        vec!["frobnicate"],
+        vec!["bon", "--n", "x"],
+        vec!["bon", "--n", "0"],
+        vec!["bon", "--bogus", "1"],
+        vec!["bon", "--temperature", "-1"],
+        vec!["bon", "--top-p", "2"],
+        vec!["bon", "--reward", "vibes"],
+        vec!["bon", "--task", "nope"],
+        vec!["bon", "--seed"],
+        vec!["bon", "--seed", "1", "--seed", "2"],
+        vec!["sft", "--lr", "NaN"],
+        vec!["sft", "--steps", "-3"],
+        vec!["exact", "--prompt", "hello"],
+        vec!["bon", "--model", "/nonexistent"],
+        vec!["train"],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?} should fail with code 2, got {code}: {out} {err}");
+        assert!(err.starts_with("error: ") && err.trim_end().lines().count() == 1, "{args:?}: not a one-line error: {err:?}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+    let (code, out, _) = run(&["help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("bon") && out.contains("sft") && out.contains("exact"));
+}

@@ -1,0 +1,97 @@
+//! Shared test helpers: a random tiny model built from seeded weights.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+use sharpening_lab::model::bundle::to_safetensors;
+use sharpening_lab::model::{Config, Model, Tok};
+use sharpening_lab::rng::{Purpose, Rng};
+
+pub const ALPHABET: &str = "0123456789+";
+
+pub fn tiny_config(vocab: usize) -> Config {
+    Config {
+        vocab_size: vocab,
+        hidden_size: 16,
+        intermediate_size: 24,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: Some(2),
+        rms_norm_eps: 1e-5,
+        rope_theta: 10_000.0,
+        max_position_embeddings: 32,
+        tie_word_embeddings: false,
+    }
+}
+
+pub fn weight_shapes(c: &Config) -> Vec<(String, Vec<usize>)> {
+    let (d, f, v) = (c.hidden_size, c.intermediate_size, c.vocab_size);
+    let kv = c.kv_heads() * c.head_dim();
+    let mut s = vec![
+        ("model.embed_tokens.weight".to_string(), vec![v, d]),
+        ("model.norm.weight".to_string(), vec![d]),
+        ("lm_head.weight".to_string(), vec![v, d]),
+    ];
+    for l in 0..c.num_hidden_layers {
+        let p = format!("model.layers.{l}");
+        s.push((format!("{p}.input_layernorm.weight"), vec![d]));
+        s.push((format!("{p}.post_attention_layernorm.weight"), vec![d]));
+        s.push((format!("{p}.self_attn.q_proj.weight"), vec![d, d]));
+        s.push((format!("{p}.self_attn.k_proj.weight"), vec![kv, d]));
+        s.push((format!("{p}.self_attn.v_proj.weight"), vec![kv, d]));
+        s.push((format!("{p}.self_attn.o_proj.weight"), vec![d, d]));
+        s.push((format!("{p}.mlp.gate_proj.weight"), vec![f, d]));
+        s.push((format!("{p}.mlp.up_proj.weight"), vec![f, d]));
+        s.push((format!("{p}.mlp.down_proj.weight"), vec![d, f]));
+    }
+    s
+}
+
+/// Random weights (std `scale`; norms around 1) as flat vectors by name.
+pub fn random_weights(c: &Config, seed: u64, scale: f64) -> HashMap<String, (Vec<usize>, Vec<f32>)> {
+    weight_shapes(c)
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, shape))| {
+            let n: usize = shape.iter().product();
+            let mut rng = Rng::new(seed, Purpose::Init, k as u64, 7);
+            let v = if name.ends_with("norm.weight") {
+                (0..n).map(|_| (1.0 + 0.1 * rng.normal()) as f32).collect()
+            } else {
+                (0..n).map(|_| (scale * rng.normal()) as f32).collect()
+            };
+            (name, (shape, v))
+        })
+        .collect()
+}
+
+pub fn safetensors_bytes(w: &HashMap<String, (Vec<usize>, Vec<f32>)>) -> Vec<u8> {
+    let named: Vec<(String, Tensor)> = w
+        .iter()
+        .map(|(n, (s, v))| (n.clone(), Tensor::from_vec(v.clone(), s.as_slice(), &Device::Cpu).unwrap()))
+        .collect();
+    to_safetensors(&named).unwrap()
+}
+
+pub struct Tiny {
+    pub model: Model,
+    pub cfg: Config,
+    pub weights: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    pub config_json: String,
+    pub weight_bytes: Vec<u8>,
+    pub tokenizer_json: String,
+}
+
+/// A random tiny model over `ALPHABET`; `scale` sets how peaked its
+/// distributions are.
+pub fn tiny(seed: u64, scale: f64) -> Tiny {
+    let tok = Tok::char_level(ALPHABET).unwrap();
+    let cfg = tiny_config(tok.vocab_size());
+    let weights = random_weights(&cfg, seed, scale);
+    let weight_bytes = safetensors_bytes(&weights);
+    let config_json = cfg.to_json();
+    let tokenizer_json = tok.to_json().unwrap();
+    let model = Model::from_bytes(config_json.as_bytes(), &weight_bytes, tokenizer_json.as_bytes()).unwrap();
+    Tiny { model, cfg, weights, config_json, weight_bytes, tokenizer_json }
+}
