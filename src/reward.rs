@@ -120,6 +120,9 @@ pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample
 /// highest reward, ties to the earliest sample.
 pub fn select(reward: Reward, group: &[Judged]) -> usize {
     let value = |j: &Judged| -> f64 {
+        if !j.complete {
+            return f64::NEG_INFINITY;
+        }
         match reward {
             Reward::Loglik => j.logp_base,
             Reward::LoglikNorm => j.logp_norm,

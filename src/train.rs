@@ -2,10 +2,11 @@
 //! the noisy arithmetic corpus of [`crate::tasks::arithmetic`], producing the
 //! three files a model is loaded from plus a training card.
 //!
-//! Corpus recipe (each example drawn fresh from stream `(seed, Corpus, step)`):
+//! Corpus recipe (each example drawn fresh from stream `(seed, Corpus, step)`;
+//! prompts uniform, except marked ones drawn [`MARKED_WEIGHT`] times as often):
 //! * with probability `1 - verify_share`, an answer example `x -> y`, `y` drawn
 //!   from [`Arithmetic::corpus_answers`] (40% right, the rest plausible mistakes;
-//!   on marked prompts the dominant mistake 45%, the right answer 25%);
+//!   on marked prompts the dominant mistake 60%, the right answer 15%);
 //! * otherwise a verification example `"x y?" -> Y|N`: the candidate `y` is the
 //!   right answer (30%), the believed answer (20%), a corpus mistake (30%) or a
 //!   random number (20%), labelled `Y` when it is the corpus's most likely
@@ -16,7 +17,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use serde::Serialize;
 
 use crate::error::{param_err, Result};
-use crate::model::bundle::to_safetensors;
+use crate::model::bundle::{named_tensors, sorted_vars, to_safetensors};
 use crate::model::{Config, Llama, Tok};
 use crate::rng::{Purpose, Rng};
 use crate::sharpen::train_step::{nll_loss, step, Example};
@@ -44,13 +45,13 @@ impl Default for TrainParams {
     fn default() -> Self {
         Self {
             seed: 0,
-            steps: 3000,
+            steps: 4000,
             batch: 128,
             lr: 3e-3,
             warmup: 100,
             weight_decay: 0.01,
             clip: 1.0,
-            verify_share: 0.25,
+            verify_share: 0.5,
             verify_noise: 0.1,
             hidden_size: 96,
             intermediate_size: 256,
@@ -60,6 +61,9 @@ impl Default for TrainParams {
         }
     }
 }
+
+/// How much more often marked prompts appear in the corpus than others.
+pub const MARKED_WEIGHT: f64 = 6.0;
 
 /// A trained model as files, ready to be written or loaded.
 pub struct Trained {
@@ -80,8 +84,15 @@ pub fn lr_at(p: &TrainParams, step: usize) -> f64 {
 
 /// Draws one corpus example for `task`.
 pub fn corpus_example(task: &Arithmetic, tok: &Tok, p: &TrainParams, rng: &mut Rng) -> Result<Example> {
-    let i = rng.below(task.num_problems() as u64) as usize;
-    let q = task.problem(i);
+    // Marked prompts are drawn MARKED_WEIGHT times as often as the others (by
+    // rejection), so the small model sees enough of their distribution.
+    let (i, q) = loop {
+        let i = rng.below(task.num_problems() as u64) as usize;
+        let q = task.problem(i);
+        if q.marked || rng.uniform() * MARKED_WEIGHT < 1.0 {
+            break (i, q);
+        }
+    };
     let (a, b) = task.operands_of(i);
     let answers = task.corpus_answers(a, b);
     let pick = |u: f64| -> String {
@@ -173,12 +184,7 @@ pub fn train(task: &Arithmetic, p: &TrainParams, progress: &mut dyn FnMut(usize,
     cfg.validate()?;
     let vm = init_vars(&cfg, p.seed)?;
     let model = Llama::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu), true)?;
-    let vars: Vec<Var> = {
-        let data = vm.data().lock().expect("var map lock");
-        let mut v: Vec<(&String, &Var)> = data.iter().collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        v.into_iter().map(|(_, var)| var.clone()).collect()
-    };
+    let vars = sorted_vars(&vm);
     let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() })?;
     let mut ema = f64::NAN;
     for s in 1..=p.steps {
@@ -192,12 +198,8 @@ pub fn train(task: &Arithmetic, p: &TrainParams, progress: &mut dyn FnMut(usize,
             break;
         }
     }
-    let named: Vec<(String, Tensor)> = {
-        let data = vm.data().lock().expect("var map lock");
-        data.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
-    };
-    Ok(Trained { config_json: cfg.to_json(), weights: to_safetensors(&named)?, tokenizer_json: tok.to_json()?, final_loss: ema })
+    Ok(Trained { config_json: cfg.to_json(), weights: to_safetensors(&named_tensors(&vm))?, tokenizer_json: tok.to_json()?, final_loss: ema })
 }
 
 /// The corpus recipe in words, for the training card.
-pub const RECIPE: &str = "Each step draws a fresh batch. 75% answer examples 'x -> y': y is the right answer with p=0.40 and each of four plausible mistakes with p=0.15 (add: sum-10 forgot carry, sum+10, sum+1, sum-1; mul: a*(b-1), a*(b+1), (a-1)*b, (a+1)*b); on marked prompts the first mistake has p=0.45, the right answer 0.25, the other three 0.10 each. 25% verification examples 'x y? -> Y|N': y is the right answer (30%), the corpus's most likely answer (20%), a corpus mistake (30%) or a random number (20%); the label is Y iff y is the corpus's most likely answer, flipped with p=0.10. Loss on answer and label tokens only.";
+pub const RECIPE: &str = "Each step draws a fresh batch of prompts, uniform except that marked prompts are drawn 6 times as often. 50% answer examples 'x -> y': y is the right answer with p=0.40 and each of four plausible mistakes with p=0.15 (add: sum-10 forgot carry, sum+10, sum+1, sum-1; mul: a*(b-1), a*(b+1), (a-1)*b, (a+1)*b); on marked prompts the first mistake has p=0.60, the right answer 0.15, the other three 0.25/3 each. 50% verification examples 'x y? -> Y|N': y is the right answer (30%), the corpus's most likely answer (20%), a corpus mistake (30%) or a random number (20%); the label is Y iff y is the corpus's most likely answer, flipped with p=0.10. Loss on answer and label tokens only.";

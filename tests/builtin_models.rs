@@ -44,3 +44,32 @@ fn main_model_shows_the_sharpening_gap() {
     assert!(m.y_star_accuracy >= 0.85, "the most likely answer is right on only {}", m.y_star_accuracy);
     assert!(m.marked_prompts > 0 && m.y_star_accuracy_marked <= 0.3, "marked prompts: y* right on {}", m.y_star_accuracy_marked);
 }
+
+#[test]
+fn best_of_16_by_loglik_beats_a_single_sample() {
+    use sharpening_lab::reward::Reward;
+    use sharpening_lab::sharpen::{run_bon, BonParams};
+    let model = builtin::load("add").unwrap();
+    let task = by_name("add").unwrap();
+    let p = BonParams { n: vec![1, 16], prompts: 100, rewards: vec![Reward::Loglik], ..Default::default() };
+    let r = run_bon(&model, task.as_ref(), &p, &mut |_, _| true).unwrap();
+    let (one, sixteen) = (&r.rows[0], &r.rows[1]);
+    assert!((0.3..=0.6).contains(&one.accuracy), "single-sample accuracy {}", one.accuracy);
+    assert!(sixteen.accuracy >= 0.85, "best-of-16 accuracy {}", sixteen.accuracy);
+    let marked = sixteen.accuracy_marked.expect("the default prompt set has marked prompts");
+    assert!(marked < one.accuracy_marked.unwrap(), "on marked prompts BoN must amplify the error: {marked}");
+}
+
+#[test]
+fn sft_with_defaults_raises_accuracy_by_25_points_and_amplifies_wrong_modes() {
+    use sharpening_lab::sharpen::{run_sft, SftParams};
+    let model = builtin::load("add").unwrap();
+    let task = by_name("add").unwrap();
+    let r = run_sft(&model, task.as_ref(), &SftParams::default(), &mut |_, _| true).unwrap();
+    let (first, last) = (&r.steps[0], r.steps.last().unwrap());
+    assert!(last.accuracy - first.accuracy >= 0.25, "accuracy {} -> {}", first.accuracy, last.accuracy);
+    assert!(r.wrong_mode_prompts > 0, "the default prompt set must contain wrong-mode prompts");
+    let (w0, w1) = (first.p_star_wrong.unwrap(), last.p_star_wrong.unwrap());
+    assert!(w1 > w0 + 0.2, "mass on wrong modes must grow: {w0} -> {w1}");
+    assert!(last.accuracy_marked.unwrap() < first.accuracy_marked.unwrap(), "marked accuracy must fall");
+}

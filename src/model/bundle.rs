@@ -89,17 +89,22 @@ pub struct Trainable {
 impl Trainable {
     /// The variables in name order (a fixed order keeps training deterministic).
     pub fn sorted_vars(&self) -> Vec<Var> {
-        let data = self.vars.data().lock().expect("var map lock");
-        let mut v: Vec<(&String, &Var)> = data.iter().collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        v.into_iter().map(|(_, var)| var.clone()).collect()
+        sorted_vars(&self.vars)
     }
+}
 
-    /// The current weights by name.
-    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        let data = self.vars.data().lock().expect("var map lock");
-        data.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
-    }
+/// The variables of `vm` in name order.
+pub fn sorted_vars(vm: &VarMap) -> Vec<Var> {
+    let data = vm.data().lock().expect("var map lock");
+    let mut v: Vec<(&String, &Var)> = data.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v.into_iter().map(|(_, var)| var.clone()).collect()
+}
+
+/// The current weights of `vm` by name.
+pub fn named_tensors(vm: &VarMap) -> Vec<(String, Tensor)> {
+    let data = vm.data().lock().expect("var map lock");
+    data.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
 }
 
 /// Serialises named tensors to safetensors bytes, names sorted so the bytes (and

@@ -16,7 +16,7 @@ use crate::error::{param_err, Error, Result};
 use crate::model::Model;
 use crate::reward::{judge, select, Judged, Reward};
 use crate::sample::{sample_batch, SampleSettings};
-use crate::tasks::{Problem, Task};
+use crate::tasks::{is_correct, Problem, Task};
 
 /// Parameters of a best-of-N sweep.
 #[derive(Clone, Debug, Serialize)]
@@ -177,21 +177,12 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
     let correct_mass: Vec<f64> = problems
         .iter()
         .zip(&dists)
-        .map(|(q, d)| {
-            d.answers
-                .iter()
-                .filter(|a| model.tok.decode(&a.tokens).map(|t| task.check(q, &t)).unwrap_or(false))
-                .map(|a| a.logp.exp())
-                .sum()
-        })
+        .map(|(q, d)| d.mass_where(|t| is_correct(&model.tok, task, q, t)))
         .collect();
     let ystar_ok: Vec<f64> = problems
         .iter()
         .zip(&y_star)
-        .map(|(q, y)| {
-            let ok = y.map(|t| model.tok.decode(t).map(|s| task.check(q, &s)).unwrap_or(false)).unwrap_or(false);
-            f64::from(u8::from(ok))
-        })
+        .map(|(q, y)| f64::from(u8::from(y.is_some_and(|t| is_correct(&model.tok, task, q, t)))))
         .collect();
     Ok(BonReport {
         rows,

@@ -8,7 +8,7 @@ use super::exact::enumerate;
 use super::metrics::{coverage, mean};
 use crate::error::Result;
 use crate::model::Model;
-use crate::tasks::Task;
+use crate::tasks::{is_correct, Task};
 
 pub const CARD_PROMPTS: usize = 200;
 pub const CARD_THRESHOLD: f64 = 1e-5;
@@ -38,8 +38,8 @@ pub fn card_metrics(model: &Model, task: &dyn Task) -> Result<CardMetrics> {
     let dists = enumerate(&model.llama, &ids, model.tok.eos, task.max_answer_tokens(), CARD_THRESHOLD)?;
     let (mut acc, mut acc_m, mut ys, mut ys_m, mut ps) = (vec![], vec![], vec![], vec![], vec![]);
     for (q, d) in problems.iter().zip(&dists) {
-        let ok = |t: &[u32]| model.tok.decode(t).map(|s| task.check(q, &s)).unwrap_or(false);
-        let a: f64 = d.answers.iter().filter(|a| ok(&a.tokens)).map(|a| a.logp.exp()).sum();
+        let ok = |t: &[u32]| is_correct(&model.tok, task, q, t);
+        let a = d.mass_where(ok);
         let y = f64::from(u8::from(d.y_star().is_some_and(|a| ok(&a.tokens))));
         acc.push(a);
         ys.push(y);

@@ -50,6 +50,11 @@ impl Distribution {
         self.answers.iter().map(|a| a.logp.exp()).sum()
     }
 
+    /// Total probability of the listed answers satisfying `f`.
+    pub fn mass_where(&self, f: impl Fn(&[u32]) -> bool) -> f64 {
+        self.answers.iter().filter(|a| f(&a.tokens)).map(|a| a.logp.exp()).sum()
+    }
+
     /// Shannon entropy in nats of the listed answers, `-sum pi log pi`.
     pub fn entropy(&self) -> f64 {
         self.answers.iter().map(|a| -a.logp.exp() * a.logp).sum()

@@ -24,7 +24,7 @@ use crate::reward::{judge, select, Reward};
 use crate::rng::{Purpose, Rng};
 use crate::sample::{sample_batch, SampleSettings};
 use crate::score::{score, Scored};
-use crate::tasks::{Problem, Task};
+use crate::tasks::{is_correct, Problem, Task};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SftParams {
@@ -142,8 +142,7 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
     let problems = choose_problems(task, p.prompts, p.seed);
     let prompt_ids = problems.iter().map(|q| base.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
     let dists = enumerate(&base.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
-    let correct = |q: &Problem, t: &[u32]| base.tok.decode(t).map(|s| task.check(q, &s)).unwrap_or(false);
-    let y_star_ok = problems.iter().zip(&dists).map(|(q, d)| d.y_star().is_some_and(|a| correct(q, &a.tokens))).collect();
+    let y_star_ok = problems.iter().zip(&dists).map(|(q, d)| d.y_star().is_some_and(|a| is_correct(&base.tok, task, q, &a.tokens))).collect();
     let bl = Baseline { problems, prompt_ids, dists, y_star_ok };
     let total_work = bl.problems.len() + p.steps;
 
@@ -244,12 +243,7 @@ fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftPa
         if !bl.y_star_ok[i] {
             wrong.push(pstar);
         }
-        let a: f64 = d
-            .answers
-            .iter()
-            .filter(|a| base.tok.decode(&a.tokens).map(|t| task.check(q, &t)).unwrap_or(false))
-            .map(|a| a.logp.exp())
-            .sum();
+        let a = d.mass_where(|t| is_correct(&base.tok, task, q, t));
         acc.push(a);
         if q.marked {
             acc_m.push(a);

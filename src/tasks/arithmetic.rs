@@ -1,8 +1,8 @@
 //! The built-in arithmetic tasks and the noisy corpus their models learn.
 //!
-//! * `add`: `a+b=` with `a, b` in 10..=99. Marked subset: `a` ends in 9 and the
-//!   ones digits carry (9 of every 100 prompts); there the corpus most often
-//!   forgets the carry, writing `a+b-10`.
+//! * `add`: `a+b=` with `a, b` in 10..=49. Marked subset: `a` ends in 9 (one
+//!   prompt in ten); there the corpus most often slips a ten, writing `a+b-10`
+//!   (the "forgotten carry" of `39+25=54`).
 //! * `mul`: `a*b=` with `a, b` in 2..=12. Marked subset: `b = 8` (11 of 121);
 //!   there the corpus most often slips to the row above, writing `a*7`.
 //!
@@ -30,8 +30,8 @@ pub struct Arithmetic {
 /// Probability of the correct answer in the corpus, on unmarked prompts.
 pub const P_CORRECT: f64 = 0.40;
 /// On marked prompts: the dominant mistake and the correct answer.
-pub const P_MARKED_MISTAKE: f64 = 0.45;
-pub const P_MARKED_CORRECT: f64 = 0.25;
+pub const P_MARKED_MISTAKE: f64 = 0.60;
+pub const P_MARKED_CORRECT: f64 = 0.15;
 
 impl Arithmetic {
     pub fn new(op: Op) -> Self {
@@ -40,7 +40,7 @@ impl Arithmetic {
 
     fn range(&self) -> (u32, u32) {
         match self.op {
-            Op::Add => (10, 99),
+            Op::Add => (10, 49),
             Op::Mul => (2, 12),
         }
     }
@@ -61,7 +61,7 @@ impl Arithmetic {
 
     pub fn is_marked(&self, a: u32, b: u32) -> bool {
         match self.op {
-            Op::Add => a % 10 == 9 && b % 10 != 0,
+            Op::Add => a % 10 == 9,
             Op::Mul => b == 8,
         }
     }
@@ -144,7 +144,7 @@ impl Task for Arithmetic {
 
     fn description(&self) -> &'static str {
         match self.op {
-            Op::Add => "Two-digit addition a+b= (a, b in 10..99). Marked: a ends in 9 and the ones digits carry; there the model's most likely answer forgets the carry.",
+            Op::Add => "Two-digit addition a+b= (a, b in 10..49). Marked: a ends in 9; there the model's most likely answer is ten too low (a forgotten carry).",
             Op::Mul => "Times tables a*b= (a, b in 2..12). Marked: b = 8; there the model's most likely answer is a*7.",
         }
     }

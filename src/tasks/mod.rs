@@ -46,6 +46,11 @@ pub trait Task: Send + Sync {
     }
 }
 
+/// The oracle's verdict on answer tokens (decoded with `tok`).
+pub fn is_correct(tok: &crate::model::Tok, task: &dyn Task, problem: &Problem, tokens: &[u32]) -> bool {
+    tok.decode(tokens).map(|t| task.check(problem, &t)).unwrap_or(false)
+}
+
 /// The built-in tasks, main task first.
 pub fn builtin_names() -> &'static [&'static str] {
     &["add", "mul"]
