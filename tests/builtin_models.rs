@@ -51,7 +51,7 @@ fn best_of_16_by_loglik_beats_a_single_sample() {
     use sharpening_lab::sharpen::{run_bon, BonParams};
     let model = builtin::load("add").unwrap();
     let task = by_name("add").unwrap();
-    let p = BonParams { n: vec![1, 16], prompts: 100, rewards: vec![Reward::Loglik], ..Default::default() };
+    let p = BonParams { n: vec![1, 16], prompts: 200, rewards: vec![Reward::Loglik], ..Default::default() };
     let r = run_bon(&model, task.as_ref(), &p, &mut |_, _| true).unwrap();
     let (one, sixteen) = (&r.rows[0], &r.rows[1]);
     assert!((0.3..=0.6).contains(&one.accuracy), "single-sample accuracy {}", one.accuracy);
