@@ -180,8 +180,21 @@ impl Llama {
             }
             None => (k, v),
         };
-        let (k, v) = (repeat_kv(&k, h / kvh)?, repeat_kv(&v, h / kvh)?);
         let scale = 1.0 / (hd as f64).sqrt();
+        if t == 1 && kvh < h {
+            // Decoding one token with grouped K/V heads: the `rep` query heads
+            // sharing a K/V head become `rep` rows of one product, so K/V are
+            // not copied per head and there are `b * kv` products, not `b * h`.
+            let q = q.reshape((b, kvh, h / kvh, hd))?;
+            let att = (q.matmul(&k.t()?)? * scale)?;
+            let att = if self.trainable {
+                candle_nn::ops::softmax(&att, D::Minus1)?
+            } else {
+                candle_nn::ops::softmax_last_dim(&att)?
+            };
+            return linear(&att.matmul(&v)?.reshape((b, 1, d))?, &blk.wo);
+        }
+        let (k, v) = (repeat_kv(&k, h / kvh)?, repeat_kv(&v, h / kvh)?);
         let mut att = (q.matmul(&k.t()?)? * scale)?;
         if let Some(m) = mask {
             att = att.broadcast_add(m)?;
