@@ -21,7 +21,8 @@ pub fn train(raw: &[String]) -> Result<(), String> {
     let d = TrainParams::default();
     let p = TrainParams {
         seed: a.get("seed", d.seed)?,
-        steps: a.get("steps", d.steps)?,
+        // The shipped models: add 4000 steps, mul (121 prompts) 2000.
+        steps: a.get("steps", if op == Op::Mul { 2000 } else { d.steps })?,
         batch: a.get("batch", d.batch)?,
         lr: a.get("lr", d.lr)?,
         hidden_size: a.get("hidden", d.hidden_size)?,
