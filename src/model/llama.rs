@@ -8,7 +8,7 @@
 //! for training, where every op below stays differentiable (`trainable = true`
 //! picks the composed ops; inference uses candle's fused kernels).
 
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{Device, Module, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::cache::KvCache;
@@ -106,7 +106,7 @@ impl Llama {
     /// `[batch, time, vocab]` (f32). With a cache, `ids` continue the cached
     /// sequences (positions start at `cache.len()`) and the cache is extended.
     pub fn forward(&self, ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
-        let (b, t) = ids.dims2()?;
+        let (_, t) = ids.dims2()?;
         let offset = cache.as_ref().map_or(0, |c| c.len());
         if offset + t > self.cfg.max_position_embeddings {
             return crate::error::param_err(format!(
@@ -130,7 +130,6 @@ impl Llama {
         if let Some(c) = cache {
             c.advance(t);
         }
-        let _ = b;
         let x = self.rms_norm(&x, &self.norm)?;
         Ok(linear(&x, &self.lm_head)?)
     }
@@ -258,10 +257,4 @@ pub fn log_softmax_row(logits: &[f32], temperature: f64) -> Vec<f64> {
     let max = scaled.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let lse = max + scaled.iter().map(|&l| (l - max).exp()).sum::<f64>().ln();
     scaled.iter().map(|&l| l - lse).collect()
-}
-
-/// Ensures a tensor holds only finite values (used on logits and losses).
-pub fn all_finite(t: &Tensor) -> candle_core::Result<bool> {
-    let s = t.to_dtype(DType::F32)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
-    Ok(s.is_finite())
 }
