@@ -6,13 +6,18 @@
 pub mod builtin;
 pub mod error;
 pub mod model;
+pub mod report;
 pub mod reward;
 pub mod rng;
 pub mod sample;
 pub mod score;
 pub mod sharpen;
 pub mod tasks;
+pub mod throughput;
 pub mod train;
+pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{Error, Result};
 

@@ -64,7 +64,7 @@ impl Reward {
 }
 
 /// A sampled answer with everything the rewards and the oracle say about it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Judged {
     pub tokens: Vec<u32>,
     pub text: String,

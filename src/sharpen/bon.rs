@@ -8,7 +8,7 @@
 //! oracle's coverage), a single sample, greedy decoding, and the theoretical
 //! `P[BoN = y*] = 1 - (1 - pi_base(y*|x))^N` from the exact distribution.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::exact::enumerate;
 use super::metrics::{bon_theory, coverage, mean};
@@ -19,7 +19,7 @@ use crate::sample::{sample_batch, SampleSettings};
 use crate::tasks::{is_correct, Problem, Task};
 
 /// Parameters of a best-of-N sweep.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BonParams {
     pub n: Vec<usize>,
     pub prompts: usize,
@@ -60,10 +60,10 @@ impl BonParams {
 }
 
 /// One best-of-N result: a value of N and one self-reward.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BonRow {
     pub n: usize,
-    pub reward: &'static str,
+    pub reward: Reward,
     /// Share of BoN selections the oracle accepts (estimate over `trials`).
     pub accuracy: f64,
     /// The same on marked prompts only (None if the prompt set has none).
@@ -79,7 +79,7 @@ pub struct BonRow {
 }
 
 /// A whole sweep, with the references.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BonReport {
     pub rows: Vec<BonRow>,
     pub prompts: usize,
@@ -98,6 +98,30 @@ pub struct BonReport {
     pub c_cov: f64,
     /// Largest unlisted mass of any prompt's enumeration.
     pub max_leftover: f64,
+    /// Each prompt's base-model facts (exact), in sampling order.
+    pub per_prompt: Vec<PromptFacts>,
+}
+
+/// What the exact distribution says about one prompt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PromptFacts {
+    pub prompt: String,
+    /// The oracle's answer.
+    pub answer: String,
+    pub marked: bool,
+    /// The base model's most likely complete answer (None if none was listed).
+    pub y_star: Option<String>,
+    /// `pi_base(y*|x)`.
+    pub p_star: f64,
+    pub y_star_correct: bool,
+}
+
+/// A sweep's report plus every judged sample (for per-sample exports; not in
+/// the JSON report, which stays small).
+pub struct BonRun {
+    pub report: BonReport,
+    /// `samples[i]` = the `max(N)` judged samples of prompt `i`.
+    pub samples: Vec<Vec<Judged>>,
 }
 
 /// Chooses `n` distinct problems of `task` with stream `(seed, Prompts)`: all of
@@ -120,6 +144,11 @@ pub fn choose_problems(task: &dyn Task, n: usize, seed: u64) -> Vec<Problem> {
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize) -> bool;
 
 pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress) -> Result<BonReport> {
+    run_bon_full(model, task, p, progress).map(|r| r.report)
+}
+
+/// [`run_bon`], keeping every judged sample.
+pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress) -> Result<BonRun> {
     p.validate()?;
     let problems = choose_problems(task, p.prompts, p.seed);
     let n_max = *p.n.iter().max().unwrap();
@@ -164,7 +193,7 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
             }
             rows.push(BonRow {
                 n,
-                reward: r.name(),
+                reward: r,
                 accuracy: mean(&acc),
                 accuracy_marked: (!acc_m.is_empty()).then(|| mean(&acc_m)),
                 y_star_rate: mean(&ys),
@@ -184,7 +213,20 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
         .zip(&y_star)
         .map(|(q, y)| f64::from(u8::from(y.is_some_and(|t| is_correct(&model.tok, task, q, t)))))
         .collect();
-    Ok(BonReport {
+    let per_prompt = problems
+        .iter()
+        .zip(&dists)
+        .zip(&ystar_ok)
+        .map(|((q, d), &ok)| PromptFacts {
+            prompt: q.prompt.clone(),
+            answer: q.answer.clone(),
+            marked: q.marked,
+            y_star: d.y_star().map(|a| model.tok.decode(&a.tokens).unwrap_or_default()),
+            p_star: d.y_star().map_or(0.0, |a| a.logp.exp()),
+            y_star_correct: ok > 0.5,
+        })
+        .collect();
+    let report = BonReport {
         rows,
         prompts: problems.len(),
         marked_prompts: problems.iter().filter(|q| q.marked).count(),
@@ -195,5 +237,7 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
         p_star: mean(&p_star),
         c_cov: coverage(&p_star),
         max_leftover: dists.iter().map(|d| d.leftover).fold(0.0, f64::max),
-    })
+        per_prompt,
+    };
+    Ok(BonRun { report, samples: judged })
 }

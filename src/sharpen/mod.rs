@@ -7,6 +7,9 @@ pub mod metrics;
 pub mod sft;
 pub mod train_step;
 
-pub use bon::{run_bon, BonParams, BonReport};
+pub mod explore;
+
+pub use bon::{run_bon, run_bon_full, BonParams, BonReport, BonRun};
 pub use exact::{enumerate, Distribution};
-pub use sft::{run_sft, SftParams, SftReport};
+pub use explore::{explore, ExploreReport};
+pub use sft::{run_sft, run_sft_observed, SftParams, SftReport, SftRun};

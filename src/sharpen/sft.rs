@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::bon::{choose_problems, Progress};
 use super::exact::{enumerate, Distribution};
@@ -26,7 +26,7 @@ use crate::sample::{sample_batch, SampleSettings};
 use crate::score::{score, Scored};
 use crate::tasks::{is_correct, Problem, Task};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftParams {
     /// Number of prompts `n` in the best-of-N dataset.
     pub prompts: usize,
@@ -91,7 +91,7 @@ impl SftParams {
 }
 
 /// Metrics of the current model at one step (means over the training prompts).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftStep {
     pub step: usize,
     /// Training loss of this step's batch (None at step 0).
@@ -114,7 +114,7 @@ pub struct SftStep {
     pub kl: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftReport {
     pub steps: Vec<SftStep>,
     pub prompts: usize,
@@ -126,7 +126,41 @@ pub struct SftReport {
     pub dataset_size: usize,
     /// Largest unlisted mass in any enumeration.
     pub max_leftover: f64,
+    /// The prompts whose `y*` is wrong, with `pi(y*)` before and after.
+    pub wrong_mode: Vec<WrongMode>,
 }
+
+/// A prompt where the base model's most likely answer is wrong, so
+/// sharpening amplifies an error.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WrongMode {
+    pub prompt: String,
+    pub answer: String,
+    pub y_star: String,
+    pub marked: bool,
+    /// `pi_base(y*|x)` (exact).
+    pub p_base: f64,
+    /// `pi(y*|x)` after the last step (exact).
+    pub p_final: f64,
+}
+
+/// One example of the best-of-N dataset, as text.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatasetRow {
+    pub prompt: String,
+    pub completion: String,
+    /// Oracle verdict on the completion (not used in training).
+    pub correct: bool,
+}
+
+/// A run's report, the dataset it trained on, and the trained weights' view.
+pub struct SftRun {
+    pub report: SftReport,
+    pub dataset: Vec<DatasetRow>,
+}
+
+/// Called after each evaluation with its metrics and the current model.
+pub type OnEval<'a> = &'a mut dyn FnMut(&SftStep, &Llama) -> Result<()>;
 
 /// Everything evaluation needs about the base model, computed once.
 struct Baseline {
@@ -137,6 +171,11 @@ struct Baseline {
 }
 
 pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress) -> Result<SftReport> {
+    run_sft_observed(base, task, p, progress, &mut |_, _| Ok(())).map(|r| r.report)
+}
+
+/// [`run_sft`], calling `on_eval` after every evaluation (step 0 included).
+pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
     p.validate()?;
     let eos = base.tok.eos;
     let problems = choose_problems(task, p.prompts, p.seed);
@@ -149,6 +188,7 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
     // The best-of-N dataset.
     let mut data = Vec::new();
     let mut data_ok = Vec::new();
+    let mut dataset = Vec::new();
     for (i, (q, ids)) in bl.problems.iter().zip(&bl.prompt_ids).enumerate() {
         if !progress(i, total_work) {
             return Err(Error::Other("cancelled".into()));
@@ -161,6 +201,7 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
             target.push(eos);
             data.push(Example { prompt: ids.clone(), target });
             data_ok.push(f64::from(u8::from(w.correct)));
+            dataset.push(DatasetRow { prompt: q.prompt.clone(), completion: w.text.clone(), correct: w.correct });
         }
     }
     if data.is_empty() {
@@ -171,7 +212,9 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
     let vars = tr.sorted_vars();
     let params = ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() };
     let mut opt = AdamW::new(vars.clone(), params)?;
-    let mut steps = vec![evaluate(base, &tr.view, task, &bl, p, 0, None)?];
+    let (first, mut last_p) = evaluate(base, &tr.view, task, &bl, p, 0, None)?;
+    on_eval(&first, &tr.view)?;
+    let mut steps = vec![first];
     let mut order: Vec<usize> = Vec::new();
     let mut epoch = 0u64;
     for s in 1..=p.steps {
@@ -193,11 +236,29 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
             e => e,
         })?;
         if s % p.eval_every == 0 || s == p.steps {
-            steps.push(evaluate(base, &tr.view, task, &bl, p, s, Some(l))?);
+            let (m, ps) = evaluate(base, &tr.view, task, &bl, p, s, Some(l))?;
+            on_eval(&m, &tr.view)?;
+            last_p = ps;
+            steps.push(m);
         }
     }
     progress(total_work, total_work);
-    Ok(SftReport {
+    let wrong_mode = (0..bl.problems.len())
+        .filter(|&i| !bl.y_star_ok[i])
+        .filter_map(|i| {
+            let y = bl.dists[i].y_star()?;
+            let q = &bl.problems[i];
+            Some(WrongMode {
+                prompt: q.prompt.clone(),
+                answer: q.answer.clone(),
+                y_star: base.tok.decode(&y.tokens).unwrap_or_default(),
+                marked: q.marked,
+                p_base: y.logp.exp(),
+                p_final: last_p[i],
+            })
+        })
+        .collect();
+    let report = SftReport {
         steps,
         prompts: bl.problems.len(),
         marked_prompts: bl.problems.iter().filter(|q| q.marked).count(),
@@ -205,10 +266,13 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
         dataset_accuracy: mean(&data_ok),
         dataset_size: data.len(),
         max_leftover: bl.dists.iter().map(|d| d.leftover).fold(0.0, f64::max),
-    })
+        wrong_mode,
+    };
+    Ok(SftRun { report, dataset })
 }
 
-fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftParams, step: usize, loss: Option<f64>) -> Result<SftStep> {
+/// The step's metrics and each prompt's `pi(y*)`.
+fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftParams, step: usize, loss: Option<f64>) -> Result<(SftStep, Vec<f64>)> {
     let eos = base.tok.eos;
     let dists = enumerate(cur, &bl.prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
     // log pi_base for every listed answer: from the base enumeration when listed
@@ -253,7 +317,7 @@ fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftPa
         ent.push(d.entropy());
         kls.push(kl(d, |t| base_lp[i][t]));
     }
-    Ok(SftStep {
+    let m = SftStep {
         step,
         loss,
         p_star: mean(&ps),
@@ -264,5 +328,6 @@ fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftPa
         mean_logp_base: mean(&mlp),
         entropy: mean(&ent),
         kl: mean(&kls),
-    })
+    };
+    Ok((m, ps))
 }

@@ -10,29 +10,27 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use serde_json::json;
-use sharpening_lab::sample::{sample_batch, SampleSettings};
 use sharpening_lab::score::{score, Scored};
 use sharpening_lab::sharpen::bon::choose_problems;
 use sharpening_lab::sharpen::train_step::{nll_loss, step, Example};
+use sharpening_lab::throughput::{sampling_speed, time_fastest};
 
 use crate::args::Args;
 use crate::commands::{fail, task_and_model};
 use crate::table::Table;
 
-/// Runs `f` repeatedly for at least `min_secs` (and at least twice); returns
-/// seconds per call of the fastest third of the calls.
+fn clock() -> f64 {
+    thread_local!(static START: Instant = Instant::now());
+    START.with(|s| s.elapsed().as_secs_f64())
+}
+
 fn time<F: FnMut() -> Result<(), String>>(min_secs: f64, mut f: F) -> Result<f64, String> {
-    f()?; // warm-up
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 2 || start.elapsed().as_secs_f64() < min_secs {
-        let t = Instant::now();
-        f()?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let k = (times.len() / 3).max(1);
-    Ok(times[..k].iter().sum::<f64>() / k as f64)
+    let mut err = None;
+    let t = time_fastest(&clock, min_secs, &mut || f().map_err(|e| {
+        err = Some(e.clone());
+        sharpening_lab::Error::Other(e)
+    }));
+    t.map_err(|e| err.take().unwrap_or_else(|| e.to_string()))
 }
 
 pub fn run(raw: &[String]) -> Result<(), String> {
@@ -54,23 +52,11 @@ pub fn run(raw: &[String]) -> Result<(), String> {
 
     let problems = choose_problems(task.as_ref(), 8, 0);
     let prompts: Vec<Vec<u32>> = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt)).collect::<Result<_, _>>().map_err(fail)?;
-    let settings = SampleSettings { max_new_tokens: task.max_answer_tokens() + 1, ..Default::default() };
     let mut rows = Vec::new();
     for n in [1usize, 16, 64] {
-        let (mut sampled, mut processed) = (0usize, 0usize);
-        let t = time(secs, || {
-            sampled = 0;
-            processed = 0;
-            for (i, p) in prompts.iter().enumerate() {
-                let s = sample_batch(&model.llama, p, model.tok.eos, n, &settings, 0, i as u64).map_err(fail)?;
-                let steps = s.iter().map(|x| x.scored_len()).max().unwrap_or(0);
-                sampled += s.iter().map(|x| x.scored_len()).sum::<usize>();
-                processed += p.len() + n * steps.saturating_sub(1);
-            }
-            Ok(())
-        })?;
-        rows.push(json!({"what": format!("sampling N={n}"), "tokens_per_s": sampled as f64 / t,
-            "mfu": processed as f64 * fpt / t / peak, "tokens": sampled}));
+        let s = sampling_speed(&model, task.as_ref(), n, secs, &clock).map_err(fail)?;
+        rows.push(json!({"what": format!("sampling N={n}"), "tokens_per_s": s.tokens_per_s,
+            "mfu": s.processed as f64 * fpt / s.seconds_per_round / peak, "tokens": s.tokens}));
     }
 
     // Scoring: log-likelihood of 256 full answers in one batch.

@@ -37,7 +37,7 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     let mut t = Table::new(&["N", "reward", "accuracy", "acc marked", "P[=y*]", "theory y*", "pass@N", "trials"]);
     for row in &r.rows {
         t.row(vec![
-            row.n.to_string(), row.reward.into(), f3(row.accuracy), opt3(row.accuracy_marked),
+            row.n.to_string(), row.reward.name().into(), f3(row.accuracy), opt3(row.accuracy_marked),
             f3(row.y_star_rate), f3(row.y_star_theory), f3(row.pass_at_n), row.trials.to_string(),
         ]);
     }

@@ -12,7 +12,8 @@ pub use exact::exact;
 pub use sft::sft;
 pub use train::train;
 
-use serde_json::{json, Value};
+use serde_json::Value;
+use sharpening_lab::report::Provenance;
 use sharpening_lab::model::Model;
 use sharpening_lab::sample::SampleSettings;
 use sharpening_lab::tasks::{self, Task};
@@ -57,21 +58,16 @@ pub fn sampling(a: &Args, task: &dyn Task) -> Result<SampleSettings, String> {
     Ok(s)
 }
 
-/// The envelope every JSON output shares.
+/// The envelope every JSON output shares (`sharpening_lab::report`).
 pub fn envelope(command: &str, task: &dyn Task, model: &Model, source: &str, seed: u64, params: Value, report: Value) -> Value {
-    let mut v = json!({
-        "command": command,
-        "version": sharpening_lab::VERSION,
-        "task": task.name(),
-        "model": source,
-        "model_sha256": model.weights_sha256,
-        "seed": seed,
-        "params": params,
-    });
-    if let (Some(obj), Value::Object(r)) = (v.as_object_mut(), report) {
-        obj.extend(r);
-    }
-    v
+    let p = Provenance {
+        command: command.into(),
+        task: task.name().into(),
+        model: source.into(),
+        model_sha256: model.weights_sha256.clone(),
+        seed,
+    };
+    sharpening_lab::report::envelope(&p, params, report)
 }
 
 /// Prints a progress line on stderr (interactive runs only).

@@ -1,0 +1,57 @@
+//! The controls of the current view, as HTML generated from the parameter list
+//! (`params.rs`): every control has a label, a name the page's single event
+//! handler reads, and its valid range; hidden ones (`<key>_hide=1`) are left out.
+
+use super::params::{Kind, UiState, PARAMS};
+use super::svg::esc;
+
+pub fn controls_html(s: &UiState) -> String {
+    let view = s.view();
+    let mut o = String::new();
+    for p in PARAMS.iter().filter(|p| p.views.contains(&view) && !s.is_hidden(p.key)) {
+        let id = format!("ctl-{}", p.key);
+        let v = esc(s.get(p.key));
+        let title = esc(p.help);
+        let label = esc(p.label);
+        let field = match p.kind {
+            Kind::Choice(opts) => {
+                let options: String = opts
+                    .iter()
+                    .map(|o| format!("<option value=\"{0}\"{1}>{0}</option>", esc(o), if s.get(p.key) == *o { " selected" } else { "" }))
+                    .collect();
+                format!("<label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{}\" title=\"{title}\">{options}</select>", p.key)
+            }
+            Kind::ChoiceSet(opts) => {
+                let chosen: Vec<&str> = s.get(p.key).split(',').collect();
+                let boxes: String = opts
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "<label class=\"check\"><input type=\"checkbox\" name=\"{}\" value=\"{1}\"{2}> {1}</label>",
+                            p.key,
+                            esc(o),
+                            if chosen.contains(o) { " checked" } else { "" }
+                        )
+                    })
+                    .collect();
+                o.push_str(&format!("<fieldset class=\"control wide\" title=\"{title}\"><legend>{label}</legend>{boxes}</fieldset>"));
+                continue;
+            }
+            Kind::Int { min, max } => format!(
+                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"number\" inputmode=\"numeric\" min=\"{min}\" max=\"{max}\" step=\"1\" value=\"{v}\" title=\"{title}\">",
+                p.key
+            ),
+            Kind::Float { min, max } => format!(
+                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"number\" inputmode=\"decimal\" min=\"{min}\" max=\"{max}\" step=\"any\" value=\"{v}\" title=\"{title}\">",
+                p.key
+            ),
+            Kind::IntList { .. } | Kind::Text { .. } => format!(
+                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"{}\">",
+                p.key,
+                if p.key == "prompt" || p.key == "watch" { "e.g. 19+23=" } else { "" }
+            ),
+        };
+        o.push_str(&format!("<div class=\"control\">{field}</div>"));
+    }
+    o
+}

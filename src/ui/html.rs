@@ -1,0 +1,50 @@
+//! Small HTML builders shared by the views. All text is escaped.
+
+use super::svg::esc;
+
+/// A table; `rows` are already-escaped cell HTML (use [`cell`] for text).
+pub fn table(caption: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut o = format!("<div class=\"table-wrap\"><table><caption>{}</caption><thead><tr>", esc(caption));
+    for h in headers {
+        o.push_str(&format!("<th scope=\"col\">{}</th>", esc(h)));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for r in rows {
+        o.push_str("<tr>");
+        for c in r {
+            o.push_str(&format!("<td>{c}</td>"));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table></div>");
+    o
+}
+
+pub fn cell(s: &str) -> String {
+    esc(s)
+}
+
+/// A number with 3 decimals, or "–" when absent or not finite.
+pub fn num3(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.3}"),
+        _ => "–".into(),
+    }
+}
+
+/// A chart with its caption (what it shows, exact or estimated, sample size)
+/// and its export buttons.
+pub fn figure(chart_id: &str, svg: &str, caption: &str) -> String {
+    format!(
+        "<figure class=\"chart-box\" data-chart=\"{id}\">{svg}<figcaption>{cap}</figcaption>\
+<div class=\"exports\"><button type=\"button\" data-action=\"export-svg\" data-chart=\"{id}\">SVG</button>\
+<button type=\"button\" data-action=\"export-png\" data-chart=\"{id}\">PNG</button></div></figure>",
+        id = esc(chart_id),
+        cap = esc(caption)
+    )
+}
+
+/// A paragraph of explanatory text.
+pub fn para(s: &str) -> String {
+    format!("<p class=\"explain\">{}</p>", esc(s))
+}

@@ -1,0 +1,186 @@
+//! What the worker does with each message, as plain Rust: load a model from
+//! bytes, run an experiment with progress, and build the exports. The wasm
+//! worker (`src/web/worker.rs`) only moves bytes and messages; this file is
+//! tested natively, including that its JSON equals the CLI's.
+
+use serde_json::json;
+
+use super::export::{dataset_jsonl, samples_csv, stem, steps_csv, PromptSamples};
+use super::protocol::{Exports, FromWorker, ModelInfo, ToWorker, Watched};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::report::{envelope, Provenance};
+use crate::reward::select;
+use crate::sharpen::bon::choose_problems;
+use crate::sharpen::explore::{answer_rows, explore, ExploreParams};
+use crate::sharpen::sft::DatasetRow;
+use crate::sharpen::{enumerate, run_bon_full, run_sft_observed, BonParams, SftParams};
+use crate::tasks::{self, is_correct, Problem, Task};
+use crate::throughput::sampling_speed;
+
+/// A loaded model and its task.
+pub struct Session {
+    pub model: Model,
+    pub task: Box<dyn Task>,
+    pub info: ModelInfo,
+}
+
+/// Builds a session from a built-in model's files.
+pub fn load(task_name: &str, config: &[u8], weights: &[u8], tokenizer: &[u8], load_ms: f64) -> Result<Session> {
+    let task = tasks::by_name(task_name)?;
+    let model = Model::from_bytes(config, weights, tokenizer)?;
+    let info = ModelInfo {
+        task: task.name().into(),
+        source: format!("built-in {}", task.name()),
+        sha256: model.weights_sha256.clone(),
+        num_params: model.llama.config().num_params(),
+        description: task.description().into(),
+        max_new_tokens: task.max_answer_tokens() + 1,
+        first_prompt: task.problem(0).prompt,
+        load_ms,
+    };
+    Ok(Session { model, task, info })
+}
+
+impl Session {
+    fn provenance(&self, command: &str, seed: u64) -> Provenance {
+        Provenance {
+            command: command.into(),
+            task: self.info.task.clone(),
+            model: self.info.source.clone(),
+            model_sha256: self.info.sha256.clone(),
+            seed,
+        }
+    }
+
+    /// A short line for chart footers.
+    fn chart_stamp(&self, prov: &Provenance, what: &str) -> String {
+        format!(
+            "sharpening-lab {} · {} · task {} · seed {} · {} · model sha256 {}",
+            crate::VERSION, prov.command, prov.task, prov.seed, what, &prov.model_sha256[..16.min(prov.model_sha256.len())]
+        )
+    }
+}
+
+/// Runs one job; `post` streams progress and intermediate results, the
+/// return value is the final message (a result or `Failed`).
+pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
+    let out = match job {
+        ToWorker::Load { .. } => Err(Error::Other("load is handled by the worker".into())),
+        ToWorker::Explore(p) => run_explore(s, p),
+        ToWorker::Bon(p) => run_bon_job(s, p, post),
+        ToWorker::Sft { params, watch } => run_sft_job(s, params, &watch, post),
+        ToWorker::Bench => sampling_speed(&s.model, s.task.as_ref(), 64, 2.0, clock).map(|r| FromWorker::Bench {
+            tokens_per_s: r.tokens_per_s,
+            tokens: r.tokens,
+            seconds: r.seconds_per_round,
+        }),
+    };
+    out.unwrap_or_else(|e| FromWorker::Failed { message: e.to_string() })
+}
+
+fn run_explore(s: &Session, mut p: ExploreParams) -> Result<FromWorker> {
+    if p.prompt.trim().is_empty() {
+        p.prompt = s.info.first_prompt.clone();
+    }
+    let r = explore(&s.model, s.task.as_ref(), &p)?;
+    let prov = s.provenance("explore", p.seed);
+    let params = json!(p);
+    let q = PromptSamples { index: 0, prompt: &r.prompt, answer: &r.answer, marked: r.marked, samples: &r.samples };
+    let exports = Exports {
+        stem: stem(&prov),
+        json: envelope(&prov, params.clone(), json!(r)).to_string(),
+        samples_csv: samples_csv(&prov, &params, &[q]),
+        steps_csv: String::new(),
+        dataset_jsonl: String::new(),
+        stamp: s.chart_stamp(&prov, &format!("prompt {} · N {} · T {}", r.prompt, p.n, p.sampling.temperature)),
+    };
+    Ok(FromWorker::Explored { report: r, exports })
+}
+
+fn run_bon_job(s: &Session, p: BonParams, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
+    let n_max = p.n.iter().copied().max().unwrap_or(1);
+    let unit = format!("prompts sampled ({n_max} answers each)");
+    let run = run_bon_full(&s.model, s.task.as_ref(), &p, &mut |done, total| {
+        post(FromWorker::Progress { done, total, unit: unit.clone() });
+        true
+    })?;
+    let prov = s.provenance("bon", p.seed);
+    let params = json!(p);
+    let r = run.report;
+    let prompts: Vec<PromptSamples> = r
+        .per_prompt
+        .iter()
+        .zip(&run.samples)
+        .enumerate()
+        .map(|(i, (q, js))| PromptSamples { index: i, prompt: &q.prompt, answer: &q.answer, marked: q.marked, samples: js })
+        .collect();
+    // The dataset: each prompt's best of its first n_max samples under the first reward.
+    let reward = p.rewards[0];
+    let dataset: Vec<DatasetRow> = r
+        .per_prompt
+        .iter()
+        .zip(&run.samples)
+        .filter_map(|(q, js)| {
+            let w = &js[select(reward, &js[..n_max])];
+            w.complete.then(|| DatasetRow { prompt: q.prompt.clone(), completion: w.text.clone(), correct: w.correct })
+        })
+        .collect();
+    let exports = Exports {
+        stem: stem(&prov),
+        json: envelope(&prov, params.clone(), json!(r)).to_string(),
+        samples_csv: samples_csv(&prov, &params, &prompts),
+        steps_csv: String::new(),
+        dataset_jsonl: dataset_jsonl(&prov, &json!({"reward": reward.name(), "n": n_max}), &dataset),
+        stamp: s.chart_stamp(&prov, &format!("{} prompts · N {:?} · T {}", r.prompts, p.n, p.sampling.temperature)),
+    };
+    Ok(FromWorker::BonDone { report: r, exports })
+}
+
+/// The watched prompt: the user's, or the first training prompt whose `y*` is wrong.
+fn watched_problem(s: &Session, p: &SftParams, watch: &str) -> Result<Problem> {
+    if !watch.trim().is_empty() {
+        return s.task.parse(watch);
+    }
+    let problems = choose_problems(s.task.as_ref(), p.prompts, p.seed);
+    let ids = problems.iter().map(|q| s.model.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
+    let dists = enumerate(&s.model.llama, &ids, s.model.tok.eos, s.task.max_answer_tokens(), p.threshold)?;
+    let wrong = problems.iter().zip(&dists).position(|(q, d)| !d.y_star().is_some_and(|a| is_correct(&s.model.tok, s.task.as_ref(), q, &a.tokens)));
+    Ok(problems[wrong.unwrap_or(0)].clone())
+}
+
+fn run_sft_job(s: &Session, p: SftParams, watch: &str, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
+    p.validate()?;
+    let wq = watched_problem(s, &p, watch).map_err(|e| Error::Param(format!("watched prompt: {e}")))?;
+    let unit = "dataset prompts + training steps".to_string();
+    let run = {
+        let post_cell = std::cell::RefCell::new(&mut *post);
+        run_sft_observed(
+            &s.model,
+            s.task.as_ref(),
+            &p,
+            &mut |done, total| {
+                (post_cell.borrow_mut())(FromWorker::Progress { done, total, unit: unit.clone() });
+                true
+            },
+            &mut |step, llama| {
+                let (rows, _, _) = answer_rows(llama, &s.model.tok, s.task.as_ref(), &wq, p.threshold)?;
+                let watched = Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows: rows.into_iter().take(12).collect() };
+                (post_cell.borrow_mut())(FromWorker::SftEval { step: step.clone(), watched: Some(watched) });
+                Ok(())
+            },
+        )?
+    };
+    let prov = s.provenance("sft", p.seed);
+    let params = json!(p);
+    let r = run.report;
+    let exports = Exports {
+        stem: stem(&prov),
+        json: envelope(&prov, params.clone(), json!(r)).to_string(),
+        samples_csv: String::new(),
+        steps_csv: steps_csv(&prov, &params, &r.steps),
+        dataset_jsonl: dataset_jsonl(&prov, &json!({"reward": p.reward.name(), "n": p.n}), &run.dataset),
+        stamp: s.chart_stamp(&prov, &format!("{} prompts · N {} · {} steps · lr {}", r.prompts, p.n, p.steps, p.lr)),
+    };
+    Ok(FromWorker::SftDone { report: r, exports })
+}

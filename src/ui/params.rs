@@ -1,0 +1,308 @@
+//! The page's parameters, declared once: each has a URL key, a label, a kind
+//! with its valid range and a default. [`UiState::from_hash`] reads the URL hash
+//! (clamping or rejecting bad values with a message, never failing) and
+//! [`UiState::to_hash`] writes it back, so a link reproduces what a student
+//! sees. `embed=1` hides the page chrome; `<key>_hide=1` hides one control.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::url::{decode, encode};
+use crate::reward::Reward;
+use crate::sample::SampleSettings;
+use crate::sharpen::explore::ExploreParams;
+use crate::sharpen::{BonParams, SftParams};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Explore,
+    Bon,
+    Sft,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Explore, View::Bon, View::Sft];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            View::Explore => "explore",
+            View::Bon => "bon",
+            View::Sft => "sft",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Explore => "Prompt explorer",
+            View::Bon => "Best-of-N sweep",
+            View::Sft => "SFT-Sharpening",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Choice(&'static [&'static str]),
+    /// A subset of the choices, comma-separated in the URL.
+    ChoiceSet(&'static [&'static str]),
+    Int { min: i64, max: i64 },
+    Float { min: f64, max: f64 },
+    /// Comma-separated integers, sorted, distinct, at most `len` of them.
+    IntList { min: i64, max: i64, len: usize },
+    Text { max_len: usize },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+    /// Views that show this control.
+    pub views: &'static [View],
+}
+
+const ALL_VIEWS: &[View] = &[View::Explore, View::Bon, View::Sft];
+const REWARDS: &[&str] = &["loglik", "loglik_norm", "majority", "self_verify"];
+
+pub const PARAMS: &[Param] = &[
+    Param { key: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&["explore", "bon", "sft"]), default: "explore", views: &[] },
+    Param { key: "task", label: "Task", help: "built-in task and its model: add = two-digit addition, mul = times tables", kind: Kind::Choice(&["add", "mul"]), default: "add", views: ALL_VIEWS },
+    Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 24 }, default: "", views: &[View::Explore] },
+    Param { key: "samples", label: "Samples N", help: "how many answers to sample for this prompt", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Explore] },
+    Param { key: "n", label: "N values", help: "comma-separated sample counts for best-of-N, e.g. 1,4,16,64", kind: Kind::IntList { min: 1, max: 1024, len: 8 }, default: "1,4,16,64", views: &[View::Bon] },
+    Param { key: "prompts", label: "Prompts", help: "number of prompts in the sweep", kind: Kind::Int { min: 1, max: 400 }, default: "100", views: &[View::Bon] },
+    Param { key: "rewards", label: "Self-rewards", help: "which self-rewards best-of-N selects with", kind: Kind::ChoiceSet(REWARDS), default: "loglik,loglik_norm,majority,self_verify", views: &[View::Bon] },
+    Param { key: "sft_prompts", label: "Prompts", help: "prompts in the best-of-N training set", kind: Kind::Int { min: 1, max: 400 }, default: "64", views: &[View::Sft] },
+    Param { key: "sft_n", label: "Samples N", help: "samples per prompt; the best by the self-reward becomes the training answer", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Sft] },
+    Param { key: "reward", label: "Self-reward", help: "the self-reward that picks each prompt's training answer", kind: Kind::Choice(REWARDS), default: "loglik", views: &[View::Sft] },
+    Param { key: "steps", label: "Steps", help: "AdamW steps", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[View::Sft] },
+    Param { key: "lr", label: "Learning rate", help: "AdamW learning rate", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[View::Sft] },
+    Param { key: "batch", label: "Batch", help: "examples per step", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Sft] },
+    Param { key: "eval_every", label: "Evaluate every", help: "steps between exact evaluations", kind: Kind::Int { min: 1, max: 200 }, default: "10", views: &[View::Sft] },
+    Param { key: "delta", label: "delta (Def. 3.1)", help: "a prompt counts as sharpened when pi(y*) >= 1 - delta", kind: Kind::Float { min: 0.01, max: 0.5 }, default: "0.1", views: &[View::Sft] },
+    Param { key: "watch", label: "Watched prompt", help: "prompt whose answer distribution the page follows (empty: the first training prompt whose y* is wrong)", kind: Kind::Text { max_len: 24 }, default: "", views: &[View::Sft] },
+    Param { key: "temperature", label: "Temperature", help: "sampling temperature (0 = greedy)", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "1", views: ALL_VIEWS },
+    Param { key: "top_k", label: "Top-k", help: "keep the k most likely tokens (0 = all)", kind: Kind::Int { min: 0, max: 1000 }, default: "0", views: ALL_VIEWS },
+    Param { key: "top_p", label: "Top-p", help: "keep the most likely tokens up to this mass (1 = all)", kind: Kind::Float { min: 0.01, max: 1.0 }, default: "1", views: ALL_VIEWS },
+    Param { key: "seed", label: "Seed", help: "random seed: the same seed gives the same numbers", kind: Kind::Int { min: 0, max: 4_294_967_295 }, default: "0", views: ALL_VIEWS },
+];
+
+pub fn param(key: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.key == key)
+}
+
+/// The page's parameters, each held in canonical text form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UiState {
+    values: BTreeMap<&'static str, String>,
+    pub embed: bool,
+    pub hidden: BTreeSet<&'static str>,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        Self { values: PARAMS.iter().map(|p| (p.key, p.default.to_string())).collect(), embed: false, hidden: BTreeSet::new() }
+    }
+}
+
+/// Checks `raw` against `p`; the canonical value, and a message when the value
+/// was changed (clamped, cleaned) or rejected (then the default is used).
+pub fn normalize(p: &Param, raw: &str) -> (String, Option<String>) {
+    let reject = |why: &str| (p.default.to_string(), Some(format!("{}: {why}; using the default {:?}", p.label, p.default)));
+    let raw = raw.trim();
+    match p.kind {
+        Kind::Choice(opts) => match opts.contains(&raw) {
+            true => (raw.to_string(), None),
+            false => reject(&format!("{raw:?} is not one of {}", opts.join(", "))),
+        },
+        Kind::ChoiceSet(opts) => {
+            let parts: Vec<&str> = if raw == "all" { opts.to_vec() } else { raw.split(',').map(str::trim).collect() };
+            let bad: Vec<&str> = parts.iter().copied().filter(|s| !opts.contains(s)).collect();
+            let good: Vec<&str> = opts.iter().copied().filter(|o| parts.contains(o)).collect();
+            match (good.is_empty(), bad.is_empty()) {
+                (true, _) => reject(&format!("{raw:?} names none of {}", opts.join(", "))),
+                (false, true) => (good.join(","), None),
+                (false, false) => (good.join(","), Some(format!("{}: ignored {}", p.label, bad.join(", ")))),
+            }
+        }
+        Kind::Int { min, max } => match raw.parse::<i64>() {
+            Ok(v) => clamp_msg(p, v.clamp(min, max).to_string(), v < min || v > max, raw),
+            Err(_) => reject(&format!("{raw:?} is not a whole number")),
+        },
+        Kind::Float { min, max } => match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() => clamp_msg(p, fmt_f64(v.clamp(min, max)), v < min || v > max, raw),
+            _ => reject(&format!("{raw:?} is not a number")),
+        },
+        Kind::IntList { min, max, len } => {
+            let mut vals = Vec::new();
+            let mut changed = false;
+            for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match part.parse::<i64>() {
+                    Ok(v) => {
+                        changed |= v < min || v > max;
+                        vals.push(v.clamp(min, max));
+                    }
+                    Err(_) => changed = true,
+                }
+            }
+            vals.sort_unstable();
+            vals.dedup();
+            if vals.len() > len {
+                vals.truncate(len);
+                changed = true;
+            }
+            if vals.is_empty() {
+                return reject(&format!("{raw:?} holds no whole numbers in {min}..={max}"));
+            }
+            let canon = vals.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let msg = changed.then(|| format!("{}: {raw:?} read as {canon} (each in {min}..={max}, at most {len})", p.label));
+            (canon, msg)
+        }
+        Kind::Text { max_len } => {
+            let clean: String = raw.chars().filter(|c| !c.is_control()).take(max_len).collect();
+            let msg = (clean != raw).then(|| format!("{}: shortened or cleaned to {clean:?}", p.label));
+            (clean, msg)
+        }
+    }
+}
+
+fn clamp_msg(p: &Param, canon: String, clamped: bool, raw: &str) -> (String, Option<String>) {
+    let msg = clamped.then(|| match p.kind {
+        Kind::Int { min, max } => format!("{}: {raw} is outside {min}..={max}; using {canon}", p.label),
+        Kind::Float { min, max } => format!("{}: {raw} is outside {}..={}; using {canon}", p.label, fmt_f64(min), fmt_f64(max)),
+        _ => String::new(),
+    });
+    (canon, msg)
+}
+
+/// Shortest text that reads back as the same `f64`.
+pub fn fmt_f64(v: f64) -> String {
+    format!("{v}")
+}
+
+impl UiState {
+    /// Reads a URL hash (`#k=v&k=v`, leading `#` optional). Never fails:
+    /// every problem becomes a message and the value falls back or is clamped.
+    pub fn from_hash(hash: &str) -> (Self, Vec<String>) {
+        let mut s = Self::default();
+        let mut msgs = Vec::new();
+        for part in hash.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, "1"));
+            let (Some(k), Some(v)) = (decode(k), decode(v)) else {
+                msgs.push(format!("ignored a malformed URL parameter {part:?}"));
+                continue;
+            };
+            if k == "embed" {
+                s.embed = v == "1" || v == "true";
+            } else if let Some(base) = k.strip_suffix("_hide") {
+                match param(base) {
+                    Some(p) if v == "1" || v == "true" => {
+                        s.hidden.insert(p.key);
+                    }
+                    Some(_) => {}
+                    None => msgs.push(format!("ignored unknown parameter {k:?}")),
+                }
+            } else if let Some(p) = param(&k) {
+                let (canon, msg) = normalize(p, &v);
+                msgs.extend(msg);
+                s.values.insert(p.key, canon);
+            } else {
+                msgs.push(format!("ignored unknown parameter {k:?}"));
+            }
+        }
+        (s, msgs)
+    }
+
+    /// The URL hash (without `#`) for this state: every parameter, then the
+    /// embedding flags.
+    pub fn to_hash(&self) -> String {
+        let mut parts: Vec<String> = PARAMS.iter().map(|p| format!("{}={}", p.key, encode(self.get(p.key)))).collect();
+        if self.embed {
+            parts.push("embed=1".into());
+        }
+        parts.extend(self.hidden.iter().map(|k| format!("{k}_hide=1")));
+        parts.join("&")
+    }
+
+    /// Sets one parameter from user input; the message says what was changed.
+    pub fn set(&mut self, key: &str, raw: &str) -> Option<String> {
+        let Some(p) = param(key) else {
+            return Some(format!("unknown parameter {key:?}"));
+        };
+        let (canon, msg) = normalize(p, raw);
+        self.values.insert(p.key, canon);
+        msg
+    }
+
+    /// The canonical text of a parameter ("" for an unknown key).
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key).map_or("", String::as_str)
+    }
+
+    fn num<T: std::str::FromStr>(&self, key: &str) -> T {
+        self.get(key).parse().ok().or_else(|| param(key)?.default.parse().ok()).expect("defaults parse")
+    }
+
+    pub fn view(&self) -> View {
+        View::ALL.into_iter().find(|v| v.key() == self.get("view")).unwrap_or(View::Explore)
+    }
+
+    pub fn task(&self) -> &str {
+        self.get("task")
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.num("seed")
+    }
+
+    pub fn is_hidden(&self, key: &str) -> bool {
+        self.hidden.contains(key)
+    }
+
+    pub fn sampling(&self, max_new_tokens: usize) -> SampleSettings {
+        SampleSettings { temperature: self.num("temperature"), top_k: self.num("top_k"), top_p: self.num("top_p"), max_new_tokens }
+    }
+
+    fn rewards(&self) -> Vec<Reward> {
+        Reward::parse_list(self.get("rewards")).unwrap_or_else(|_| Reward::ALL.to_vec())
+    }
+
+    pub fn explore_params(&self, max_new_tokens: usize) -> ExploreParams {
+        ExploreParams {
+            prompt: self.get("prompt").to_string(),
+            n: self.num("samples"),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..ExploreParams::default()
+        }
+    }
+
+    /// Best-of-N parameters: CLI defaults for everything the page does not set.
+    pub fn bon_params(&self, max_new_tokens: usize) -> BonParams {
+        BonParams {
+            n: self.get("n").split(',').filter_map(|v| v.parse().ok()).collect(),
+            prompts: self.num("prompts"),
+            rewards: self.rewards(),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..BonParams::default()
+        }
+    }
+
+    pub fn sft_params(&self, max_new_tokens: usize) -> SftParams {
+        SftParams {
+            prompts: self.num("sft_prompts"),
+            n: self.num("sft_n"),
+            reward: Reward::parse(self.get("reward")).unwrap_or(Reward::Loglik),
+            steps: self.num("steps"),
+            lr: self.num("lr"),
+            batch: self.num("batch"),
+            eval_every: self.num("eval_every"),
+            delta: self.num("delta"),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..SftParams::default()
+        }
+    }
+}

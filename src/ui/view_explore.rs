@@ -1,0 +1,83 @@
+//! The prompt explorer's results: the exact answer distribution beside the
+//! sampled frequencies, and the table of samples with every self-reward, the
+//! oracle verdict and each reward's pick.
+
+use super::bar_chart::{BarChart, BarRow};
+use super::html::{cell, figure, para, table};
+use super::svg::{BLUE, ORANGE};
+use crate::sharpen::explore::ExploreReport;
+
+pub const DIST_CHART: &str = "explore-dist";
+
+pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
+    let (temperature, seed) = (r.temperature, r.seed);
+    let n = r.samples.len();
+    let y_star = r.distribution.first();
+    let mut o = String::new();
+    o.push_str(&para(&format!(
+        "Prompt {} — correct answer {}{}. Exact: one sample at temperature 1 is right with probability {:.3}; the most likely answer y* is {} (pi(y*) = {:.3}, {}). Below: {n} samples at temperature {temperature}, seed {seed}.",
+        r.prompt,
+        r.answer,
+        if r.marked { " (a marked prompt: training made a systematic error likely here)" } else { "" },
+        r.sample_accuracy_exact,
+        y_star.map_or("(none listed)".to_string(), |a| format!("{:?}", a.text)),
+        y_star.map_or(0.0, |a| a.p),
+        if y_star.is_some_and(|a| a.correct) { "right" } else { "wrong" },
+    )));
+    let rows: Vec<BarRow> = r
+        .distribution
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let freq = r.samples.iter().filter(|s| s.complete && s.text == a.text).count() as f64 / n as f64;
+            let mut tag = vec![];
+            if i == 0 {
+                tag.push("y*");
+            }
+            tag.push(if a.correct { "right" } else { "wrong" });
+            BarRow { label: a.text.clone(), values: vec![a.p, freq], tag: tag.join(" · "), strong: a.correct }
+        })
+        .collect();
+    let chart = BarChart {
+        id: DIST_CHART.into(),
+        title: format!("Answers to {} (exact vs sampled)", r.prompt),
+        x_label: "probability".into(),
+        series: vec![("exact pi_base(y|x)".into(), BLUE), (format!("share of the {n} samples"), ORANGE)],
+        rows,
+        x_max: Some(1.0),
+        note: format!(
+            "{} answers listed; {:.4} more mass on answers not shown, {:.1e} below the enumeration threshold",
+            r.listed, r.rest_mass, r.leftover
+        ),
+        stamp: stamp.into(),
+    };
+    o.push_str(&figure(
+        DIST_CHART,
+        &chart.render(),
+        &format!(
+            "Blue: the model's exact probability of each complete answer (enumerated, not estimated); orange: how often it appeared among these {n} samples (an estimate). The correct answer is bold; entropy {:.3} nats.",
+            r.entropy
+        ),
+    ));
+    let mut rows = Vec::new();
+    for (i, s) in r.samples.iter().enumerate() {
+        let picked: Vec<&str> = r.picks.iter().filter(|p| p.index == i).map(|p| p.reward.name()).collect();
+        let f = |v: f64| if v.is_finite() { format!("{v:.3}") } else { "–".into() };
+        rows.push(vec![
+            (i + 1).to_string(),
+            format!("<code>{}</code>{}", cell(&s.text), if s.complete { "" } else { " (cut off)" }),
+            f(s.logp_base),
+            f(s.logp_norm),
+            r.votes[i].to_string(),
+            f(s.verify),
+            if s.correct { "<span class=\"ok\">right</span>".into() } else { "<span class=\"bad\">wrong</span>".into() },
+            picked.iter().map(|p| format!("<span class=\"pick\">{p}</span>")).collect::<Vec<_>>().join(" "),
+        ]);
+    }
+    o.push_str(&table(
+        &format!("The {n} samples: self-rewards (exact log-probabilities under the model, nats), the oracle's verdict, and which sample best-of-{n} picks under each self-reward"),
+        &["#", "response", "log pi(y|x)", "per token", "votes", "log P(Y) verify", "oracle", "picked by"],
+        &rows,
+    ));
+    o
+}

@@ -1,0 +1,170 @@
+//! SFT-Sharpening, live: per-step curves of the exact metrics, the watched
+//! prompt's answer distribution morphing from the base model to the current
+//! step, and the prompts where sharpening amplified a wrong mode.
+
+use super::bar_chart::{BarChart, BarRow};
+use super::html::{cell, figure, num3, para, table};
+use super::line_chart::{LineChart, Series};
+use super::protocol::Watched;
+use super::svg::{BLACK, BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION};
+use crate::sharpen::sft::SftStep;
+use crate::sharpen::SftReport;
+
+pub const PROB_CHART: &str = "sft-probabilities";
+pub const NATS_CHART: &str = "sft-nats";
+pub const MORPH_CHART: &str = "sft-morph";
+
+/// What the SFT view shows: the steps so far, the watched prompt at each
+/// evaluation, which evaluation the morph chart shows, and the final report.
+pub struct SftView<'a> {
+    pub steps: &'a [SftStep],
+    pub watched: &'a [Watched],
+    pub shown: usize,
+    pub total_steps: usize,
+    pub report: Option<&'a SftReport>,
+    pub stamp: &'a str,
+}
+
+fn line(name: &str, steps: &[SftStep], color: &'static str, dash: Option<&'static str>, f: impl Fn(&SftStep) -> Option<f64>) -> Series {
+    Series {
+        name: name.into(),
+        points: steps.iter().map(|s| (s.step as f64, f(s).unwrap_or(f64::NAN))).collect(),
+        color,
+        dash,
+        markers: steps.len() <= 30,
+    }
+}
+
+/// The morph chart: base (first evaluation) against evaluation `shown`, over
+/// the union of both distributions' listed answers, most likely in the base first.
+pub fn morph_chart(v: &SftView) -> Option<String> {
+    let base = v.watched.first()?;
+    let k = v.shown.min(v.watched.len() - 1);
+    let cur = &v.watched[k];
+    let step = v.steps.get(k).map_or(0, |s| s.step);
+    let mut labels: Vec<(&str, bool)> = base.rows.iter().take(8).map(|a| (a.text.as_str(), a.correct)).collect();
+    for a in cur.rows.iter().take(8) {
+        if !labels.iter().any(|l| l.0 == a.text) {
+            labels.push((a.text.as_str(), a.correct));
+        }
+    }
+    let p = |rows: &[crate::sharpen::explore::AnswerRow], t: &str| rows.iter().find(|a| a.text == t).map_or(0.0, |a| a.p);
+    let y_star = base.rows.first().map(|a| a.text.as_str());
+    let rows = labels
+        .iter()
+        .map(|&(t, ok)| {
+            let mut tag = vec![];
+            if Some(t) == y_star {
+                tag.push("y*");
+            }
+            tag.push(if ok { "right" } else { "wrong" });
+            BarRow { label: t.into(), values: vec![p(&base.rows, t), p(&cur.rows, t)], tag: tag.join(" · "), strong: ok }
+        })
+        .collect();
+    let chart = BarChart {
+        id: MORPH_CHART.into(),
+        title: format!("Answers to {}: base vs step {step}", base.prompt),
+        x_label: "probability (exact)".into(),
+        series: vec![("base model".into(), ORANGE), (format!("after step {step}"), BLUE)],
+        rows,
+        x_max: Some(1.0),
+        note: format!("correct answer {}; bars are exact probabilities of complete answers", base.answer),
+        stamp: v.stamp.into(),
+    };
+    Some(chart.render())
+}
+
+pub fn sft_html(v: &SftView) -> String {
+    let mut o = String::new();
+    let last = v.steps.last();
+    o.push_str(&para(&format!(
+        "Step {} of {}. All curves are exact over each prompt's enumerated answers (means over the training prompts), evaluated every few steps on the model being trained; pi(y*) is the probability of the base model's most likely answer.",
+        last.map_or(0, |s| s.step),
+        v.total_steps
+    )));
+    let x_max = v.total_steps as f64;
+    let pad = |mut s: Series| {
+        if v.steps.len() == 1 {
+            s.points.push((x_max.max(1.0), f64::NAN));
+        }
+        s
+    };
+    let probs = LineChart {
+        id: PROB_CHART.into(),
+        title: "Sharpening: probabilities per step".into(),
+        x_label: "training step".into(),
+        y_label: "probability / share".into(),
+        log2_x: false,
+        y_range: Some((0.0, 1.0)),
+        series: vec![
+            pad(line("pi(y*) mean", v.steps, BLUE, None, |s| Some(s.p_star))),
+            line("accuracy (P[sample correct])", v.steps, GREEN, None, |s| Some(s.accuracy)),
+            line("accuracy on marked prompts", v.steps, ORANGE, Some("6 4"), |s| s.accuracy_marked),
+            line("sharpened share (Def. 3.1)", v.steps, PURPLE, Some("2 3"), |s| Some(s.sharpened)),
+            line("pi(y*) where y* is wrong", v.steps, VERMILLION, Some("8 3 2 3"), |s| s.p_star_wrong),
+        ],
+        stamp: v.stamp.into(),
+    };
+    o.push_str(&figure(
+        PROB_CHART,
+        &probs.render(),
+        "Exact means over the training prompts: pi(y*) rises towards 1 as the model sharpens; accuracy follows it where y* is right and falls on marked prompts, where y* is a systematic error.",
+    ));
+    let nats = LineChart {
+        id: NATS_CHART.into(),
+        title: "Self-reward, entropy and KL per step".into(),
+        x_label: "training step".into(),
+        y_label: "nats".into(),
+        log2_x: false,
+        y_range: None,
+        series: vec![
+            pad(line("mean log pi_base(y|x) of pi's answers", v.steps, BLUE, None, |s| Some(s.mean_logp_base))),
+            line("entropy of the answer distribution", v.steps, ORANGE, Some("6 4"), |s| Some(s.entropy)),
+            line("KL(pi || pi_base)", v.steps, BLACK, Some("2 3"), |s| Some(s.kl)),
+            line("training loss (nats per token)", v.steps, SKY, Some("8 3 2 3"), |s| s.loss),
+        ],
+        stamp: v.stamp.into(),
+    };
+    o.push_str(&figure(
+        NATS_CHART,
+        &nats.render(),
+        "Exact per-step means, in nats: sharpening raises the self-reward E[log pi_base(y|x)] and lowers the entropy, at the cost of moving away from the base model (KL).",
+    ));
+    if let Some(svg) = morph_chart(v) {
+        let k = v.shown.min(v.watched.len() - 1);
+        o.push_str(&format!(
+            "<div class=\"control slider\"><label id=\"morph-label\" for=\"morph-step\">Distribution after evaluation {} of {}</label>\
+<input id=\"morph-step\" type=\"range\" min=\"0\" max=\"{}\" value=\"{k}\" data-action=\"morph\"/></div>",
+            k + 1,
+            v.watched.len(),
+            v.watched.len() - 1
+        ));
+        o.push_str(&figure(
+            MORPH_CHART,
+            &svg,
+            "The watched prompt's exact answer distribution, base model (orange) against the model after the chosen step (blue): mass moves onto y*, right or wrong.",
+        ));
+    }
+    if let Some(r) = v.report {
+        o.push_str(&para(&format!(
+            "Training set: {} best-of-N answers, {:.3} of them correct by the oracle; {} marked prompts; {} prompts whose y* is wrong.",
+            r.dataset_size, r.dataset_accuracy, r.marked_prompts, r.wrong_mode_prompts
+        )));
+        let rows: Vec<Vec<String>> = r
+            .wrong_mode
+            .iter()
+            .map(|w| {
+                vec![
+                    format!("<code>{}</code>", cell(&w.prompt)), cell(&w.answer), cell(&w.y_star),
+                    if w.marked { "yes".into() } else { "no".into() }, num3(Some(w.p_base)), num3(Some(w.p_final)),
+                ]
+            })
+            .collect();
+        o.push_str(&table(
+            &format!("Amplified errors: the {} training prompts whose most likely answer y* is wrong, pi(y*) before and after training (exact)", rows.len()),
+            &["prompt", "correct", "y* (wrong)", "marked", "pi(y*) base", "pi(y*) final"],
+            &rows,
+        ));
+    }
+    o
+}

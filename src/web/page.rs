@@ -1,0 +1,524 @@
+//! The page: one [`App`] state, the events that change it (controls, buttons,
+//! the URL hash, worker messages) and the worker's life cycle. What the state
+//! looks like on screen is `page_render.rs`; everything it draws comes from
+//! the pure builders in `ui/`.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, ErrorEvent, Event, HtmlInputElement, MessageEvent, Worker};
+
+use super::dom::{self, by_id, window};
+use super::page_render as render;
+use crate::sharpen::explore::ExploreReport;
+use crate::sharpen::sft::SftStep;
+use crate::sharpen::{BonReport, SftReport};
+use crate::ui::params::{param, Kind, UiState, View, PARAMS};
+use crate::ui::protocol::{Exports, FromWorker, ModelInfo, ToWorker, Watched};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Loading,
+    Ready,
+    Running,
+    Done,
+    Error,
+}
+
+impl Status {
+    pub fn attr(self) -> &'static str {
+        match self {
+            Status::Loading => "loading",
+            Status::Ready => "ready",
+            Status::Running => "running",
+            Status::Done => "done",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// An SFT run as it streams in.
+pub struct SftLive {
+    pub steps: Vec<SftStep>,
+    pub watched: Vec<Watched>,
+    /// Which evaluation the morph chart shows.
+    pub shown: usize,
+    pub total_steps: usize,
+    pub report: Option<SftReport>,
+    pub exports: Option<Exports>,
+    pub cancelled: bool,
+}
+
+struct WorkerHandle {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+pub struct App {
+    pub ui: UiState,
+    pub status: Status,
+    worker: Option<WorkerHandle>,
+    /// Terminated workers' handles: their closures must outlive any event
+    /// already queued, so they are kept, not dropped.
+    graveyard: Vec<WorkerHandle>,
+    pub info: Option<ModelInfo>,
+    pub explore: Option<(ExploreReport, Exports)>,
+    pub bon: Option<(BonReport, Exports)>,
+    pub sft: Option<SftLive>,
+    pub running: Option<View>,
+    pub progress: Option<(usize, usize, String)>,
+    pub notices: Vec<String>,
+    pub error: Option<String>,
+    pub bench: Option<String>,
+    pub ready_ms: Option<f64>,
+    run_started_ms: f64,
+}
+
+thread_local! {
+    static APP: RefCell<Option<App>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the app unless it is already in use (a re-entrant event).
+fn with_app(f: impl FnOnce(&mut App)) {
+    APP.with(|a| {
+        if let Ok(mut guard) = a.try_borrow_mut() {
+            if let Some(app) = guard.as_mut() {
+                f(app);
+            }
+        }
+    });
+}
+
+fn spawn_worker() -> Result<WorkerHandle, JsValue> {
+    let worker = Worker::new("./worker_loader.js")?;
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<FromWorker>(ev.data()) {
+            Ok(msg) => with_app(|app| app.handle(msg)),
+            Err(e) => with_app(|app| app.fail(format!("unreadable message from the worker: {e}"))),
+        }
+    });
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(|ev: ErrorEvent| {
+        ev.prevent_default();
+        let msg = ev.message();
+        with_app(|app| app.worker_crashed(&msg));
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Ok(WorkerHandle { worker, _on_message: on_message, _on_error: on_error })
+}
+
+impl App {
+    fn post(&self, msg: &ToWorker) {
+        let Some(w) = &self.worker else { return };
+        match serde_wasm_bindgen::to_value(msg) {
+            Ok(v) => {
+                let _ = w.worker.post_message(&v);
+            }
+            Err(e) => web_sys::console::error_1(&format!("cannot encode a message: {e}").into()),
+        }
+    }
+
+    fn has_result(&self, v: View) -> bool {
+        match v {
+            View::Explore => self.explore.is_some(),
+            View::Bon => self.bon.is_some(),
+            View::Sft => self.sft.as_ref().is_some_and(|s| s.report.is_some()),
+        }
+    }
+
+    /// The idle status for the current view.
+    fn idle_status(&self) -> Status {
+        if self.info.is_none() {
+            Status::Loading
+        } else if self.has_result(self.ui.view()) {
+            Status::Done
+        } else {
+            Status::Ready
+        }
+    }
+
+    fn handle(&mut self, msg: FromWorker) {
+        match msg {
+            FromWorker::Started => self.post(&ToWorker::Load { task: self.ui.task().to_string() }),
+            FromWorker::Loaded(info) => {
+                if info.task != self.ui.task() {
+                    // The user switched task while this model loaded.
+                    self.post(&ToWorker::Load { task: self.ui.task().to_string() });
+                    return;
+                }
+                self.info = Some(info);
+                self.status = self.idle_status();
+                if self.ready_ms.is_none() {
+                    self.ready_ms = Some(dom::now_ms());
+                }
+                render::all(self);
+                if self.ui.view() == View::Explore && self.explore.is_none() {
+                    self.run();
+                }
+            }
+            FromWorker::Progress { done, total, unit } => {
+                self.progress = Some((done, total, unit));
+                render::progress(self);
+            }
+            FromWorker::SftEval { step, watched } => {
+                if let Some(live) = self.sft.as_mut() {
+                    live.steps.push(step);
+                    if let Some(w) = watched {
+                        live.watched.push(w);
+                        live.shown = live.watched.len() - 1;
+                    }
+                }
+                if self.ui.view() == View::Sft {
+                    render::results(self);
+                }
+            }
+            FromWorker::Explored { report, exports } => {
+                self.explore = Some((report, exports));
+                self.finish();
+            }
+            FromWorker::BonDone { report, exports } => {
+                self.bon = Some((report, exports));
+                self.finish();
+            }
+            FromWorker::SftDone { report, exports } => {
+                if let Some(live) = self.sft.as_mut() {
+                    live.report = Some(report);
+                    live.exports = Some(exports);
+                }
+                self.finish();
+            }
+            FromWorker::Bench { tokens_per_s, tokens, seconds } => {
+                self.bench = Some(format!(
+                    "sampling at N = 64 in this page: {tokens_per_s:.0} tokens/s ({tokens} tokens per round, {:.0} ms per round, fastest third of rounds over 2 s)",
+                    seconds * 1e3
+                ));
+                self.finish();
+            }
+            FromWorker::Failed { message } => self.fail(message),
+        }
+    }
+
+    fn finish(&mut self) {
+        let took = dom::now_ms() - self.run_started_ms;
+        self.running = None;
+        self.progress = None;
+        self.status = self.idle_status();
+        dom::set_attr_body("data-last-run-ms", &format!("{took:.0}"));
+        render::all(self);
+    }
+
+    fn fail(&mut self, message: String) {
+        self.running = None;
+        self.progress = None;
+        self.error = Some(message);
+        self.status = Status::Error;
+        render::all(self);
+    }
+
+    fn worker_crashed(&mut self, msg: &str) {
+        let what = if self.running.is_some() { "The run stopped: the worker crashed" } else { "The worker crashed" };
+        self.restart_worker();
+        self.fail(format!("{what} ({msg}). It has been restarted; the model is loading again."));
+        self.status = Status::Error;
+    }
+
+    fn restart_worker(&mut self) {
+        if let Some(old) = self.worker.take() {
+            old.worker.terminate();
+            self.graveyard.push(old);
+        }
+        self.info = None;
+        match spawn_worker() {
+            Ok(h) => self.worker = Some(h),
+            Err(e) => self.error = Some(format!("cannot start the worker: {e:?}")),
+        }
+    }
+
+    pub fn run(&mut self) {
+        let Some(mnt) = self.info.as_ref().map(|i| i.max_new_tokens) else { return };
+        if self.running.is_some() {
+            return;
+        }
+        self.read_controls();
+        let view = self.ui.view();
+        let job = match view {
+            View::Explore => ToWorker::Explore(self.ui.explore_params(mnt)),
+            View::Bon => ToWorker::Bon(self.ui.bon_params(mnt)),
+            View::Sft => {
+                let params = self.ui.sft_params(mnt);
+                self.sft = Some(SftLive {
+                    steps: vec![],
+                    watched: vec![],
+                    shown: 0,
+                    total_steps: params.steps,
+                    report: None,
+                    exports: None,
+                    cancelled: false,
+                });
+                ToWorker::Sft { params, watch: self.ui.get("watch").to_string() }
+            }
+        };
+        self.start_job(view, &job);
+    }
+
+    fn start_job(&mut self, view: View, job: &ToWorker) {
+        self.running = Some(view);
+        self.status = Status::Running;
+        self.error = None;
+        self.progress = Some((0, 0, "starting".into()));
+        self.run_started_ms = dom::now_ms();
+        self.post(job);
+        render::all(self);
+    }
+
+    fn bench(&mut self) {
+        if self.info.is_some() && self.running.is_none() {
+            self.bench = Some("measuring (about 3 s)...".into());
+            let view = self.ui.view();
+            self.start_job(view, &ToWorker::Bench);
+        }
+    }
+
+    /// Stops the running job at once: the worker is terminated and a fresh
+    /// one loads the model again.
+    fn cancel(&mut self) {
+        if self.running.is_none() {
+            return;
+        }
+        let at = self.progress.as_ref().map_or(String::new(), |(d, t, u)| format!(" after {d} / {t} {u}"));
+        if let Some(live) = self.sft.as_mut() {
+            live.cancelled = live.report.is_none();
+        }
+        self.running = None;
+        self.progress = None;
+        self.restart_worker();
+        self.status = Status::Loading;
+        self.notices = vec![format!("Cancelled{at}. The model is reloading; results so far stay on screen.")];
+        render::all(self);
+    }
+
+    /// Reads every visible control into the state (pending edits included).
+    fn read_controls(&mut self) {
+        let view = self.ui.view();
+        for p in PARAMS.iter().filter(|p| p.views.contains(&view)) {
+            if let Some(v) = read_control(p.key, p.kind) {
+                if v != self.ui.get(p.key) {
+                    let msg = self.ui.set(p.key, &v);
+                    self.notices.extend(msg);
+                }
+            }
+        }
+        self.write_hash();
+    }
+
+    fn write_hash(&self) {
+        let hash = format!("#{}", self.ui.to_hash());
+        if let Ok(h) = window().history() {
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&hash));
+        }
+        render::share(self);
+    }
+
+    /// A control changed.
+    fn control_changed(&mut self, key: &str) {
+        let Some(p) = param(key) else { return };
+        let Some(v) = read_control(key, p.kind) else { return };
+        let old_task = self.ui.task().to_string();
+        self.notices = self.ui.set(key, &v).into_iter().collect();
+        // Show the canonical (clamped) value.
+        if let Some(input) = by_id(&format!("ctl-{key}")).and_then(|e| e.dyn_into::<HtmlInputElement>().ok()) {
+            input.set_value(self.ui.get(key));
+        }
+        self.write_hash();
+        if self.ui.task() != old_task {
+            self.task_changed();
+        } else {
+            render::chrome(self);
+        }
+    }
+
+    fn task_changed(&mut self) {
+        self.explore = None;
+        self.bon = None;
+        self.sft = None;
+        if self.running.is_some() {
+            self.running = None;
+            self.progress = None;
+            self.restart_worker();
+        } else {
+            self.info = None;
+            self.post(&ToWorker::Load { task: self.ui.task().to_string() });
+        }
+        self.status = Status::Loading;
+        render::all(self);
+    }
+
+    fn set_view(&mut self, v: &str) {
+        let _ = self.ui.set("view", v);
+        self.write_hash();
+        if self.running.is_none() {
+            self.status = self.idle_status();
+        }
+        render::all(self);
+        if self.ui.view() == View::Explore && self.explore.is_none() && self.info.is_some() {
+            self.run();
+        }
+    }
+
+    /// The user edited the URL hash.
+    fn hash_changed(&mut self) {
+        let hash = window().location().hash().unwrap_or_default();
+        let (ui, msgs) = UiState::from_hash(&hash);
+        if ui == self.ui {
+            return;
+        }
+        let task_changed = ui.task() != self.ui.task();
+        self.ui = ui;
+        self.notices = msgs;
+        self.write_hash();
+        if task_changed {
+            self.task_changed();
+        } else {
+            if self.running.is_none() {
+                self.status = self.idle_status();
+            }
+            render::all(self);
+        }
+    }
+}
+
+/// The value a control shows now (checkbox sets joined by commas).
+fn read_control(key: &str, kind: Kind) -> Option<String> {
+    if let Kind::ChoiceSet(_) = kind {
+        let list = dom::doc().query_selector_all(&format!("input[name=\"{key}\"]:checked")).ok()?;
+        if dom::doc().query_selector(&format!("input[name=\"{key}\"]")).ok()?.is_none() {
+            return None;
+        }
+        let vals: Vec<String> = (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into::<HtmlInputElement>().ok().map(|e| e.value()))
+            .collect();
+        return Some(if vals.is_empty() { String::new() } else { vals.join(",") });
+    }
+    let e = by_id(&format!("ctl-{key}"))?;
+    if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
+        return Some(i.value());
+    }
+    e.dyn_ref::<web_sys::HtmlSelectElement>().map(|s| s.value())
+}
+
+fn action_target(ev: &Event) -> Option<Element> {
+    ev.target()?.dyn_into::<Element>().ok()?.closest("[data-action]").ok()?
+}
+
+fn on_click(ev: Event) {
+    let Some(el) = action_target(&ev) else { return };
+    let action = el.get_attribute("data-action").unwrap_or_default();
+    match action.as_str() {
+        "run" => with_app(App::run),
+        "cancel" => with_app(App::cancel),
+        "bench" => with_app(App::bench),
+        "tab" => {
+            let v = el.get_attribute("data-view").unwrap_or_default();
+            with_app(|app| app.set_view(&v));
+        }
+        "download" => {
+            let what = el.get_attribute("data-what").unwrap_or_default();
+            let mut file = None;
+            with_app(|app| file = render::download_file(app, &what));
+            if let Some((name, mime, text)) = file {
+                let _ = dom::download_text(&name, mime, &text);
+            }
+        }
+        "export-svg" | "export-png" => {
+            let chart = el.get_attribute("data-chart").unwrap_or_default();
+            let mut stem = String::new();
+            with_app(|app| stem = render::stem(app));
+            render::export_chart(&chart, &stem, action == "export-png");
+        }
+        "copy-link" | "copy-iframe" => {
+            let id = if action == "copy-link" { "share-link" } else { "share-iframe" };
+            render::copy_from(id);
+        }
+        _ => {}
+    }
+}
+
+fn on_change(ev: Event) {
+    let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+    let Some(name) = t.get_attribute("name") else { return };
+    with_app(|app| app.control_changed(&name));
+}
+
+fn on_input(ev: Event) {
+    let Some(t) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+    if t.id() == "morph-step" {
+        let k: usize = t.value().parse().unwrap_or(0);
+        with_app(|app| {
+            if let Some(live) = app.sft.as_mut() {
+                live.shown = k;
+            }
+            render::morph(app);
+        });
+    }
+}
+
+fn listen(target: &web_sys::EventTarget, kind: &str, f: impl FnMut(Event) + 'static) {
+    let cb = Closure::<dyn FnMut(Event)>::new(f);
+    let _ = target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
+    cb.forget();
+}
+
+fn register_service_worker() {
+    let w = window();
+    if !w.is_secure_context() {
+        return;
+    }
+    let promise = w.navigator().service_worker().register("sw.js");
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            web_sys::console::warn_1(&format!("offline cache unavailable: {e:?}").into());
+        }
+    });
+}
+
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let hash = window().location().hash().unwrap_or_default();
+    let (ui, notices) = UiState::from_hash(&hash);
+    let mut app = App {
+        ui,
+        status: Status::Loading,
+        worker: None,
+        graveyard: vec![],
+        info: None,
+        explore: None,
+        bon: None,
+        sft: None,
+        running: None,
+        progress: None,
+        notices,
+        error: None,
+        bench: None,
+        ready_ms: None,
+        run_started_ms: 0.0,
+    };
+    match spawn_worker() {
+        Ok(h) => app.worker = Some(h),
+        Err(e) => {
+            app.error = Some(format!("this browser cannot start the lab's worker: {e:?}"));
+            app.status = Status::Error;
+        }
+    }
+    app.write_hash();
+    render::all(&app);
+    APP.with(|a| *a.borrow_mut() = Some(app));
+    let d: web_sys::EventTarget = dom::doc().into();
+    listen(&d, "click", on_click);
+    listen(&d, "change", on_change);
+    listen(&d, "input", on_input);
+    let w: web_sys::EventTarget = window().into();
+    listen(&w, "hashchange", |_| with_app(App::hash_changed));
+    register_service_worker();
+}

@@ -1,0 +1,136 @@
+//! The chart and view builders: well-formed SVG (parsed as XML), escaped
+//! text, points inside the plot, log-scale ticks, skipped non-finite values,
+//! and result views that render real reports.
+
+use sharpening_lab::ui::bar_chart::{BarChart, BarRow};
+use sharpening_lab::ui::line_chart::{LineChart, Series};
+use sharpening_lab::ui::svg::{fmt_num, nice_ticks, BLUE, ORANGE};
+
+fn parse(svg: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed XML ({e}): {svg}"))
+}
+
+fn line_chart(series: Vec<Series>, log2_x: bool) -> LineChart {
+    LineChart {
+        id: "c".into(),
+        title: "Accuracy <&> \"N\"".into(),
+        x_label: "N".into(),
+        y_label: "accuracy".into(),
+        log2_x,
+        y_range: Some((0.0, 1.0)),
+        series,
+        stamp: "sharpening-lab test · seed 0 · a long stamp that must wrap onto more than one line because it is long, really quite long indeed".into(),
+    }
+}
+
+#[test]
+fn line_chart_is_valid_svg_with_points_in_the_plot() {
+    let s = Series { name: "loglik <best>".into(), points: vec![(1.0, 0.4), (4.0, 0.8), (16.0, 0.85), (64.0, 0.85)], color: BLUE, dash: None, markers: true };
+    let t = Series { name: "gap".into(), points: vec![(1.0, 0.1), (4.0, f64::NAN), (16.0, 0.3), (64.0, f64::INFINITY)], color: ORANGE, dash: Some("4 2"), markers: true };
+    let svg = line_chart(vec![s, t], true).render();
+    let doc = parse(&svg);
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    let title = root.children().find(|n| n.has_tag_name("title")).unwrap();
+    assert_eq!(title.text(), Some("Accuracy <&> \"N\""), "text is escaped and reads back");
+    let circles: Vec<(f64, f64)> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .map(|n| (n.attribute("cx").unwrap().parse().unwrap(), n.attribute("cy").unwrap().parse().unwrap()))
+        .collect();
+    assert_eq!(circles.len(), 6, "non-finite points are skipped");
+    let w: f64 = root.attribute("width").unwrap().parse().unwrap();
+    for (x, y) in &circles {
+        assert!(*x > 50.0 && *x < w && *y > 30.0 && *y < 240.0, "point ({x}, {y}) outside the plot");
+    }
+    // Log2 axis: N = 1, 4, 16, 64 are equally spaced.
+    let xs: Vec<f64> = circles[..4].iter().map(|c| c.0).collect();
+    let gaps: Vec<f64> = xs.windows(2).map(|p| p[1] - p[0]).collect();
+    assert!(gaps.iter().all(|g| (g - gaps[0]).abs() < 0.2), "{xs:?}");
+    // y = 0.85 lies higher (smaller y) than y = 0.4.
+    assert!(circles[2].1 < circles[0].1);
+    // The broken series is drawn as separate pieces.
+    let paths: Vec<&str> = root.descendants().filter(|n| n.has_tag_name("path")).map(|n| n.attribute("d").unwrap()).collect();
+    assert_eq!(paths[1].matches('M').count(), 2, "{}", paths[1]);
+    let ticks: Vec<&str> = root.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    for t in ["1", "2", "4", "8", "16", "32", "64", "N (log scale)"] {
+        assert!(ticks.contains(&t), "missing tick label {t}: {ticks:?}");
+    }
+    let footer_lines = ticks.iter().filter(|t| t.contains("sharpening-lab") || t.contains("long")).count();
+    assert!(footer_lines >= 2, "the stamp wraps: {ticks:?}");
+}
+
+#[test]
+fn empty_and_degenerate_charts_still_render() {
+    for series in [vec![], vec![Series { name: "one".into(), points: vec![(3.0, 0.5)], color: BLUE, dash: None, markers: true }]] {
+        for log in [false, true] {
+            parse(&line_chart(series.clone(), log).render());
+        }
+    }
+    let b = BarChart { id: "b".into(), title: "t".into(), x_label: "p".into(), series: vec![], rows: vec![], x_max: None, note: String::new(), stamp: String::new() };
+    parse(&b.render());
+}
+
+#[test]
+fn bar_chart_marks_rows_in_text_and_scales_bars() {
+    let rows = vec![
+        BarRow { label: "46".into(), values: vec![0.6, 0.5], tag: "y* · right".into(), strong: true },
+        BarRow { label: "<36>".into(), values: vec![0.3, f64::NAN], tag: "wrong".into(), strong: false },
+    ];
+    let b = BarChart { id: "b".into(), title: "Answers".into(), x_label: "probability".into(), series: vec![("exact".into(), BLUE), ("sampled".into(), ORANGE)], rows, x_max: Some(1.0), note: "leftover 1e-6".into(), stamp: "stamp".into() };
+    let svg = b.render();
+    let doc = parse(&svg);
+    let texts: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    for t in ["46", "<36>", "y* · right", "wrong", "exact", "sampled", "leftover 1e-6", "stamp"] {
+        assert!(texts.contains(&t), "missing {t}: {texts:?}");
+    }
+    let widths: Vec<f64> = doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("9")).map(|n| n.attribute("width").unwrap().parse().unwrap()).collect();
+    assert_eq!(widths.len(), 6, "2 legend swatches + 4 bars");
+    let bars = &widths[2..];
+    assert!((bars[0] / bars[2] - 2.0).abs() < 0.01, "0.6 vs 0.3 -> twice as long: {bars:?}");
+    assert_eq!(bars[3], 0.0, "NaN draws nothing");
+}
+
+#[test]
+fn ticks_and_numbers() {
+    assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+    assert_eq!(nice_ticks(0.0, 200.0, 4), vec![0.0, 50.0, 100.0, 150.0, 200.0]);
+    assert_eq!(fmt_num(0.6000000000000001), "0.6");
+    assert_eq!(fmt_num(64.0), "64");
+    assert_eq!(fmt_num(-2.345), "-2.35");
+    assert_eq!(fmt_num(0.0012345), "0.00123");
+    assert_eq!(nice_ticks(f64::NAN, 1.0, 5).len(), 1);
+}
+
+/// The result views on real runs of the built-in model: well-formed, with the
+/// numbers and captions a student needs.
+#[test]
+fn views_render_real_reports() {
+    use sharpening_lab::ui::jobs;
+    use sharpening_lab::ui::params::UiState;
+    use sharpening_lab::ui::protocol::{FromWorker, ToWorker};
+    use sharpening_lab::ui::{view_bon, view_explore, view_sft};
+    let f = sharpening_lab::builtin::files("add").unwrap();
+    let s = jobs::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
+    let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
+    let clock = || 0.0;
+    let mut streamed = Vec::new();
+    let FromWorker::Explored { report, exports } = jobs::run(&s, ToWorker::Explore(ui.explore_params(5)), &mut |_| {}, &clock) else { panic!() };
+    let html = view_explore::explore_html(&report, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("19+23=") && html.contains("picked by") && html.contains("exact"));
+    let FromWorker::BonDone { report, exports } = jobs::run(&s, ToWorker::Bon(ui.bon_params(5)), &mut |_| {}, &clock) else { panic!() };
+    let html = view_bon::bon_html(&report, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("theory") && html.contains("pass@N") && html.contains("greedy"));
+    let job = ToWorker::Sft { params: ui.sft_params(5), watch: String::new() };
+    let FromWorker::SftDone { report, exports } = jobs::run(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
+    let steps: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::SftEval { step, .. } = m { Some(step.clone()) } else { None }).collect();
+    let watched: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::SftEval { watched, .. } = m { watched.clone() } else { None }).collect();
+    assert_eq!(steps.len(), 3, "evaluations at steps 0, 2, 4 are streamed");
+    assert_eq!(watched.len(), 3);
+    let v = view_sft::SftView { steps: &steps, watched: &watched, shown: 2, total_steps: 4, report: Some(&report), stamp: &exports.stamp };
+    let html = view_sft::sft_html(&v);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("KL(pi || pi_base)") && html.contains("Amplified errors") && html.contains("base vs step 4"));
+}

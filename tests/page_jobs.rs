@@ -1,0 +1,89 @@
+//! The page's worker logic (`ui::jobs`) run natively: its JSON exports equal
+//! `sharpen ... --json` byte for byte for the same parameters and seed, and
+//! its other exports carry the provenance.
+
+use std::process::Command;
+
+use sharpening_lab::ui::jobs::{self, Session};
+use sharpening_lab::ui::params::UiState;
+use sharpening_lab::ui::protocol::{Exports, FromWorker, ToWorker};
+
+fn session(task: &str) -> Session {
+    let f = sharpening_lab::builtin::files(task).unwrap();
+    jobs::load(task, f.config, f.weights, f.tokenizer, 0.0).unwrap()
+}
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sharpen")).args(args).output().expect("run sharpen");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
+fn exports_of(m: FromWorker) -> Exports {
+    match m {
+        FromWorker::BonDone { exports, .. } | FromWorker::SftDone { exports, .. } | FromWorker::Explored { exports, .. } => exports,
+        FromWorker::Failed { message } => panic!("job failed: {message}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn check_stamps(ex: &Exports, sha: &str) {
+    for text in [&ex.samples_csv, &ex.steps_csv] {
+        if !text.is_empty() {
+            let first = text.lines().next().unwrap();
+            assert!(first.starts_with("# sharpening-lab ") && first.contains(sha) && first.contains("seed"), "{first}");
+        }
+    }
+    for line in ex.dataset_jsonl.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["prompt"].is_string() && v["completion"].is_string());
+        assert_eq!(v["meta"]["model_sha256"], sha);
+        assert_eq!(v["meta"]["version"], env!("CARGO_PKG_VERSION"));
+    }
+}
+
+#[test]
+fn bon_export_equals_the_cli() {
+    let s = session("add");
+    let (ui, msgs) = UiState::from_hash("#view=bon&task=add&n=1,4,16&prompts=10&seed=3&temperature=0.9");
+    assert!(msgs.is_empty());
+    let mut progress = Vec::new();
+    let ex = exports_of(jobs::run(&s, ToWorker::Bon(ui.bon_params(s.info.max_new_tokens)), &mut |m| progress.push(m), &|| 0.0));
+    let want = cli(&["bon", "--task", "add", "--n", "1,4,16", "--prompts", "10", "--seed", "3", "--temperature", "0.9", "--json"]);
+    assert_eq!(ex.json, want);
+    assert!(progress.len() >= 10, "progress is reported per prompt");
+    check_stamps(&ex, &s.info.sha256);
+    assert_eq!(ex.samples_csv.lines().count(), 2 + 10 * 16, "stamp + header + one row per sample");
+    assert_eq!(ex.dataset_jsonl.lines().count(), 10);
+}
+
+#[test]
+fn sft_export_equals_the_cli() {
+    let s = session("mul");
+    let (ui, _) = UiState::from_hash("#view=sft&task=mul&sft_prompts=12&sft_n=8&steps=6&eval_every=3&lr=0.002&seed=5&reward=majority");
+    let job = ToWorker::Sft { params: ui.sft_params(s.info.max_new_tokens), watch: "7*8=".into() };
+    let ex = exports_of(jobs::run(&s, job, &mut |_| {}, &|| 0.0));
+    let want = cli(&[
+        "sft", "--task", "mul", "--prompts", "12", "--samples", "8", "--steps", "6", "--eval-every", "3", "--lr", "0.002", "--seed", "5", "--reward", "majority", "--json",
+    ]);
+    assert_eq!(ex.json, want);
+    check_stamps(&ex, &s.info.sha256);
+    assert_eq!(ex.steps_csv.lines().count(), 2 + 3, "steps 0, 3, 6");
+}
+
+#[test]
+fn bad_requests_fail_with_messages() {
+    let s = session("add");
+    let (ui, _) = UiState::from_hash("#prompt=hello");
+    match jobs::run(&s, ToWorker::Explore(ui.explore_params(5)), &mut |_| {}, &|| 0.0) {
+        FromWorker::Failed { message } => assert!(message.contains("hello") || message.contains("prompt"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    let (ui, _) = UiState::from_hash("#view=sft&watch=1%2B");
+    match jobs::run(&s, ToWorker::Sft { params: ui.sft_params(5), watch: "1+".into() }, &mut |_| {}, &|| 0.0) {
+        FromWorker::Failed { message } => assert!(message.starts_with("invalid parameter: watched prompt"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(jobs::load("add", b"{}", b"", b"", 0.0).is_err());
+    assert!(jobs::load("nope", b"{}", b"", b"", 0.0).is_err());
+}
