@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Sets up and runs the lab. Today the lab is the `sharpen` command line (the
-# browser page is the next milestone): this builds it and runs the two core
-# experiments on the built-in model, offline. Extra arguments go to `sharpen`
-# instead, e.g. `./scripts/run.sh exact --prompt 39+25=`.
+# Sets up, builds and serves the lab: installs the wasm tools when missing,
+# builds the page (dist/) and serves it on http://127.0.0.1:8080/ (the
+# built-in model is the default, so it works offline). PORT=... to change the
+# port. `./scripts/run.sh cli <args>` runs the `sharpen` command line instead,
+# e.g. `./scripts/run.sh cli bon --prompts 20`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v cargo >/dev/null 2>&1; then
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"
-  else echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2; exit 1; fi
+. scripts/tools.sh
+need_cargo
+if [ "${1:-}" = cli ]; then
+  shift
+  cargo build --release --locked --bin sharpen
+  exec ./target/release/sharpen "$@"
 fi
-cargo build --release --locked --bin sharpen
-if [ "$#" -gt 0 ]; then exec ./target/release/sharpen "$@"; fi
-./target/release/sharpen bon
-./target/release/sharpen sft
+need_web_build_tools
+build_page
+port="${PORT:-8080}"
+echo "== Sharpening Lab: http://127.0.0.1:$port/  (Ctrl+C to stop)"
+cd dist && exec python3 -m http.server "$port" --bind 127.0.0.1

@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what it needs when missing, then runs every
-# test: the native core, the built-in models and the `sharpen` command line.
+# The whole test suite. Installs what it needs when missing (wasm32 target,
+# wasm-bindgen-cli, Trunk, Chromium, playwright-core), then runs every test:
+# the native core, the built-in models, the `sharpen` command line, the page's
+# state/charts/exports natively, and the built page end to end in headless
+# Chromium (tests/e2e). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if ! command -v cargo >/dev/null 2>&1; then
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    export PATH="$HOME/.cargo/bin:$PATH"
-  else
-    echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2
-    exit 1
-  fi
-fi
+. scripts/tools.sh
+need_cargo
 
 # candle's CPU thread pool spin-waits; the test harness already runs tests in
 # parallel, so one candle thread per test keeps a small machine responsive.
@@ -21,10 +17,24 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 cargo test --release --locked "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+native=${PIPESTATUS[0]}
 set -e
-# One closing line over every test binary.
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
-echo "tests: $passed passed, $failed failed"
-exit "$status"
+
+need_web_build_tools
+need_browser_test_tools
+build_page
+: > "$log"
+set +e
+(cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec lab.test.mjs) 2>&1 | tee "$log"
+browser=${PIPESTATUS[0]}
+set -e
+bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}')
+bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}')
+bpassed=${bpassed:-0}
+bfailed=${bfailed:-1}
+
+echo "native: $passed passed, $failed failed; browser: $bpassed passed, $bfailed failed (screenshots in target/e2e/screenshots)"
+echo "tests: $((passed + bpassed)) passed, $((failed + bfailed)) failed"
+[ "$native" = 0 ] && [ "$browser" = 0 ]

@@ -2,7 +2,7 @@
 //! exact probability and sampled frequency, or base and trained model), with a
 //! text tag per row (`y*`, right/wrong) so nothing depends on colour alone.
 
-use super::svg::{esc, fmt_num, footer, nice_ticks, open, text};
+use super::svg::{esc, fmt_num, footer, nice_ticks, open, text, wrapped};
 
 #[derive(Clone, Debug)]
 pub struct BarRow {
@@ -29,9 +29,9 @@ pub struct BarChart {
     pub stamp: String,
 }
 
-const W: f64 = 520.0;
-const LEFT: f64 = 70.0;
-const TAG_W: f64 = 96.0;
+const W: f64 = 460.0;
+const LEFT: f64 = 60.0;
+const TAG_W: f64 = 84.0;
 const TOP: f64 = 46.0;
 
 impl BarChart {
@@ -45,7 +45,8 @@ impl BarChart {
         let x_max = self.x_max.unwrap_or(if data_max > 0.0 { data_max * 1.05 } else { 1.0 });
         let sx = |v: f64| LEFT + (v.clamp(0.0, x_max) / x_max) * pw;
         let axis_y = TOP + plot_h;
-        let (foot, foot_end) = footer(axis_y + 52.0 + if self.note.is_empty() { 0.0 } else { 14.0 }, 6.0, &self.stamp, 110);
+        let (note, note_end) = wrapped(6.0, axis_y + 48.0, &self.note, 70, 15.0, "fill=\"#333\"");
+        let (foot, foot_end) = footer(note_end + 6.0, 6.0, &self.stamp, 90);
         let h = foot_end + 4.0;
         let desc = format!(
             "{} for {} answers; series: {}",
@@ -54,13 +55,13 @@ impl BarChart {
             self.series.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(", ")
         );
         let mut o = open(&self.id, W, h, &self.title, &desc);
-        o.push_str(&text(6.0, 20.0, &self.title, "font-size=\"14\" font-weight=\"600\""));
+        o.push_str(&text(6.0, 20.0, &self.title, "font-size=\"15\" font-weight=\"600\""));
         // Legend on one line under the title.
         let mut lx = 6.0;
         for (name, color) in &self.series {
             o.push_str(&format!("<rect x=\"{lx}\" y=\"30\" width=\"12\" height=\"9\" fill=\"{color}\"/>"));
             o.push_str(&text(lx + 16.0, 38.5, name, ""));
-            lx += 16.0 + 7.0 * name.chars().count() as f64 + 18.0;
+            lx += 16.0 + 7.5 * name.chars().count() as f64 + 16.0;
         }
         for t in nice_ticks(0.0, x_max, 5) {
             let x = sx(t);
@@ -88,9 +89,7 @@ impl BarChart {
             }
             o.push_str(&text(LEFT + pw + 6.0, y + row_h / 2.0, &r.tag, "fill=\"#333\""));
         }
-        if !self.note.is_empty() {
-            o.push_str(&text(6.0, axis_y + 46.0, &self.note, "fill=\"#333\""));
-        }
+        o.push_str(&note);
         o.push_str(&foot);
         o.push_str("</svg>");
         o

@@ -28,8 +28,8 @@ pub struct LineChart {
     pub stamp: String,
 }
 
-const W: f64 = 520.0;
-const LEFT: f64 = 58.0;
+const W: f64 = 460.0;
+const LEFT: f64 = 56.0;
 const RIGHT: f64 = 14.0;
 const TOP: f64 = 34.0;
 const PLOT_H: f64 = 200.0;
@@ -79,9 +79,11 @@ impl LineChart {
             LEFT + (v - x0) / (x1 - x0) * pw
         };
         let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * PLOT_H;
-        let legend_rows = self.series.len().div_ceil(2);
+        let longest = self.series.iter().map(|s| s.name.chars().count()).max().unwrap_or(0) as f64;
+        let cols = if longest * 6.6 + 36.0 <= W / 2.0 { 2 } else { 1 };
+        let legend_rows = self.series.len().div_ceil(cols);
         let legend_top = TOP + PLOT_H + 44.0;
-        let (foot, foot_end) = footer(legend_top + legend_rows as f64 * 18.0 + 8.0, 6.0, &self.stamp, 110);
+        let (foot, foot_end) = footer(legend_top + legend_rows as f64 * 18.0 + 8.0, 6.0, &self.stamp, 90);
         let h = foot_end + 4.0;
         let desc = format!(
             "{} against {}; series: {}",
@@ -90,7 +92,7 @@ impl LineChart {
             self.series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
         );
         let mut o = open(&self.id, W, h, &self.title, &desc);
-        o.push_str(&text(6.0, 20.0, &self.title, "font-size=\"14\" font-weight=\"600\""));
+        o.push_str(&text(6.0, 20.0, &self.title, "font-size=\"15\" font-weight=\"600\""));
         // Axes, grid and ticks.
         o.push_str(&format!("<g stroke=\"#d9d9d9\" stroke-width=\"1\">"));
         let yt = nice_ticks(y0, y1, 5);
@@ -151,11 +153,11 @@ impl LineChart {
         }
         // Legend: two columns below the plot.
         for (i, s) in self.series.iter().enumerate() {
-            let x = 6.0 + (i % 2) as f64 * (W / 2.0);
-            let y = legend_top + (i / 2) as f64 * 18.0;
+            let x = 6.0 + (i % cols) as f64 * (W / 2.0);
+            let y = legend_top + (i / cols) as f64 * 18.0;
             let dash = s.dash.map_or(String::new(), |d| format!(" stroke-dasharray=\"{d}\""));
             o.push_str(&format!("<line x1=\"{x}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"2\"{dash}/>", x + 22.0, s.color));
-            o.push_str(&text(x + 28.0, y + 4.0, &s.name, ""));
+            o.push_str(&text(x + 28.0, y + 4.0, &s.name, "font-size=\"12\""));
         }
         o.push_str(&foot);
         o.push_str("</svg>");

@@ -60,7 +60,7 @@ pub fn fmt_num(v: f64) -> String {
 /// Opening tag of a chart: sized by its viewBox, titled for screen readers.
 pub fn open(id: &str, w: f64, h: f64, title: &str, desc: &str) -> String {
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"{}\" class=\"chart\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-labelledby=\"{0}-t {0}-d\" font-family=\"{}\" font-size=\"12\">\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"{}\" class=\"chart\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-labelledby=\"{0}-t {0}-d\" font-family=\"{}\" font-size=\"13\">\
 <title id=\"{0}-t\">{}</title><desc id=\"{0}-d\">{}</desc><rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>",
         esc(id), esc(FONT), esc(title), esc(desc)
     )
@@ -71,16 +71,16 @@ pub fn text(x: f64, y: f64, s: &str, attrs: &str) -> String {
     format!("<text x=\"{x:.1}\" y=\"{y:.1}\" {attrs}>{}</text>", esc(s))
 }
 
-/// The provenance footer every chart carries (so SVG/PNG exports are stamped),
-/// wrapped onto lines of at most `chars` characters.
-pub fn footer(y: f64, x: f64, stamp: &str, chars: usize) -> (String, f64) {
+/// `s` wrapped onto lines of at most `chars` characters from `(x, y)`, each
+/// `line_h` below the last; returns the elements and the y after the last line.
+pub fn wrapped(x: f64, y: f64, s: &str, chars: usize, line_h: f64, attrs: &str) -> (String, f64) {
     let mut out = String::new();
     let mut line = String::new();
     let mut yy = y;
-    for word in stamp.split(' ') {
-        if line.len() + word.len() + 1 > chars && !line.is_empty() {
-            out.push_str(&text(x, yy, &line, "font-size=\"8\" fill=\"#6b6b6b\""));
-            yy += 10.0;
+    for word in s.split(' ') {
+        if line.chars().count() + word.chars().count() + 1 > chars && !line.is_empty() {
+            out.push_str(&text(x, yy, &line, attrs));
+            yy += line_h;
             line.clear();
         }
         if !line.is_empty() {
@@ -89,8 +89,13 @@ pub fn footer(y: f64, x: f64, stamp: &str, chars: usize) -> (String, f64) {
         line.push_str(word);
     }
     if !line.is_empty() {
-        out.push_str(&text(x, yy, &line, "font-size=\"8\" fill=\"#6b6b6b\""));
-        yy += 10.0;
+        out.push_str(&text(x, yy, &line, attrs));
+        yy += line_h;
     }
     (out, yy)
+}
+
+/// The provenance footer every chart carries (so SVG/PNG exports are stamped).
+pub fn footer(y: f64, x: f64, stamp: &str, chars: usize) -> (String, f64) {
+    wrapped(x, y, stamp, chars, 11.0, "font-size=\"9\" fill=\"#6b6b6b\"")
 }

@@ -427,15 +427,18 @@ fn on_click(ev: Event) {
             let what = el.get_attribute("data-what").unwrap_or_default();
             let mut file = None;
             with_app(|app| file = render::download_file(app, &what));
+            // The download clicks a link, which must not re-enter this handler.
             if let Some((name, mime, text)) = file {
-                let _ = dom::download_text(&name, mime, &text);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = dom::download_text(&name, mime, &text);
+                });
             }
         }
         "export-svg" | "export-png" => {
             let chart = el.get_attribute("data-chart").unwrap_or_default();
             let mut stem = String::new();
             with_app(|app| stem = render::stem(app));
-            render::export_chart(&chart, &stem, action == "export-png");
+            wasm_bindgen_futures::spawn_local(async move { render::export_chart(&chart, &stem, action == "export-png") });
         }
         "copy-link" | "copy-iframe" => {
             let id = if action == "copy-link" { "share-link" } else { "share-iframe" };

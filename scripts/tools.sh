@@ -1,0 +1,66 @@
+# Sourced by run.sh and test.sh: installs each tool the lab needs only when it
+# is missing (so a machine that has them starts at once). Versions are pinned:
+# wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock; Trunk
+# 0.21.14 is the newest that builds with Rust 1.95 (see ../shared/TOOLCHAIN.md).
+
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
+TRUNK_VERSION=0.21.14
+
+need_cargo() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2
+      exit 1
+    fi
+  fi
+  export PATH="$HOME/.cargo/bin:$PATH"
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" || {
+    as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+  }
+}
+
+need_web_build_tools() {
+  need_cargo
+  if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    echo "== installing the wasm32 target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! command -v wasm-bindgen >/dev/null 2>&1 || ! wasm-bindgen --version | grep -q " $WASM_BINDGEN_VERSION\$"; then
+    echo "== installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5-10 minutes)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  if ! command -v trunk >/dev/null 2>&1; then
+    echo "== installing Trunk $TRUNK_VERSION (about 15-20 minutes)"
+    cargo install --locked trunk --version "$TRUNK_VERSION"
+  fi
+}
+
+need_browser_test_tools() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "== installing Chromium from Debian"
+    apt_install chromium chromium-driver
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "== installing Node.js from Debian"
+    apt_install nodejs npm
+  fi
+  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+    echo "== installing playwright-core (npm; no browser download)"
+    (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+build_page() {
+  echo "== building the page (trunk build --release -> dist/)"
+  trunk build --release
+}

@@ -1,0 +1,324 @@
+// End-to-end tests of the built page (dist/) in Debian's Chromium, driven by
+// playwright-core. Needs: DIST (default ../../dist), SHARPEN (the native CLI,
+// default ../../target/release/sharpen), OUT (screenshots and measurements,
+// default ../../target/e2e). Run by scripts/test.sh.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { serve } from "./server.mjs";
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const DIST = process.env.DIST || path.join(here, "../../dist");
+const SHARPEN = process.env.SHARPEN || path.join(here, "../../target/release/sharpen");
+const OUT = process.env.OUT || path.join(here, "../../target/e2e");
+const SHOTS = path.join(OUT, "screenshots");
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-quic"];
+
+let server, base, browser;
+const metrics = {};
+const consoleErrors = [];
+
+before(async () => {
+  server = await serve(DIST);
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+  fs.writeFileSync(path.join(OUT, "metrics.json"), JSON.stringify(metrics, null, 2));
+  console.log("e2e measurements:", JSON.stringify(metrics, null, 2));
+});
+
+async function open(hash, { width = 1280, height = 900, context } = {}) {
+  const ctx = context || (await browser.newContext({ viewport: { width, height }, acceptDownloads: true }));
+  const page = await ctx.newPage();
+  await page.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longtasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (${hash})`); });
+  page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message} (${hash})`));
+  await page.goto(`${base}/lab/#${hash}`);
+  return { page, ctx };
+}
+
+const status = (page) => page.evaluate(() => document.body.dataset.status);
+
+async function waitStatus(page, wanted, timeout = 60_000) {
+  await page.waitForFunction((w) => w.includes(document.body.dataset.status), wanted, { timeout });
+  return status(page);
+}
+
+async function download(page, selector) {
+  const [d] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
+}
+
+function cli(args) {
+  return execFileSync(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" } }).toString().trim();
+}
+
+/**
+ * Compares two JSON values: strings, booleans and integers exactly; other
+ * numbers within `tol` relative (wasm's f32 matrix kernels sum in another order
+ * than the native ones, so log-probabilities differ in the 7th digit).
+ */
+function compare(a, b, tol, where = "$", out = { maxRel: 0, floats: 0, identical: 0, diffs: [] }) {
+  if (typeof a === "number" && typeof b === "number") {
+    const rel = Math.abs(a - b) / Math.max(1e-12, Math.abs(a), Math.abs(b));
+    const integral = Number.isInteger(a) && Number.isInteger(b);
+    if (!integral) { out.floats++; if (a === b) out.identical++; }
+    if (a !== b) out.maxRel = Math.max(out.maxRel, rel);
+    if (integral ? a !== b : rel > tol) out.diffs.push(`${where}: ${a} vs ${b}`);
+  } else if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) out.diffs.push(`${where}: length ${a.length} vs ${b.length}`);
+    a.forEach((x, i) => compare(x, b[i], tol, `${where}[${i}]`, out));
+  } else if (a && b && typeof a === "object" && typeof b === "object") {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) compare(a[k], b[k], tol, `${where}.${k}`, out);
+  } else if (a !== b) {
+    out.diffs.push(`${where}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+  return out;
+}
+
+async function worstLongTaskSince(page, t0) {
+  const tasks = await page.evaluate(() => window.__longtasks);
+  return tasks.filter((t) => t.start >= t0).reduce((m, t) => Math.max(m, t.duration), 0);
+}
+
+/** Clicks Run and waits for the result; returns the worst main-thread long task during the run. */
+async function run(page, timeout = 120_000) {
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click("#run");
+  await waitStatus(page, ["running", "done", "error"]);
+  const s = await waitStatus(page, ["done", "error"], timeout);
+  const err = await page.textContent("#error");
+  assert.equal(s, "done", `run ended in ${s}: ${err}`);
+  return worstLongTaskSince(page, t0);
+}
+
+test("loads, is usable at once, and the explorer runs by default", async () => {
+  const { page, ctx } = await open("");
+  await waitStatus(page, ["done"]);
+  const ready = Number(await page.evaluate(() => document.body.dataset.readyMs));
+  metrics.time_to_ready_ms = ready;
+  assert.ok(ready > 0 && ready < 10_000, `ready after ${ready} ms`);
+  const rows = await page.locator("#results table tbody tr").count();
+  assert.equal(rows, 16, "16 samples in the table");
+  assert.ok(await page.locator("figure[data-chart=explore-dist] svg").isVisible());
+  // Keyboard: Run is reachable and every control has a label.
+  const unlabeled = await page.evaluate(() =>
+    [...document.querySelectorAll("#controls input, #controls select")].filter((e) => !e.labels || e.labels.length === 0).map((e) => e.name));
+  assert.deepEqual(unlabeled, []);
+  await page.screenshot({ path: path.join(SHOTS, "explore-1280.png"), fullPage: true });
+  // Typing a prompt and pressing Enter + Run by keyboard.
+  await page.fill("#ctl-prompt", "19+23=");
+  await page.press("#ctl-prompt", "Tab");
+  await page.focus("#run");
+  await page.keyboard.press("Enter");
+  await waitStatus(page, ["done"]);
+  assert.match(await page.textContent("#results"), /19\+23=/);
+  assert.match(await page.evaluate(() => location.hash), /prompt=19%2B23%3D/);
+  await ctx.close();
+});
+
+test("best-of-N in the page equals the CLI, with progress, exports and a responsive main thread", async () => {
+  const hash = "view=bon&task=add&n=1,4,16&prompts=24&seed=3&temperature=0.9";
+  const { page, ctx } = await open(hash);
+  await waitStatus(page, ["ready"]);
+  const labels = [];
+  const poll = setInterval(async () => { try { labels.push(await page.textContent("#progress-label")); } catch {} }, 50);
+  const worst = await run(page);
+  clearInterval(poll);
+  metrics.bon_worst_long_task_ms = worst;
+  assert.ok(worst < 100, `main thread blocked ${worst} ms`);
+  assert.ok(labels.some((l) => /prompts sampled.*: \d+ \/ 24/.test(l)), `progress shown: ${labels.slice(0, 5)}`);
+  const json = await download(page, "button[data-what=json]");
+  assert.equal(json.name, "sharpening-bon-add-seed3.json");
+  const want = cli(["bon", "--task", "add", "--n", "1,4,16", "--prompts", "24", "--seed", "3", "--temperature", "0.9", "--json"]);
+  const got = json.bytes.toString();
+  const cmp = compare(JSON.parse(got), JSON.parse(want), 1e-5);
+  metrics.bon_json_identical_to_cli = got === want;
+  metrics.bon_json_max_relative_difference = cmp.maxRel;
+  metrics.bon_json_floats_bit_identical = `${cmp.identical} of ${cmp.floats}`;
+  assert.deepEqual(cmp.diffs, [], "page JSON = CLI JSON");
+  const csv = (await download(page, "button[data-what=samples]")).bytes.toString().split("\n");
+  assert.match(csv[0], /^# sharpening-lab .*seed 3.*sha256 [0-9a-f]{64}/);
+  assert.equal(csv.filter((l) => l).length, 2 + 24 * 16);
+  const jsonl = (await download(page, "button[data-what=dataset]")).bytes.toString().trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(jsonl.length, 24);
+  assert.ok(jsonl.every((r) => typeof r.prompt === "string" && typeof r.completion === "string" && r.meta.seed === 3));
+  const svg = await download(page, "button[data-action=export-svg][data-chart=bon-accuracy]");
+  assert.match(svg.bytes.toString(), /^<\?xml[^]*<svg[^]*sharpening-lab/);
+  const png = await download(page, "button[data-action=export-png][data-chart=bon-accuracy]");
+  assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], "a PNG file");
+  assert.ok(png.bytes.length > 5000);
+  await page.screenshot({ path: path.join(SHOTS, "bon-1280.png"), fullPage: true });
+  await ctx.close();
+});
+
+test("SFT-Sharpening streams its curves and its export equals the CLI", async () => {
+  const hash = "view=sft&task=add&sft_prompts=16&sft_n=8&steps=30&eval_every=5&seed=2";
+  const { page, ctx } = await open(hash);
+  await waitStatus(page, ["ready"]);
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click("#run");
+  // Curves appear while training runs.
+  await page.waitForSelector("figure[data-chart=sft-probabilities] svg", { timeout: 60_000 });
+  await waitStatus(page, ["done", "error"], 300_000);
+  assert.equal(await status(page), "done", await page.textContent("#error"));
+  metrics.sft_worst_long_task_ms = await worstLongTaskSince(page, t0);
+  const got = (await download(page, "button[data-what=json]")).bytes.toString();
+  const want = cli(["sft", "--task", "add", "--prompts", "16", "--samples", "8", "--steps", "30", "--eval-every", "5", "--seed", "2", "--json"]);
+  const cmp = compare(JSON.parse(got), JSON.parse(want), 1e-5);
+  metrics.sft_json_identical_to_cli = got === want;
+  metrics.sft_json_max_relative_difference = cmp.maxRel;
+  metrics.sft_json_floats_bit_identical = `${cmp.identical} of ${cmp.floats}`;
+  assert.deepEqual(cmp.diffs, []);
+  const steps = (await download(page, "button[data-what=steps]")).bytes.toString().trim().split("\n");
+  assert.equal(steps.length, 2 + 7, "stamp, header, steps 0..30 by 5");
+  // The morph slider moves the distribution chart.
+  await page.locator("#morph-step").fill("0");
+  assert.match(await page.textContent("#morph-label"), /evaluation 1 of 7/);
+  assert.match(await page.textContent("#results"), /Amplified errors/);
+  await page.screenshot({ path: path.join(SHOTS, "sft-1280.png"), fullPage: true });
+  await ctx.close();
+});
+
+test("every setting round-trips through the URL", async () => {
+  const hash = "view=bon&task=mul&n=2,8&prompts=7&rewards=loglik,majority&temperature=0.5&top_k=3&seed=42";
+  const { page, ctx } = await open(hash);
+  await waitStatus(page, ["ready"]);
+  assert.equal(await page.inputValue("#ctl-task"), "mul");
+  assert.equal(await page.inputValue("#ctl-n"), "2,8");
+  assert.equal(await page.inputValue("#ctl-seed"), "42");
+  assert.equal(await page.isChecked("input[name=rewards][value=majority]"), true);
+  assert.equal(await page.isChecked("input[name=rewards][value=self_verify]"), false);
+  await page.fill("#ctl-seed", "7");
+  await page.press("#ctl-seed", "Tab");
+  await page.check("input[name=rewards][value=self_verify]");
+  const h = await page.evaluate(() => location.hash);
+  assert.match(h, /seed=7/);
+  assert.match(h, /rewards=loglik,majority,self_verify/);
+  assert.equal(await page.inputValue("#share-link"), `${base}/lab/${h}`);
+  assert.match(await page.inputValue("#share-iframe"), /<iframe src="[^"]*embed=1/);
+  await page.reload();
+  await waitStatus(page, ["ready"]);
+  assert.equal(await page.inputValue("#ctl-seed"), "7");
+  assert.equal(await page.isChecked("input[name=rewards][value=self_verify]"), true);
+  await ctx.close();
+});
+
+test("embedded in a 400 px iframe: no chrome, hidden controls, readable", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 480, height: 1000 } });
+  const page = await ctx.newPage();
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (iframe)`); });
+  const hash = encodeURIComponent("embed=1&view=bon&prompts=8&n=1,4,16&seed_hide=1&top_k_hide=1");
+  await page.goto(`${base}/course.html?hash=${hash}`);
+  const frame = page.frameLocator("#lab");
+  const f = page.frame({ url: /\/lab\// });
+  await f.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 60_000 });
+  assert.equal(await frame.locator("header").isVisible(), false, "page chrome hidden");
+  assert.equal(await frame.locator("#share").isVisible(), false);
+  assert.equal(await frame.locator("#ctl-seed").count(), 0, "seed control hidden");
+  assert.equal(await frame.locator("#ctl-top_k").count(), 0);
+  assert.equal(await frame.locator("#ctl-prompts").count(), 1);
+  await frame.locator("#run").click();
+  await f.waitForFunction(() => document.body.dataset.status === "done", null, { timeout: 60_000 });
+  const overflow = await f.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling in the iframe (${overflow} px too wide)`);
+  await page.screenshot({ path: path.join(SHOTS, "iframe-400.png"), fullPage: true });
+  await ctx.close();
+  // The whole page at 400 px too.
+  const { page: p2, ctx: c2 } = await open("view=explore", { width: 400, height: 900 });
+  await waitStatus(p2, ["done"]);
+  const over2 = await p2.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(over2 <= 0, `page fits 400 px (${over2} px too wide)`);
+  await p2.screenshot({ path: path.join(SHOTS, "explore-400.png"), fullPage: true });
+  await c2.close();
+});
+
+test("Cancel stops a long run at once and the lab keeps working", async () => {
+  const { page, ctx } = await open("view=bon&prompts=400&n=1,4,16,64,256&seed=1");
+  await waitStatus(page, ["ready"]);
+  await page.click("#run");
+  await page.waitForFunction(() => /: [1-9]\d* \//.test(document.querySelector("#progress-label").textContent), null, { timeout: 60_000 });
+  const t0 = Date.now();
+  await page.click("#cancel");
+  const s = await status(page);
+  metrics.cancel_to_idle_ms = Date.now() - t0;
+  assert.notEqual(s, "running");
+  assert.match(await page.textContent("#notices"), /Cancelled after \d+ \/ 400/);
+  await waitStatus(page, ["ready"], 30_000);
+  metrics.cancel_to_ready_again_ms = Date.now() - t0;
+  // Works again after the restart.
+  await page.fill("#ctl-prompts", "4");
+  await page.fill("#ctl-n", "1,2");
+  await run(page);
+  await ctx.close();
+});
+
+test("bad URL parameters are reported in words and the page still works", async () => {
+  const { page, ctx } = await open("view=bon&temperature=abc&task=nope&bogus=1&n=0,x&prompts=3");
+  await waitStatus(page, ["ready"]);
+  const notes = await page.textContent("#notices");
+  assert.match(notes, /Temperature/);
+  assert.match(notes, /Task/);
+  assert.match(notes, /bogus/);
+  assert.equal(await page.inputValue("#ctl-temperature"), "1");
+  await run(page);
+  // An invalid prompt is an error on the page, not a crash.
+  const { page: p2, ctx: c2 } = await open("view=explore&prompt=hello");
+  await waitStatus(p2, ["error"]);
+  assert.match(await p2.textContent("#error"), /hello|prompt/i);
+  await p2.fill("#ctl-prompt", "12+34=");
+  await p2.press("#ctl-prompt", "Tab");
+  await run(p2);
+  await c2.close();
+  await ctx.close();
+});
+
+test("sampling throughput in the page vs the native CLI", async () => {
+  const { page, ctx } = await open("view=bon");
+  await waitStatus(page, ["ready"]);
+  await page.click("#bench");
+  await page.waitForFunction(() => /tokens\/s/.test(document.querySelector("#bench-result").textContent), null, { timeout: 60_000 });
+  const text = await page.textContent("#bench-result");
+  const pageTps = Number(/: (\d+) tokens\/s/.exec(text)[1]);
+  const native = JSON.parse(cli(["bench", "--json"]));
+  const nativeTps = native.rows.find((r) => r.what === "sampling N=64").tokens_per_s;
+  metrics.sampling_n64_page_tokens_per_s = pageTps;
+  metrics.sampling_n64_native_tokens_per_s = Math.round(nativeTps);
+  metrics.sampling_page_over_native = Math.round((pageTps / nativeTps) * 1000) / 1000;
+  assert.ok(pageTps > 0);
+  await ctx.close();
+});
+
+test("works offline after the first visit (service worker)", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { page } = await open("view=bon", { context: ctx });
+  await waitStatus(page, ["ready"]);
+  await page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active != null, null, { timeout: 30_000 });
+  await page.waitForTimeout(500);
+  // Really offline: the server is gone.
+  await new Promise((r) => { server.close(r); server.closeAllConnections(); });
+  server = null;
+  await page.reload();
+  await waitStatus(page, ["ready"], 30_000);
+  await ctx.close();
+});
+
+test("no console errors in normal use", () => {
+  assert.deepEqual(consoleErrors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::ERR/.test(e)), []);
+});
