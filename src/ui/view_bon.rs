@@ -129,7 +129,7 @@ pub fn bon_html(r: &BonReport, stamp: &str) -> String {
     o.push_str(&figure(
         YSTAR_CHART,
         &yc.render(),
-        &format!("With the log-likelihood reward best-of-N returns y* whenever y* is among the N samples: the dashed curve is that probability computed exactly from each prompt's pi_base(y*), averaged over the {} prompts; dots are the measured rates.", r.prompts),
+        &format!("With the log-likelihood reward best-of-N returns y* whenever y* is among the N samples: the dashed curve is that probability computed exactly from each prompt's pi_base(y*), averaged over the {} prompts; dots are the measured rates. The theory assumes samples from pi_base itself (temperature 1, no top-k or top-p).", r.prompts),
     ));
     let rows: Vec<Vec<String>> = r
         .rows
