@@ -4,6 +4,14 @@
 
 use super::svg::{esc, fmt_num, footer, nice_ticks, open, text, wrapped};
 
+/// One row of an answer distribution: the text tag says whether the answer is
+/// `y*` and whether the oracle accepts it; the correct answer is drawn bold.
+pub fn answer_row(text: &str, values: Vec<f64>, is_y_star: bool, correct: bool) -> BarRow {
+    let verdict = if correct { "right" } else { "wrong" };
+    let tag = if is_y_star { format!("y* · {verdict}") } else { verdict.to_string() };
+    BarRow { label: text.to_string(), values, tag, strong: correct }
+}
+
 #[derive(Clone, Debug)]
 pub struct BarRow {
     pub label: String,

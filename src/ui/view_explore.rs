@@ -2,7 +2,7 @@
 //! sampled frequencies, and the table of samples with every self-reward, the
 //! oracle verdict and each reward's pick.
 
-use super::bar_chart::{BarChart, BarRow};
+use super::bar_chart::{answer_row, BarChart, BarRow};
 use super::html::{cell, figure, para, table};
 use super::svg::{BLUE, ORANGE};
 use crate::sharpen::explore::ExploreReport;
@@ -30,12 +30,7 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         .enumerate()
         .map(|(i, a)| {
             let freq = r.samples.iter().filter(|s| s.complete && s.text == a.text).count() as f64 / n as f64;
-            let mut tag = vec![];
-            if i == 0 {
-                tag.push("y*");
-            }
-            tag.push(if a.correct { "right" } else { "wrong" });
-            BarRow { label: a.text.clone(), values: vec![a.p, freq], tag: tag.join(" · "), strong: a.correct }
+            answer_row(&a.text, vec![a.p, freq], i == 0, a.correct)
         })
         .collect();
     let chart = BarChart {

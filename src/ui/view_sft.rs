@@ -2,7 +2,7 @@
 //! prompt's answer distribution morphing from the base model to the current
 //! step, and the prompts where sharpening amplified a wrong mode.
 
-use super::bar_chart::{BarChart, BarRow};
+use super::bar_chart::{answer_row, BarChart};
 use super::html::{cell, figure, num3, para, table};
 use super::line_chart::{LineChart, Series};
 use super::protocol::Watched;
@@ -52,14 +52,7 @@ pub fn morph_chart(v: &SftView) -> Option<String> {
     let y_star = base.rows.first().map(|a| a.text.as_str());
     let rows = labels
         .iter()
-        .map(|&(t, ok)| {
-            let mut tag = vec![];
-            if Some(t) == y_star {
-                tag.push("y*");
-            }
-            tag.push(if ok { "right" } else { "wrong" });
-            BarRow { label: t.into(), values: vec![p(&base.rows, t), p(&cur.rows, t)], tag: tag.join(" · "), strong: ok }
-        })
+        .map(|&(t, ok)| answer_row(t, vec![p(&base.rows, t), p(&cur.rows, t)], Some(t) == y_star, ok))
         .collect();
     let chart = BarChart {
         id: MORPH_CHART.into(),
