@@ -63,13 +63,24 @@ impl Distribution {
 
 /// Enumerates the answer distributions of many prompts at once (one batched
 /// forward pass per answer length).
-pub fn enumerate(
+pub fn enumerate(model: &Llama, prompts: &[Vec<u32>], eos: u32, max_tokens: usize, threshold: f64) -> Result<Vec<Distribution>> {
+    enumerate_at(model, prompts, eos, max_tokens, threshold, 1.0)
+}
+
+/// [`enumerate`] for token-level sampling at `temperature` (each next-token
+/// distribution is `softmax(logits / temperature)`): the exact distribution of
+/// complete answers that sampling at that temperature produces.
+pub fn enumerate_at(
     model: &Llama,
     prompts: &[Vec<u32>],
     eos: u32,
     max_tokens: usize,
     threshold: f64,
+    temperature: f64,
 ) -> Result<Vec<Distribution>> {
+    if !(temperature.is_finite() && temperature > 0.0) {
+        return param_err(format!("temperature {temperature} must be above 0 for an exact distribution"));
+    }
     if !(threshold > 0.0 && threshold < 1.0) {
         return param_err(format!("enumeration threshold {threshold} must be in (0, 1)"));
     }
@@ -86,7 +97,7 @@ pub fn enumerate(
         let rows = next_token_logits(model, &seqs)?;
         let mut next = Vec::new();
         for ((i, prefix, lp), row) in frontier.into_iter().zip(rows) {
-            let logp = log_softmax_row(&row, 1.0);
+            let logp = log_softmax_row(&row, temperature);
             for (tok, &l) in logp.iter().enumerate() {
                 let total = lp + l;
                 if tok as u32 == eos {

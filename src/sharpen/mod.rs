@@ -2,14 +2,20 @@
 
 pub mod bon;
 pub mod card;
+pub mod closed_form;
+pub mod efficiency;
+pub mod eval;
 pub mod exact;
+pub mod gap;
 pub mod metrics;
+pub mod rlhf;
 pub mod sft;
 pub mod train_step;
 
 pub mod explore;
 
 pub use bon::{run_bon, run_bon_full, BonParams, BonReport, BonRun};
-pub use exact::{enumerate, Distribution};
+pub use exact::{enumerate, enumerate_at, Distribution};
+pub use rlhf::{run_rlhf, run_rlhf_observed, RlhfParams, RlhfReport};
 pub use explore::{explore, ExploreReport};
 pub use sft::{run_sft, run_sft_observed, SftParams, SftReport, SftRun};

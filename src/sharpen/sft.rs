@@ -9,22 +9,20 @@
 //! the probability that a sample is correct, `E_pi[log pi_base(y|x)]`, the
 //! entropy and `KL(pi || pi_base)` — all exact over the listed answers.
 
-use std::collections::HashMap;
-
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
-use super::bon::{choose_problems, Progress};
-use super::exact::{enumerate, Distribution};
-use super::metrics::{kl, mean, sharpened_fraction};
+use super::bon::Progress;
+pub use super::eval::{SftStep, WrongMode};
+use super::eval::{evaluate, Baseline};
+use super::metrics::mean;
 use super::train_step::{nll_loss, step, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::reward::{judge, select, Reward};
 use crate::rng::{Purpose, Rng};
 use crate::sample::{sample_batch, SampleSettings};
-use crate::score::{score, Scored};
-use crate::tasks::{is_correct, Problem, Task};
+use crate::tasks::Task;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftParams {
@@ -90,30 +88,6 @@ impl SftParams {
     }
 }
 
-/// Metrics of the current model at one step (means over the training prompts).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SftStep {
-    pub step: usize,
-    /// Training loss of this step's batch (None at step 0).
-    pub loss: Option<f64>,
-    /// `pi(y*_base | x)`.
-    pub p_star: f64,
-    /// Share of prompts with `pi(y*) >= 1 - delta` (Def. 3.1).
-    pub sharpened: f64,
-    /// Probability that a sample is correct (oracle).
-    pub accuracy: f64,
-    /// The same on the marked prompts (None if there are none).
-    pub accuracy_marked: Option<f64>,
-    /// Mean of `pi(y*)` over prompts whose `y*` is wrong: an amplified error.
-    pub p_star_wrong: Option<f64>,
-    /// `E_{y~pi}[log pi_base(y|x)]`.
-    pub mean_logp_base: f64,
-    /// Entropy of the answer distribution, nats.
-    pub entropy: f64,
-    /// `KL(pi || pi_base)`, nats.
-    pub kl: f64,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftReport {
     pub steps: Vec<SftStep>,
@@ -128,20 +102,6 @@ pub struct SftReport {
     pub max_leftover: f64,
     /// The prompts whose `y*` is wrong, with `pi(y*)` before and after.
     pub wrong_mode: Vec<WrongMode>,
-}
-
-/// A prompt where the base model's most likely answer is wrong, so
-/// sharpening amplifies an error.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct WrongMode {
-    pub prompt: String,
-    pub answer: String,
-    pub y_star: String,
-    pub marked: bool,
-    /// `pi_base(y*|x)` (exact).
-    pub p_base: f64,
-    /// `pi(y*|x)` after the last step (exact).
-    pub p_final: f64,
 }
 
 /// One example of the best-of-N dataset, as text.
@@ -162,14 +122,6 @@ pub struct SftRun {
 /// Called after each evaluation with its metrics and the current model.
 pub type OnEval<'a> = &'a mut dyn FnMut(&SftStep, &Llama) -> Result<()>;
 
-/// Everything evaluation needs about the base model, computed once.
-struct Baseline {
-    problems: Vec<Problem>,
-    prompt_ids: Vec<Vec<u32>>,
-    dists: Vec<Distribution>,
-    y_star_ok: Vec<bool>,
-}
-
 pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress) -> Result<SftReport> {
     run_sft_observed(base, task, p, progress, &mut |_, _| Ok(())).map(|r| r.report)
 }
@@ -178,11 +130,7 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
 pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
     p.validate()?;
     let eos = base.tok.eos;
-    let problems = choose_problems(task, p.prompts, p.seed);
-    let prompt_ids = problems.iter().map(|q| base.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
-    let dists = enumerate(&base.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
-    let y_star_ok = problems.iter().zip(&dists).map(|(q, d)| d.y_star().is_some_and(|a| is_correct(&base.tok, task, q, &a.tokens))).collect();
-    let bl = Baseline { problems, prompt_ids, dists, y_star_ok };
+    let bl = Baseline::new(base, task, p.prompts, p.seed, p.threshold)?;
     let total_work = bl.problems.len() + p.steps;
 
     // The best-of-N dataset.
@@ -212,9 +160,10 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
     let vars = tr.sorted_vars();
     let params = ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() };
     let mut opt = AdamW::new(vars.clone(), params)?;
-    let (first, mut last_p) = evaluate(base, &tr.view, task, &bl, p, 0, None)?;
-    on_eval(&first, &tr.view)?;
-    let mut steps = vec![first];
+    let first = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, 0, None, None)?;
+    on_eval(&first.metrics, &tr.view)?;
+    let mut last_p = first.p_star;
+    let mut steps = vec![first.metrics];
     let mut order: Vec<usize> = Vec::new();
     let mut epoch = 0u64;
     for s in 1..=p.steps {
@@ -236,98 +185,24 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
             e => e,
         })?;
         if s % p.eval_every == 0 || s == p.steps {
-            let (m, ps) = evaluate(base, &tr.view, task, &bl, p, s, Some(l))?;
-            on_eval(&m, &tr.view)?;
-            last_p = ps;
-            steps.push(m);
+            let e = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, s, Some(l), None)?;
+            on_eval(&e.metrics, &tr.view)?;
+            last_p = e.p_star;
+            steps.push(e.metrics);
         }
     }
     progress(total_work, total_work);
-    let wrong_mode = (0..bl.problems.len())
-        .filter(|&i| !bl.y_star_ok[i])
-        .filter_map(|i| {
-            let y = bl.dists[i].y_star()?;
-            let q = &bl.problems[i];
-            Some(WrongMode {
-                prompt: q.prompt.clone(),
-                answer: q.answer.clone(),
-                y_star: base.tok.decode(&y.tokens).unwrap_or_default(),
-                marked: q.marked,
-                p_base: y.logp.exp(),
-                p_final: last_p[i],
-            })
-        })
-        .collect();
+    let wrong_mode = bl.wrong_modes(base, &last_p);
     let report = SftReport {
         steps,
         prompts: bl.problems.len(),
-        marked_prompts: bl.problems.iter().filter(|q| q.marked).count(),
-        wrong_mode_prompts: bl.y_star_ok.iter().filter(|&&ok| !ok).count(),
+        marked_prompts: bl.marked(),
+        wrong_mode_prompts: bl.wrong_mode_count(),
         dataset_accuracy: mean(&data_ok),
         dataset_size: data.len(),
-        max_leftover: bl.dists.iter().map(|d| d.leftover).fold(0.0, f64::max),
+        max_leftover: bl.max_leftover(),
         wrong_mode,
     };
     Ok(SftRun { report, dataset })
 }
 
-/// The step's metrics and each prompt's `pi(y*)`.
-fn evaluate(base: &Model, cur: &Llama, task: &dyn Task, bl: &Baseline, p: &SftParams, step: usize, loss: Option<f64>) -> Result<(SftStep, Vec<f64>)> {
-    let eos = base.tok.eos;
-    let dists = enumerate(cur, &bl.prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
-    // log pi_base for every listed answer: from the base enumeration when listed
-    // there, else scored directly.
-    let mut base_lp: Vec<HashMap<Vec<u32>, f64>> = bl
-        .dists
-        .iter()
-        .map(|d| d.answers.iter().map(|a| (a.tokens.clone(), a.logp)).collect())
-        .collect();
-    let mut missing: Vec<(usize, Vec<u32>)> = Vec::new();
-    for (i, d) in dists.iter().enumerate() {
-        for a in &d.answers {
-            if !base_lp[i].contains_key(&a.tokens) {
-                let mut c = a.tokens.clone();
-                c.push(eos);
-                missing.push((i, c));
-            }
-        }
-    }
-    let items: Vec<Scored> = missing.iter().map(|(i, c)| Scored { prompt: &bl.prompt_ids[*i], continuation: c }).collect();
-    if !items.is_empty() {
-        for ((i, c), lp) in missing.iter().zip(score(&base.llama, &items)?) {
-            base_lp[*i].insert(c[..c.len() - 1].to_vec(), lp);
-        }
-    }
-    let (mut ps, mut acc, mut acc_m, mut wrong, mut mlp, mut ent, mut kls) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (i, d) in dists.iter().enumerate() {
-        let q = &bl.problems[i];
-        let y = &bl.dists[i].y_star().map(|a| a.tokens.clone()).unwrap_or_default();
-        let pstar = d.prob(y);
-        ps.push(pstar);
-        if !bl.y_star_ok[i] {
-            wrong.push(pstar);
-        }
-        let a = d.mass_where(|t| is_correct(&base.tok, task, q, t));
-        acc.push(a);
-        if q.marked {
-            acc_m.push(a);
-        }
-        let mass = d.listed_mass();
-        mlp.push(d.answers.iter().map(|a| a.logp.exp() * base_lp[i][&a.tokens]).sum::<f64>() / mass);
-        ent.push(d.entropy());
-        kls.push(kl(d, |t| base_lp[i][t]));
-    }
-    let m = SftStep {
-        step,
-        loss,
-        p_star: mean(&ps),
-        sharpened: sharpened_fraction(&ps, p.delta),
-        accuracy: mean(&acc),
-        accuracy_marked: (!acc_m.is_empty()).then(|| mean(&acc_m)),
-        p_star_wrong: (!wrong.is_empty()).then(|| mean(&wrong)),
-        mean_logp_base: mean(&mlp),
-        entropy: mean(&ent),
-        kl: mean(&kls),
-    };
-    Ok((m, ps))
-}

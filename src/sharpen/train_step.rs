@@ -16,9 +16,8 @@ pub struct Example {
     pub target: Vec<u32>,
 }
 
-/// Mean over target tokens of `-log pi(y_t | x, y_<t)` for a batch; sequences
-/// are right-padded and pad positions masked out.
-pub fn nll_loss(model: &Llama, batch: &[Example]) -> Result<Tensor> {
+/// Right-padded inputs, targets and target mask `(b, t)` of a batch.
+fn batch_tensors(model: &Llama, batch: &[Example]) -> Result<(Tensor, Tensor, Tensor)> {
     let t = batch.iter().map(|e| e.prompt.len() + e.target.len() - 1).max().unwrap_or(0);
     if t == 0 || batch.iter().any(|e| e.prompt.is_empty() || e.target.is_empty()) {
         return Err(Error::Param("a training example needs a prompt and a target".into()));
@@ -35,14 +34,30 @@ pub fn nll_loss(model: &Llama, batch: &[Example]) -> Result<Tensor> {
     }
     let dev = model.device();
     let b = batch.len();
-    let inputs = Tensor::from_vec(inputs, (b, t), dev)?;
-    let targets = Tensor::from_vec(targets, (b, t, 1), dev)?;
-    let mask = Tensor::from_vec(mask, (b, t), dev)?;
+    Ok((Tensor::from_vec(inputs, (b, t), dev)?, Tensor::from_vec(targets, (b, t, 1), dev)?, Tensor::from_vec(mask, (b, t), dev)?))
+}
+
+/// `log pi(y_t | x, y_<t)` at every position, masked to the target tokens: `(b, t)`.
+fn target_logprobs(model: &Llama, batch: &[Example]) -> Result<(Tensor, Tensor)> {
+    let (inputs, targets, mask) = batch_tensors(model, batch)?;
     let logits = model.forward(&inputs, None)?;
     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
     let picked = logp.gather(&targets, 2)?.squeeze(2)?;
-    let total = (picked * &mask)?.sum_all()?;
+    Ok(((picked * &mask)?, mask))
+}
+
+/// Mean over target tokens of `-log pi(y_t | x, y_<t)` for a batch; sequences
+/// are right-padded and pad positions masked out.
+pub fn nll_loss(model: &Llama, batch: &[Example]) -> Result<Tensor> {
+    let (picked, mask) = target_logprobs(model, batch)?;
+    let total = picked.sum_all()?;
     Ok((total.neg()? / mask.sum_all()?.to_scalar::<f32>()? as f64)?)
+}
+
+/// `log pi(y|x)` of each example's whole target (differentiable): shape `(b,)`.
+pub fn seq_logprobs(model: &Llama, batch: &[Example]) -> Result<Tensor> {
+    let (picked, _) = target_logprobs(model, batch)?;
+    Ok(picked.sum(1)?)
 }
 
 /// Backpropagates `loss`, clips the global gradient norm to `clip` (no clipping

@@ -4,6 +4,22 @@
 
 use super::params::{Kind, UiState, PARAMS};
 use super::svg::esc;
+use crate::tasks;
+
+/// Prompts offered in the prompt fields' suggestion list: ordinary ones and
+/// marked ones (where the model's favourite answer is a systematic error).
+pub fn prompt_suggestions(task: &str) -> String {
+    let Ok(t) = tasks::by_name(task) else { return String::new() };
+    let n = t.num_problems();
+    let all: Vec<_> = (0..n).step_by((n / 40).max(1)).map(|i| t.problem(i)).collect();
+    let plain = all.iter().filter(|q| !q.marked).take(6);
+    let marked = all.iter().filter(|q| q.marked).take(4);
+    let options: String = plain
+        .chain(marked)
+        .map(|q| format!("<option value=\"{}\">{}</option>", esc(&q.prompt), if q.marked { "marked" } else { "" }))
+        .collect();
+    format!("<datalist id=\"prompt-suggestions\">{options}</datalist>")
+}
 
 pub fn controls_html(s: &UiState) -> String {
     let view = s.view();
@@ -45,13 +61,22 @@ pub fn controls_html(s: &UiState) -> String {
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"number\" inputmode=\"decimal\" min=\"{min}\" max=\"{max}\" step=\"any\" value=\"{v}\" title=\"{title}\">",
                 p.key
             ),
-            Kind::IntList { .. } | Kind::Text { .. } => format!(
-                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"{}\">",
-                p.key,
-                if p.key == "prompt" || p.key == "watch" { "e.g. 19+23=" } else { "" }
+            Kind::IntList { .. } => format!(
+                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\">",
+                p.key
             ),
+            Kind::Text { .. } => {
+                let first = tasks::by_name(s.task()).map(|t| t.problem(0).prompt).unwrap_or_default();
+                let placeholder = if p.key == "prompt" { first } else { "first wrong-y* prompt".into() };
+                format!(
+                    "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" list=\"prompt-suggestions\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"{}\">",
+                    p.key,
+                    esc(&placeholder)
+                )
+            }
         };
         o.push_str(&format!("<div class=\"control\">{field}</div>"));
     }
+    o.push_str(&prompt_suggestions(s.task()));
     o
 }

@@ -16,7 +16,11 @@ USAGE: sharpen <command> [options]
 COMMANDS
   bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,...
   sft    SFT-Sharpening        --steps 200 --prompts 64 --samples 16 --reward loglik --lr 1e-3
+  rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 300 --pairs 32 --lr 1e-3 [--online --alpha A]
   exact  exact answer distribution of one prompt   --prompt \"12+34=\"
+  closed-form  pi_base^(1+1/beta) vs token temperature for one prompt   --prompt P --beta 1
+  gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
+  efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
   train  train a built-in model from a seed        --out DIR --steps 3000
   bench  throughput and model FLOP utilisation     --quick
   help   this text
@@ -45,14 +49,18 @@ fn main() -> ExitCode {
     let result = match cmd {
         "bon" => commands::bon(rest),
         "sft" => commands::sft(rest),
+        "rlhf" => commands::rlhf(rest),
         "exact" => commands::exact(rest),
+        "closed-form" => commands::closed_form(rest),
+        "gap" => commands::gap(rest),
+        "efficiency" => commands::efficiency(rest),
         "train" => commands::train(rest),
         "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, exact, train, bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, exact, closed-form, gap, efficiency, train, bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

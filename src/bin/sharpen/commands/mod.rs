@@ -4,12 +4,16 @@
 
 mod bon;
 mod exact;
+mod rlhf;
 mod sft;
+mod theory;
 mod train;
 
 pub use bon::bon;
 pub use exact::exact;
+pub use rlhf::rlhf;
 pub use sft::sft;
+pub use theory::{closed_form, efficiency, gap};
 pub use train::train;
 
 use serde_json::Value;

@@ -1,0 +1,237 @@
+//! RLHF-Sharpening (DESIGN.md section 1; arXiv 2412.01951, Sec. 4.2, Eq. 8 and
+//! Alg. 1). The target is `argmax_pi E_pi[log pi_base(y|x)] - beta KL(pi || pi_base)`,
+//! whose optimum is `pi*_beta ∝ pi_base^(1+1/beta)` (`closed_form.rs`).
+//!
+//! * **Offline** (reward-regression DPO, Eq. 8): pairs `y, y' ~ pi_base(.|x)`,
+//!   minimise `(beta log(pi(y)/pi_base(y)) - beta log(pi(y')/pi_base(y')) -
+//!   (log pi_base(y) - log pi_base(y')))^2`.
+//! * **Online** (Alg. 1, XPO-style exploration): `y ~ pi` (the current model),
+//!   `y' ~ pi_base`, the same squared loss plus the optimism term
+//!   `alpha log pi(y')` (minimised: it pushes mass off the base model's samples,
+//!   so the model explores).
+//!
+//! Each step draws fresh pairs for `pairs` prompts of the prompt set; AdamW's
+//! learning rate decays from `lr` to 0 on a cosine schedule (the regression
+//! target is noisy, and a decaying rate lets it settle on the optimum); every
+//! `eval_every` steps the exact metrics of SFT-Sharpening are computed, plus
+//! `KL(pi || pi*_beta)` against the closed form.
+
+use candle_core::Tensor;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use serde::{Deserialize, Serialize};
+
+use super::bon::Progress;
+use super::eval::{evaluate, Baseline, SftStep, WrongMode};
+use super::metrics::coverage;
+use super::train_step::{seq_logprobs, step, Example};
+use crate::error::{param_err, Error, Result};
+use crate::model::{Llama, Model};
+use crate::rng::{Purpose, Rng};
+use crate::sample::{sample_batch, SampleSettings};
+use crate::score::{score, Scored};
+use crate::tasks::Task;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RlhfParams {
+    /// Number of prompts in the prompt set.
+    pub prompts: usize,
+    /// KL weight `beta`; the optimum is `pi_base^(1+1/beta)`.
+    pub beta: f64,
+    pub steps: usize,
+    pub lr: f64,
+    /// Pairs `(y, y')` per step (one prompt each).
+    pub pairs: usize,
+    /// Online exploration variant (Alg. 1) instead of offline pairs.
+    pub online: bool,
+    /// Optimism weight `alpha` of the online variant.
+    pub alpha: f64,
+    pub clip: f64,
+    pub delta: f64,
+    pub eval_every: usize,
+    pub sampling: SampleSettings,
+    pub threshold: f64,
+    pub seed: u64,
+}
+
+impl Default for RlhfParams {
+    fn default() -> Self {
+        Self {
+            prompts: 64,
+            beta: 1.0,
+            steps: 300,
+            lr: 1e-3,
+            pairs: 32,
+            online: false,
+            alpha: 0.0,
+            clip: 1.0,
+            delta: 0.1,
+            eval_every: 10,
+            sampling: SampleSettings::default(),
+            threshold: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+impl RlhfParams {
+    pub fn validate(&self) -> Result<()> {
+        self.sampling.validate()?;
+        let checks = [
+            (self.prompts == 0 || self.prompts > 10_000, "prompts must be in 1..=10000"),
+            (!(self.beta.is_finite() && self.beta >= 0.01 && self.beta <= 100.0), "beta must be in 0.01..=100"),
+            (self.steps > 100_000, "steps must be at most 100000"),
+            (self.pairs == 0 || self.pairs > 1024, "pairs must be in 1..=1024"),
+            (self.eval_every == 0, "eval-every must be at least 1"),
+            (!(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0), "learning rate must be in (0, 1]"),
+            (!(self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha)), "alpha must be in 0..=10"),
+            (!(self.clip.is_finite() && self.clip >= 0.0), "clip must be a number >= 0"),
+            (!(self.delta > 0.0 && self.delta < 1.0), "delta must be in (0, 1)"),
+        ];
+        for (bad, msg) in checks {
+            if bad {
+                return param_err(msg);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One evaluation: the SFT metrics plus the distance to the closed form.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RlhfStep {
+    #[serde(flatten)]
+    pub metrics: SftStep,
+    /// Mean over prompts of `KL(pi || pi*_beta)`, nats (exact over listed answers).
+    pub kl_to_closed_form: f64,
+    /// Samples drawn from `pi_base` so far.
+    pub samples_drawn: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RlhfReport {
+    pub steps: Vec<RlhfStep>,
+    pub prompts: usize,
+    pub marked_prompts: usize,
+    pub wrong_mode_prompts: usize,
+    /// `C_cov` of the prompt set (Eq. 6, exact).
+    pub c_cov: f64,
+    /// Pairs skipped because an answer hit the length limit.
+    pub skipped_pairs: usize,
+    pub max_leftover: f64,
+    pub wrong_mode: Vec<WrongMode>,
+}
+
+/// The Eq. 8 loss of a batch of pairs, with the online optimism term:
+/// `mean_i (beta (lp_y - lp_y') - (1 + beta)(lb_y - lb_y'))^2 + alpha mean_i lp_y'`,
+/// where `lp = log pi` (differentiable, shape `(n,)`) and `lb = log pi_base`.
+/// (Expanding Eq. 8: `beta(lp_y - lb_y) - beta(lp_y' - lb_y') - (lb_y - lb_y')`.)
+pub fn eq8_loss(lp_y: &Tensor, lp_y2: &Tensor, lb_y: &[f64], lb_y2: &[f64], beta: f64, alpha: f64) -> Result<Tensor> {
+    let n = lb_y.len();
+    let target: Vec<f32> = lb_y.iter().zip(lb_y2).map(|(a, b)| ((1.0 + beta) * (a - b)) as f32).collect();
+    let target = Tensor::from_vec(target, n, lp_y.device())?;
+    let d = ((lp_y - lp_y2)? * beta)?.sub(&target)?;
+    let mut loss = d.sqr()?.mean_all()?;
+    if alpha > 0.0 {
+        loss = (loss + (lp_y2.mean_all()? * alpha)?)?;
+    }
+    Ok(loss)
+}
+
+/// Called after each evaluation with its metrics and the current model.
+pub type OnRlhfEval<'a> = &'a mut dyn FnMut(&RlhfStep, &Llama) -> Result<()>;
+
+pub fn run_rlhf(base: &Model, task: &dyn Task, p: &RlhfParams, progress: Progress) -> Result<RlhfReport> {
+    run_rlhf_observed(base, task, p, progress, &mut |_, _| Ok(()))
+}
+
+pub fn run_rlhf_observed(base: &Model, task: &dyn Task, p: &RlhfParams, progress: Progress, on_eval: OnRlhfEval) -> Result<RlhfReport> {
+    p.validate()?;
+    let eos = base.tok.eos;
+    let bl = Baseline::new(base, task, p.prompts, p.seed, p.threshold)?;
+    let tr = base.trainable_copy()?;
+    let vars = tr.sorted_vars();
+    let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: p.lr, weight_decay: 0.0, ..Default::default() })?;
+    let eval = |s: usize, loss: Option<f64>, drawn: usize| -> Result<(RlhfStep, Vec<f64>)> {
+        let e = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, s, loss, Some(p.beta))?;
+        let kl = e.kl_closed_form.unwrap_or(f64::NAN);
+        Ok((RlhfStep { metrics: e.metrics, kl_to_closed_form: kl, samples_drawn: drawn }, e.p_star))
+    };
+    let (first, mut last_p) = eval(0, None, 0)?;
+    on_eval(&first, &tr.view)?;
+    let mut steps = vec![first];
+    let (mut drawn, mut skipped) = (0usize, 0usize);
+    let mut order: Vec<usize> = Vec::new();
+    let mut epoch = 0u64;
+    for s in 1..=p.steps {
+        if !progress(s - 1, p.steps) {
+            return Err(Error::Other("cancelled".into()));
+        }
+        let frac = (s - 1) as f64 / p.steps as f64;
+        opt.set_learning_rate(p.lr * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()));
+        let (mut ys, mut ys2) = (Vec::new(), Vec::new());
+        for k in 0..p.pairs {
+            if order.is_empty() {
+                order = (0..bl.problems.len()).collect();
+                Rng::new(p.seed, Purpose::Shuffle, epoch, 1).shuffle(&mut order);
+                epoch += 1;
+            }
+            let i = order.pop().unwrap();
+            let ids = &bl.prompt_ids[i];
+            // Stream keys above 2^32 never meet best-of-N's (prompt-indexed) streams.
+            let key = ((s as u64) << 32) | ((k as u64) << 1);
+            let (y, y2) = if p.online {
+                let y = sample_batch(&tr.view, ids, eos, 1, &p.sampling, p.seed, key)?.remove(0);
+                let y2 = sample_batch(&base.llama, ids, eos, 1, &p.sampling, p.seed, key | 1)?.remove(0);
+                drawn += 1;
+                (y, y2)
+            } else {
+                let mut two = sample_batch(&base.llama, ids, eos, 2, &p.sampling, p.seed, key)?;
+                drawn += 2;
+                let y2 = two.pop().unwrap();
+                (two.pop().unwrap(), y2)
+            };
+            if !(y.complete && y2.complete) {
+                skipped += 1;
+                continue;
+            }
+            let ex = |t: &[u32]| Example { prompt: ids.clone(), target: [t, &[eos]].concat() };
+            ys.push(ex(&y.tokens));
+            ys2.push(ex(&y2.tokens));
+        }
+        if ys.is_empty() {
+            continue;
+        }
+        // log pi_base of both answers (exact scoring by the frozen base model).
+        let items: Vec<Scored> =
+            ys.iter().chain(&ys2).map(|e| Scored { prompt: &e.prompt, continuation: &e.target }).collect();
+        let lb = score(&base.llama, &items)?;
+        let (lb_y, lb_y2) = lb.split_at(ys.len());
+        let both: Vec<Example> = ys.iter().chain(&ys2).cloned().collect();
+        let lp = seq_logprobs(&tr.train, &both)?;
+        let n = ys.len();
+        let alpha = if p.online { p.alpha } else { 0.0 };
+        let loss = eq8_loss(&lp.narrow(0, 0, n)?, &lp.narrow(0, n, n)?, lb_y, lb_y2, p.beta, alpha)?;
+        let (l, _) = step(&mut opt, &vars, &loss, p.clip).map_err(|e| match e {
+            Error::NonFinite(m) => Error::NonFinite(format!("at step {s}: {m}")),
+            e => e,
+        })?;
+        if s % p.eval_every == 0 || s == p.steps {
+            let (m, ps) = eval(s, Some(l), drawn)?;
+            on_eval(&m, &tr.view)?;
+            last_p = ps;
+            steps.push(m);
+        }
+    }
+    progress(p.steps, p.steps);
+    let p_star: Vec<f64> = bl.dists.iter().map(|d| d.y_star().map_or(0.0, |a| a.logp.exp())).collect();
+    Ok(RlhfReport {
+        steps,
+        prompts: bl.problems.len(),
+        marked_prompts: bl.marked(),
+        wrong_mode_prompts: bl.wrong_mode_count(),
+        c_cov: coverage(&p_star),
+        skipped_pairs: skipped,
+        max_leftover: bl.max_leftover(),
+        wrong_mode: bl.wrong_modes(base, &last_p),
+    })
+}
