@@ -73,3 +73,15 @@ fn sft_with_defaults_raises_accuracy_by_25_points_and_amplifies_wrong_modes() {
     assert!(w1 > w0 + 0.2, "mass on wrong modes must grow: {w0} -> {w1}");
     assert!(last.accuracy_marked.unwrap() < first.accuracy_marked.unwrap(), "marked accuracy must fall");
 }
+
+#[test]
+fn rlhf_with_defaults_reaches_the_closed_form() {
+    use sharpening_lab::sharpen::{run_rlhf, RlhfParams};
+    let model = builtin::load("add").unwrap();
+    let task = by_name("add").unwrap();
+    let r = run_rlhf(&model, task.as_ref(), &RlhfParams::default(), &mut |_, _| true).unwrap();
+    let (first, last) = (&r.steps[0], r.steps.last().unwrap());
+    assert!(first.kl_to_closed_form > 0.3, "start {}", first.kl_to_closed_form);
+    assert!(last.kl_to_closed_form < 0.05, "issue 6: KL(pi || pi*_beta) must fall below 0.05 nats, got {}", last.kl_to_closed_form);
+    assert!(last.metrics.p_star > first.metrics.p_star + 0.2);
+}

@@ -109,7 +109,7 @@ fn views_render_real_reports() {
     use sharpening_lab::ui::jobs;
     use sharpening_lab::ui::params::UiState;
     use sharpening_lab::ui::protocol::{FromWorker, ToWorker};
-    use sharpening_lab::ui::{view_bon, view_explore, view_sft};
+    use sharpening_lab::ui::{view_bon, view_efficiency, view_explore, view_sft, view_theory};
     let f = sharpening_lab::builtin::files("add").unwrap();
     let s = jobs::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
     let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
@@ -125,12 +125,48 @@ fn views_render_real_reports() {
     assert!(html.contains("theory") && html.contains("pass@N") && html.contains("greedy"));
     let job = ToWorker::Sft { params: ui.sft_params(5), watch: String::new() };
     let FromWorker::SftDone { report, exports } = jobs::run(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
-    let steps: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::SftEval { step, .. } = m { Some(step.clone()) } else { None }).collect();
-    let watched: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::SftEval { watched, .. } = m { watched.clone() } else { None }).collect();
+    let steps: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::TrainEval { step, .. } = m { Some(step.clone()) } else { None }).collect();
+    let watched: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::TrainEval { watched, .. } = m { watched.clone() } else { None }).collect();
     assert_eq!(steps.len(), 3, "evaluations at steps 0, 2, 4 are streamed");
     assert_eq!(watched.len(), 3);
-    let v = view_sft::SftView { steps: &steps, watched: &watched, shown: 2, total_steps: 4, report: Some(&report), stamp: &exports.stamp };
+    let v = view_sft::SftView {
+        steps: &steps, kl_closed_form: &[], watched: &watched, shown: 2, total_steps: 4,
+        summary: Some("done".into()), wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp,
+    };
     let html = view_sft::sft_html(&v);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("KL(pi || pi_base)") && html.contains("Amplified errors") && html.contains("base vs step 4"));
+    assert!(!html.contains("closed form"));
+    // RLHF: the same view with the closed form.
+    let (ui, _) = UiState::from_hash("#view=rlhf&rlhf_prompts=6&rlhf_steps=4&pairs=4&eval_every=2");
+    let mut streamed = Vec::new();
+    let job = ToWorker::Rlhf { params: ui.rlhf_params(5), watch: String::new() };
+    let FromWorker::RlhfDone { report, exports } = jobs::run(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
+    let mut steps = vec![];
+    let (mut kls, mut watched) = (vec![], vec![]);
+    for m in streamed {
+        if let FromWorker::TrainEval { step, kl_to_closed_form, watched: w, .. } = m {
+            steps.push(step);
+            kls.push(kl_to_closed_form.unwrap());
+            watched.push(w.unwrap());
+        }
+    }
+    assert_eq!(steps.len(), 3);
+    assert!(!watched[0].closed_form.is_empty());
+    let v = view_sft::SftView { steps: &steps, kl_closed_form: &kls, watched: &watched, shown: 1, total_steps: 4, summary: None, wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp };
+    let html = view_sft::sft_html(&v);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("KL(pi || pi*_beta), closed form") && html.contains("closed form pi*"));
+    // Theory and efficiency views.
+    let (ui, _) = UiState::from_hash("#view=theory&prompt=11%2B49%3D&gap_prompts=10");
+    let FromWorker::TheoryDone { closed, gap, exports } = jobs::run(&s, ToWorker::Theory(ui.theory_params()), &mut |_| {}, &clock) else { panic!() };
+    let html = view_theory::theory_html(&closed, &gap, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("sequence vs token temperature") && html.contains("verifier") && html.contains("misses y*"));
+    let (ui, _) = UiState::from_hash("#view=efficiency&eff_prompts=4&sft_ns=1,4&eff_sft_steps=3&eff_rlhf_steps=4");
+    let FromWorker::EfficiencyDone { report, exports } = jobs::run(&s, ToWorker::Efficiency(ui.efficiency_params()), &mut |_| {}, &clock) else { panic!() };
+    assert_eq!(report.sft.len(), 2);
+    let html = view_efficiency::efficiency_html(&report, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("samples from pi_base") && html.contains("C_cov"));
 }

@@ -21,7 +21,12 @@ fn cli(args: &[&str]) -> String {
 
 fn exports_of(m: FromWorker) -> Exports {
     match m {
-        FromWorker::BonDone { exports, .. } | FromWorker::SftDone { exports, .. } | FromWorker::Explored { exports, .. } => exports,
+        FromWorker::BonDone { exports, .. }
+        | FromWorker::SftDone { exports, .. }
+        | FromWorker::Explored { exports, .. }
+        | FromWorker::RlhfDone { exports, .. }
+        | FromWorker::EfficiencyDone { exports, .. }
+        | FromWorker::TheoryDone { exports, .. } => exports,
         FromWorker::Failed { message } => panic!("job failed: {message}"),
         other => panic!("unexpected {other:?}"),
     }
@@ -69,6 +74,25 @@ fn sft_export_equals_the_cli() {
     assert_eq!(ex.json, want);
     check_stamps(&ex, &s.info.sha256);
     assert_eq!(ex.steps_csv.lines().count(), 2 + 3, "steps 0, 3, 6");
+}
+
+#[test]
+fn rlhf_and_efficiency_exports_equal_the_cli() {
+    let s = session("add");
+    let (ui, _) = UiState::from_hash("#view=rlhf&rlhf_prompts=6&beta=0.5&rlhf_steps=8&pairs=4&eval_every=4&mode=online&alpha=0.05&seed=2");
+    let job = ToWorker::Rlhf { params: ui.rlhf_params(s.info.max_new_tokens), watch: String::new() };
+    let ex = exports_of(jobs::run(&s, job, &mut |_| {}, &|| 0.0));
+    let want = cli(&[
+        "rlhf", "--prompts", "6", "--beta", "0.5", "--steps", "8", "--pairs", "4", "--eval-every", "4", "--online", "--alpha", "0.05", "--seed", "2", "--json",
+    ]);
+    assert_eq!(ex.json, want);
+    check_stamps(&ex, &s.info.sha256);
+    let header = ex.steps_csv.lines().nth(1).unwrap();
+    assert!(header.ends_with("kl_to_closed_form,samples_drawn"), "{header}");
+    let (ui, _) = UiState::from_hash("#view=efficiency&eff_prompts=4&sft_ns=1,2&eff_sft_steps=3&eff_rlhf_steps=4&seed=1");
+    let ex = exports_of(jobs::run(&s, ToWorker::Efficiency(ui.efficiency_params()), &mut |_| {}, &|| 0.0));
+    let want = cli(&["efficiency", "--prompts", "4", "--sft-n", "1,2", "--sft-steps", "3", "--rlhf-steps", "4", "--seed", "1", "--json"]);
+    assert_eq!(ex.json, want);
 }
 
 #[test]

@@ -19,6 +19,12 @@ fn defaults_match_the_cli_defaults() {
     assert_eq!((f.prompts, f.n, f.reward, f.steps, f.batch, f.eval_every), (d.prompts, d.n, d.reward, d.steps, d.batch, d.eval_every));
     assert_eq!((f.lr, f.delta, f.clip, f.threshold), (d.lr, d.delta, d.clip, d.threshold));
     assert_eq!(s.view(), View::Explore);
+    let r = s.rlhf_params(5);
+    let d = sharpening_lab::sharpen::RlhfParams::default();
+    assert_eq!((r.prompts, r.beta, r.steps, r.lr, r.pairs, r.online, r.alpha, r.eval_every), (d.prompts, d.beta, d.steps, d.lr, d.pairs, d.online, d.alpha, d.eval_every));
+    let e = s.efficiency_params();
+    let d = sharpening_lab::sharpen::efficiency::EfficiencyParams::default();
+    assert_eq!((e.prompts, e.sft_n, e.sft_steps, e.rlhf_steps, e.beta), (d.prompts, d.sft_n, d.sft_steps, d.rlhf_steps, d.beta));
 }
 
 #[test]

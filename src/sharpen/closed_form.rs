@@ -132,8 +132,10 @@ pub fn compare(model: &Model, task: &dyn Task, prompt: &str, beta: f64, threshol
     let n = scan.min(task.num_problems());
     let problems: Vec<_> = (0..n).map(|i| task.problem(i)).collect();
     let all_ids = problems.iter().map(|p| model.tok.encode_prompt(&p.prompt)).collect::<Result<Vec<_>>>()?;
-    let dists = enumerate(&model.llama, &all_ids, eos, max, threshold)?;
-    let toks = enumerate_at(&model.llama, &all_ids, eos, max, threshold, tau)?;
+    // The scan lists answers down to 1e-4 (enough for greedy and the KL).
+    let scan_thr = threshold.max(1e-4);
+    let dists = enumerate(&model.llama, &all_ids, eos, max, scan_thr)?;
+    let toks = enumerate_at(&model.llama, &all_ids, eos, max, scan_thr, tau)?;
     let kls: Vec<f64> = toks.iter().zip(&dists).map(|(t, d)| kl_token_to_cf(t, d, beta)).collect();
     let worst = (0..kls.len()).max_by(|&a, &b| kls[a].total_cmp(&kls[b]));
     let mut greedy_misses = Vec::new();

@@ -58,7 +58,7 @@ impl Default for RlhfParams {
         Self {
             prompts: 64,
             beta: 1.0,
-            steps: 300,
+            steps: 200,
             lr: 1e-3,
             pairs: 32,
             online: false,

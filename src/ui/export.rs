@@ -68,13 +68,15 @@ fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| x.to_string())
 }
 
-pub fn steps_csv(p: &Provenance, params: &Value, steps: &[SftStep]) -> String {
-    let mut o = csv_head(
-        p,
-        params,
-        &["step", "loss", "p_star", "sharpened", "accuracy", "accuracy_marked", "p_star_wrong", "mean_logp_base", "entropy", "kl"],
-    );
-    for s in steps {
+/// One row per evaluated step; RLHF adds `kl_to_closed_form` and `samples_drawn`
+/// (`extra[i]` for step `i`).
+pub fn steps_csv(p: &Provenance, params: &Value, steps: &[SftStep], extra: Option<&[(f64, usize)]>) -> String {
+    let mut head = vec!["step", "loss", "p_star", "sharpened", "accuracy", "accuracy_marked", "p_star_wrong", "mean_logp_base", "entropy", "kl"];
+    if extra.is_some() {
+        head.extend(["kl_to_closed_form", "samples_drawn"]);
+    }
+    let mut o = csv_head(p, params, &head);
+    for (i, s) in steps.iter().enumerate() {
         let row = [
             s.step.to_string(),
             opt(s.loss),
@@ -88,6 +90,9 @@ pub fn steps_csv(p: &Provenance, params: &Value, steps: &[SftStep]) -> String {
             s.kl.to_string(),
         ];
         o.push_str(&row.join(","));
+        if let Some((kl, n)) = extra.and_then(|e| e.get(i)) {
+            o.push_str(&format!(",{kl},{n}"));
+        }
         o.push('\n');
     }
     o

@@ -43,7 +43,7 @@ pub fn load(task_name: &str, config: &[u8], weights: &[u8], tokenizer: &[u8], lo
 }
 
 impl Session {
-    fn provenance(&self, command: &str, seed: u64) -> Provenance {
+    pub(crate) fn provenance(&self, command: &str, seed: u64) -> Provenance {
         Provenance {
             command: command.into(),
             task: self.info.task.clone(),
@@ -54,7 +54,7 @@ impl Session {
     }
 
     /// A short line for chart footers.
-    fn chart_stamp(&self, prov: &Provenance, what: &str) -> String {
+    pub(crate) fn chart_stamp(&self, prov: &Provenance, what: &str) -> String {
         format!(
             "sharpening-lab {} · {} · task {} · seed {} · {} · model sha256 {}",
             crate::VERSION, prov.command, prov.task, prov.seed, what, &prov.model_sha256[..16.min(prov.model_sha256.len())]
@@ -70,6 +70,9 @@ pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: 
         ToWorker::Explore(p) => run_explore(s, p),
         ToWorker::Bon(p) => run_bon_job(s, p, post),
         ToWorker::Sft { params, watch } => run_sft_job(s, params, &watch, post),
+        ToWorker::Rlhf { params, watch } => super::jobs_theory::run_rlhf_job(s, params, &watch, post),
+        ToWorker::Theory(p) => super::jobs_theory::run_theory_job(s, p),
+        ToWorker::Efficiency(p) => super::jobs_theory::run_efficiency_job(s, p, post),
         ToWorker::Bench => sampling_speed(&s.model, s.task.as_ref(), 64, 2.0, clock).map(|r| FromWorker::Bench {
             tokens_per_s: r.tokens_per_s,
             tokens: r.tokens,
@@ -138,20 +141,20 @@ fn run_bon_job(s: &Session, p: BonParams, post: &mut dyn FnMut(FromWorker)) -> R
 }
 
 /// The watched prompt: the user's, or the first training prompt whose `y*` is wrong.
-fn watched_problem(s: &Session, p: &SftParams, watch: &str) -> Result<Problem> {
+pub(crate) fn watched_problem(s: &Session, prompts: usize, seed: u64, threshold: f64, watch: &str) -> Result<Problem> {
     if !watch.trim().is_empty() {
         return s.task.parse(watch);
     }
-    let problems = choose_problems(s.task.as_ref(), p.prompts, p.seed);
+    let problems = choose_problems(s.task.as_ref(), prompts, seed);
     let ids = problems.iter().map(|q| s.model.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
-    let dists = enumerate(&s.model.llama, &ids, s.model.tok.eos, s.task.max_answer_tokens(), p.threshold)?;
+    let dists = enumerate(&s.model.llama, &ids, s.model.tok.eos, s.task.max_answer_tokens(), threshold)?;
     let wrong = problems.iter().zip(&dists).position(|(q, d)| !d.y_star().is_some_and(|a| is_correct(&s.model.tok, s.task.as_ref(), q, &a.tokens)));
     Ok(problems[wrong.unwrap_or(0)].clone())
 }
 
 fn run_sft_job(s: &Session, p: SftParams, watch: &str, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
     p.validate()?;
-    let wq = watched_problem(s, &p, watch).map_err(|e| Error::Param(format!("watched prompt: {e}")))?;
+    let wq = watched_problem(s, p.prompts, p.seed, p.threshold, watch).map_err(|e| Error::Param(format!("watched prompt: {e}")))?;
     let unit = "dataset prompts + training steps".to_string();
     let run = {
         let post_cell = std::cell::RefCell::new(&mut *post);
@@ -165,8 +168,8 @@ fn run_sft_job(s: &Session, p: SftParams, watch: &str, post: &mut dyn FnMut(From
             },
             &mut |step, llama| {
                 let (rows, _, _) = answer_rows(llama, &s.model.tok, s.task.as_ref(), &wq, p.threshold)?;
-                let watched = Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows: rows.into_iter().take(12).collect() };
-                (post_cell.borrow_mut())(FromWorker::SftEval { step: step.clone(), watched: Some(watched) });
+                let watched = Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows: rows.into_iter().take(12).collect(), closed_form: vec![] };
+                (post_cell.borrow_mut())(FromWorker::TrainEval { step: step.clone(), kl_to_closed_form: None, samples_drawn: None, watched: Some(watched) });
                 Ok(())
             },
         )?
@@ -178,7 +181,7 @@ fn run_sft_job(s: &Session, p: SftParams, watch: &str, post: &mut dyn FnMut(From
         stem: stem(&prov),
         json: envelope(&prov, params.clone(), json!(r)).to_string(),
         samples_csv: String::new(),
-        steps_csv: steps_csv(&prov, &params, &r.steps),
+        steps_csv: steps_csv(&prov, &params, &r.steps, None),
         dataset_jsonl: dataset_jsonl(&prov, &json!({"reward": p.reward.name(), "n": p.n}), &run.dataset),
         stamp: s.chart_stamp(&prov, &format!("{} prompts · N {} · {} steps · lr {}", r.prompts, p.n, p.steps, p.lr)),
     };

@@ -9,24 +9,32 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::url::{decode, encode};
 use crate::reward::Reward;
 use crate::sample::SampleSettings;
+use super::protocol::TheoryParams;
+use crate::sharpen::efficiency::EfficiencyParams;
 use crate::sharpen::explore::ExploreParams;
-use crate::sharpen::{BonParams, SftParams};
+use crate::sharpen::{BonParams, RlhfParams, SftParams};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     Explore,
     Bon,
     Sft,
+    Rlhf,
+    Theory,
+    Efficiency,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Explore, View::Bon, View::Sft];
+    pub const ALL: [View; 6] = [View::Explore, View::Bon, View::Sft, View::Rlhf, View::Theory, View::Efficiency];
 
     pub fn key(self) -> &'static str {
         match self {
             View::Explore => "explore",
             View::Bon => "bon",
             View::Sft => "sft",
+            View::Rlhf => "rlhf",
+            View::Theory => "theory",
+            View::Efficiency => "efficiency",
         }
     }
 
@@ -35,6 +43,9 @@ impl View {
             View::Explore => "Prompt explorer",
             View::Bon => "Best-of-N sweep",
             View::Sft => "SFT-Sharpening",
+            View::Rlhf => "RLHF-Sharpening",
+            View::Theory => "Closed form & gap",
+            View::Efficiency => "Sample efficiency",
         }
     }
 }
@@ -62,13 +73,15 @@ pub struct Param {
     pub views: &'static [View],
 }
 
-const ALL_VIEWS: &[View] = &[View::Explore, View::Bon, View::Sft];
+const ALL_VIEWS: &[View] = &[View::Explore, View::Bon, View::Sft, View::Rlhf, View::Theory, View::Efficiency];
+const SAMPLING_VIEWS: &[View] = &[View::Explore, View::Bon, View::Sft, View::Rlhf];
+const TRAIN_VIEWS: &[View] = &[View::Sft, View::Rlhf];
 const REWARDS: &[&str] = &["loglik", "loglik_norm", "majority", "self_verify"];
 
 pub const PARAMS: &[Param] = &[
-    Param { key: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&["explore", "bon", "sft"]), default: "explore", views: &[] },
+    Param { key: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&["explore", "bon", "sft", "rlhf", "theory", "efficiency"]), default: "explore", views: &[] },
     Param { key: "task", label: "Task", help: "built-in task and its model: add = two-digit addition, mul = times tables", kind: Kind::Choice(&["add", "mul"]), default: "add", views: ALL_VIEWS },
-    Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 24 }, default: "", views: &[View::Explore] },
+    Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 24 }, default: "", views: &[View::Explore, View::Theory] },
     Param { key: "samples", label: "Samples N", help: "how many answers to sample for this prompt", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Explore] },
     Param { key: "n", label: "N values", help: "comma-separated sample counts for best-of-N, e.g. 1,4,16,64", kind: Kind::IntList { min: 1, max: 1024, len: 8 }, default: "1,4,16,64", views: &[View::Bon] },
     Param { key: "prompts", label: "Prompts", help: "number of prompts in the sweep", kind: Kind::Int { min: 1, max: 400 }, default: "100", views: &[View::Bon] },
@@ -79,12 +92,24 @@ pub const PARAMS: &[Param] = &[
     Param { key: "steps", label: "Steps", help: "AdamW steps", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[View::Sft] },
     Param { key: "lr", label: "Learning rate", help: "AdamW learning rate", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[View::Sft] },
     Param { key: "batch", label: "Batch", help: "examples per step", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Sft] },
-    Param { key: "eval_every", label: "Evaluate every", help: "steps between exact evaluations", kind: Kind::Int { min: 1, max: 200 }, default: "10", views: &[View::Sft] },
-    Param { key: "delta", label: "delta (Def. 3.1)", help: "a prompt counts as sharpened when pi(y*) >= 1 - delta", kind: Kind::Float { min: 0.01, max: 0.5 }, default: "0.1", views: &[View::Sft] },
-    Param { key: "watch", label: "Watched prompt", help: "prompt whose answer distribution the page follows (empty: the first training prompt whose y* is wrong)", kind: Kind::Text { max_len: 24 }, default: "", views: &[View::Sft] },
-    Param { key: "temperature", label: "Temperature", help: "sampling temperature (0 = greedy)", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "1", views: ALL_VIEWS },
-    Param { key: "top_k", label: "Top-k", help: "keep the k most likely tokens (0 = all)", kind: Kind::Int { min: 0, max: 1000 }, default: "0", views: ALL_VIEWS },
-    Param { key: "top_p", label: "Top-p", help: "keep the most likely tokens up to this mass (1 = all)", kind: Kind::Float { min: 0.01, max: 1.0 }, default: "1", views: ALL_VIEWS },
+    Param { key: "eval_every", label: "Evaluate every", help: "steps between exact evaluations", kind: Kind::Int { min: 1, max: 200 }, default: "10", views: TRAIN_VIEWS },
+    Param { key: "delta", label: "delta (Def. 3.1)", help: "a prompt counts as sharpened when pi(y*) >= 1 - delta", kind: Kind::Float { min: 0.01, max: 0.5 }, default: "0.1", views: TRAIN_VIEWS },
+    Param { key: "watch", label: "Watched prompt", help: "prompt whose answer distribution the page follows (empty: the first training prompt whose y* is wrong)", kind: Kind::Text { max_len: 24 }, default: "", views: TRAIN_VIEWS },
+    Param { key: "rlhf_prompts", label: "Prompts", help: "prompts RLHF-Sharpening draws its pairs for", kind: Kind::Int { min: 1, max: 400 }, default: "64", views: &[View::Rlhf] },
+    Param { key: "beta", label: "beta (KL weight)", help: "the optimum is pi_base^(1+1/beta): small beta sharpens more", kind: Kind::Float { min: 0.01, max: 100.0 }, default: "1", views: &[View::Rlhf, View::Theory, View::Efficiency] },
+    Param { key: "mode", label: "Variant", help: "offline: pairs from pi_base (Eq. 8); online: y from the current model, y' from pi_base, with optimism (Alg. 1)", kind: Kind::Choice(&["offline", "online"]), default: "offline", views: &[View::Rlhf] },
+    Param { key: "alpha", label: "alpha (optimism)", help: "online only: weight of the exploration term alpha log pi(y')", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "0", views: &[View::Rlhf] },
+    Param { key: "rlhf_steps", label: "Steps", help: "AdamW steps (learning rate decays to 0 on a cosine)", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[View::Rlhf] },
+    Param { key: "pairs", label: "Pairs per step", help: "pairs (y, y') drawn per step", kind: Kind::Int { min: 1, max: 256 }, default: "32", views: &[View::Rlhf] },
+    Param { key: "rlhf_lr", label: "Learning rate", help: "peak AdamW learning rate", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[View::Rlhf] },
+    Param { key: "gap_prompts", label: "Gap prompts", help: "prompts for the generation-verification gap", kind: Kind::Int { min: 1, max: 400 }, default: "200", views: &[View::Theory] },
+    Param { key: "eff_prompts", label: "Prompts", help: "prompts shared by every run", kind: Kind::Int { min: 1, max: 200 }, default: "32", views: &[View::Efficiency] },
+    Param { key: "sft_ns", label: "SFT sample counts N", help: "one SFT-Sharpening run per N", kind: Kind::IntList { min: 1, max: 256, len: 6 }, default: "1,2,4,8,16", views: &[View::Efficiency] },
+    Param { key: "eff_sft_steps", label: "SFT steps", help: "steps of each SFT run", kind: Kind::Int { min: 1, max: 1000 }, default: "100", views: &[View::Efficiency] },
+    Param { key: "eff_rlhf_steps", label: "RLHF steps", help: "steps of the RLHF run (N = 2 per pair)", kind: Kind::Int { min: 1, max: 1000 }, default: "150", views: &[View::Efficiency] },
+    Param { key: "temperature", label: "Temperature", help: "sampling temperature (0 = greedy)", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "1", views: SAMPLING_VIEWS },
+    Param { key: "top_k", label: "Top-k", help: "keep the k most likely tokens (0 = all)", kind: Kind::Int { min: 0, max: 1000 }, default: "0", views: SAMPLING_VIEWS },
+    Param { key: "top_p", label: "Top-p", help: "keep the most likely tokens up to this mass (1 = all)", kind: Kind::Float { min: 0.01, max: 1.0 }, default: "1", views: SAMPLING_VIEWS },
     Param { key: "seed", label: "Seed", help: "random seed: the same seed gives the same numbers", kind: Kind::Int { min: 0, max: 4_294_967_295 }, default: "0", views: ALL_VIEWS },
 ];
 
@@ -303,6 +328,38 @@ impl UiState {
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
             ..SftParams::default()
+        }
+    }
+
+    pub fn rlhf_params(&self, max_new_tokens: usize) -> RlhfParams {
+        RlhfParams {
+            prompts: self.num("rlhf_prompts"),
+            beta: self.num("beta"),
+            steps: self.num("rlhf_steps"),
+            lr: self.num("rlhf_lr"),
+            pairs: self.num("pairs"),
+            online: self.get("mode") == "online",
+            alpha: self.num("alpha"),
+            delta: self.num("delta"),
+            eval_every: self.num("eval_every"),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..RlhfParams::default()
+        }
+    }
+
+    pub fn theory_params(&self) -> TheoryParams {
+        TheoryParams { prompt: self.get("prompt").to_string(), beta: self.num("beta"), scan: 400, gap_prompts: self.num("gap_prompts"), seed: self.seed() }
+    }
+
+    pub fn efficiency_params(&self) -> EfficiencyParams {
+        EfficiencyParams {
+            prompts: self.num("eff_prompts"),
+            sft_n: self.get("sft_ns").split(',').filter_map(|v| v.parse().ok()).collect(),
+            sft_steps: self.num("eff_sft_steps"),
+            rlhf_steps: self.num("eff_rlhf_steps"),
+            beta: self.num("beta"),
+            seed: self.seed(),
         }
     }
 }

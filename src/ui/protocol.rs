@@ -4,9 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sharpen::closed_form::ClosedFormReport;
+use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
 use crate::sharpen::explore::{AnswerRow, ExploreParams, ExploreReport};
+use crate::sharpen::gap::GapReport;
 use crate::sharpen::sft::SftStep;
-use crate::sharpen::{BonParams, BonReport, SftParams, SftReport};
+use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, SftReport};
 
 /// Page -> worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -18,6 +21,13 @@ pub enum ToWorker {
     /// SFT-Sharpening; `watch` = the prompt whose distribution is followed
     /// ("" = the first training prompt whose `y*` is wrong).
     Sft { params: SftParams, watch: String },
+    /// RLHF-Sharpening; `watch` as for SFT.
+    Rlhf { params: RlhfParams, watch: String },
+    /// The closed form vs token temperature for one prompt, and the task's
+    /// generation-verification gap.
+    Theory(TheoryParams),
+    /// SFT- vs RLHF-Sharpening sample efficiency.
+    Efficiency(EfficiencyParams),
     /// Measure sampling throughput (tokens/s) at N = 64, as `sharpen bench` does.
     Bench,
 }
@@ -42,6 +52,21 @@ pub struct Watched {
     pub prompt: String,
     pub answer: String,
     pub rows: Vec<AnswerRow>,
+    /// RLHF only: the closed-form optimum `pi*_beta` of this prompt.
+    #[serde(default)]
+    pub closed_form: Vec<AnswerRow>,
+}
+
+/// Parameters of the theory view.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TheoryParams {
+    pub prompt: String,
+    pub beta: f64,
+    /// Prompts scanned for greedy misses and token-temperature distances.
+    pub scan: usize,
+    /// Prompts of the generation-verification gap.
+    pub gap_prompts: usize,
+    pub seed: u64,
 }
 
 /// Texts the page offers for download, each stamped with the provenance.
@@ -69,11 +94,15 @@ pub enum FromWorker {
     Loaded(ModelInfo),
     /// `done` of `total` units (e.g. "prompts sampled", "steps").
     Progress { done: usize, total: usize, unit: String },
-    /// An SFT evaluation, streamed as training runs.
-    SftEval { step: SftStep, watched: Option<Watched> },
+    /// An SFT or RLHF evaluation, streamed as training runs (RLHF adds the
+    /// distance to the closed form and the samples drawn so far).
+    TrainEval { step: SftStep, kl_to_closed_form: Option<f64>, samples_drawn: Option<usize>, watched: Option<Watched> },
     Explored { report: ExploreReport, exports: Exports },
     BonDone { report: BonReport, exports: Exports },
     SftDone { report: SftReport, exports: Exports },
+    RlhfDone { report: RlhfReport, exports: Exports },
+    TheoryDone { closed: ClosedFormReport, gap: GapReport, exports: Exports },
+    EfficiencyDone { report: EfficiencyReport, exports: Exports },
     Bench { tokens_per_s: f64, tokens: usize, seconds: f64 },
     /// A run or load failed; the message is for people.
     Failed { message: String },

@@ -1,14 +1,15 @@
-//! SFT-Sharpening, live: per-step curves of the exact metrics, the watched
-//! prompt's answer distribution morphing from the base model to the current
-//! step, and the prompts where sharpening amplified a wrong mode.
+//! SFT- and RLHF-Sharpening, live: per-step curves of the exact metrics (for
+//! RLHF also the distance to the closed form), the watched prompt's answer
+//! distribution morphing from the base model to the current step (for RLHF
+//! beside the closed-form optimum), and the prompts where sharpening amplified
+//! a wrong mode.
 
 use super::bar_chart::{answer_row, BarChart};
 use super::html::{cell, figure, num3, para, table};
 use super::line_chart::{LineChart, Series};
 use super::protocol::Watched;
 use super::svg::{BLACK, BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION};
-use crate::sharpen::sft::SftStep;
-use crate::sharpen::SftReport;
+use crate::sharpen::sft::{SftStep, WrongMode};
 
 pub const PROB_CHART: &str = "sft-probabilities";
 pub const NATS_CHART: &str = "sft-nats";
@@ -18,10 +19,15 @@ pub const MORPH_CHART: &str = "sft-morph";
 /// evaluation, which evaluation the morph chart shows, and the final report.
 pub struct SftView<'a> {
     pub steps: &'a [SftStep],
+    /// RLHF: `KL(pi || pi*_beta)` per evaluation (empty for SFT).
+    pub kl_closed_form: &'a [f64],
     pub watched: &'a [Watched],
     pub shown: usize,
     pub total_steps: usize,
-    pub report: Option<&'a SftReport>,
+    /// A sentence about the finished run (None while it runs).
+    pub summary: Option<String>,
+    /// The finished run's wrong-mode prompts.
+    pub wrong_mode: Option<&'a [WrongMode]>,
     pub stamp: &'a str,
 }
 
@@ -50,15 +56,26 @@ pub fn morph_chart(v: &SftView) -> Option<String> {
     }
     let p = |rows: &[crate::sharpen::explore::AnswerRow], t: &str| rows.iter().find(|a| a.text == t).map_or(0.0, |a| a.p);
     let y_star = base.rows.first().map(|a| a.text.as_str());
+    let cf = &base.closed_form;
     let rows = labels
         .iter()
-        .map(|&(t, ok)| answer_row(t, vec![p(&base.rows, t), p(&cur.rows, t)], Some(t) == y_star, ok))
+        .map(|&(t, ok)| {
+            let mut v = vec![p(&base.rows, t), p(&cur.rows, t)];
+            if !cf.is_empty() {
+                v.push(p(cf, t));
+            }
+            answer_row(t, v, Some(t) == y_star, ok)
+        })
         .collect();
+    let mut series = vec![("base model".to_string(), ORANGE), (format!("after step {step}"), BLUE)];
+    if !cf.is_empty() {
+        series.push(("closed form pi*".into(), GREEN));
+    }
     let chart = BarChart {
         id: MORPH_CHART.into(),
         title: format!("Answers to {}: base vs step {step}", base.prompt),
         x_label: "probability (exact)".into(),
-        series: vec![("base model".into(), ORANGE), (format!("after step {step}"), BLUE)],
+        series,
         rows,
         x_max: Some(1.0),
         note: format!("correct answer {}; bars are exact probabilities of complete answers", base.answer),
@@ -101,7 +118,11 @@ pub fn sft_html(v: &SftView) -> String {
     o.push_str(&figure(
         PROB_CHART,
         &probs.render(),
-        "Exact means over the training prompts: pi(y*) rises towards 1 as the model sharpens; accuracy follows it where y* is right and falls on marked prompts, where y* is a systematic error.",
+        if v.kl_closed_form.is_empty() {
+            "Exact means over the training prompts: pi(y*) rises towards 1 as the model sharpens; accuracy follows it where y* is right and falls on marked prompts, where y* is a systematic error."
+        } else {
+            "Exact means over the prompt set: pi(y*) rises towards its value under the closed form pi_base^(1+1/beta) (all the way to 1 only as beta -> 0); accuracy follows where y* is right and falls on marked prompts."
+        },
     ));
     let nats = LineChart {
         id: NATS_CHART.into(),
@@ -114,8 +135,17 @@ pub fn sft_html(v: &SftView) -> String {
             pad(line("mean log pi_base(y|x) of pi's answers", v.steps, BLUE, None, |s| Some(s.mean_logp_base))),
             line("entropy of the answer distribution", v.steps, ORANGE, Some("6 4"), |s| Some(s.entropy)),
             line("KL(pi || pi_base)", v.steps, BLACK, Some("2 3"), |s| Some(s.kl)),
-            line("training loss (nats per token)", v.steps, SKY, Some("8 3 2 3"), |s| s.loss),
-        ],
+            line(if v.kl_closed_form.is_empty() { "training loss (nats per token)" } else { "training loss (Eq. 8, squared nats)" }, v.steps, SKY, Some("8 3 2 3"), |s| s.loss),
+        ]
+        .into_iter()
+        .chain((!v.kl_closed_form.is_empty()).then(|| Series {
+            name: "KL(pi || pi*_beta), closed form".into(),
+            points: v.steps.iter().zip(v.kl_closed_form).map(|(s, k)| (s.step as f64, *k)).collect(),
+            color: PURPLE,
+            dash: None,
+            markers: v.steps.len() <= 30,
+        }))
+        .collect(),
         stamp: v.stamp.into(),
     };
     o.push_str(&figure(
@@ -135,16 +165,18 @@ pub fn sft_html(v: &SftView) -> String {
         o.push_str(&figure(
             MORPH_CHART,
             &svg,
-            "The watched prompt's exact answer distribution, base model (orange) against the model after the chosen step (blue): mass moves onto y*, right or wrong.",
+            if v.kl_closed_form.is_empty() {
+                "The watched prompt's exact answer distribution, base model (orange) against the model after the chosen step (blue): mass moves onto y*, right or wrong."
+            } else {
+                "The watched prompt's exact answer distribution: base model (orange), the model after the chosen step (blue) and the closed-form optimum pi*_beta ∝ pi_base^(1+1/beta) (green) it converges to."
+            },
         ));
     }
-    if let Some(r) = v.report {
-        o.push_str(&para(&format!(
-            "Training set: {} best-of-N answers, {:.3} of them correct by the oracle; {} marked prompts; {} prompts whose y* is wrong.",
-            r.dataset_size, r.dataset_accuracy, r.marked_prompts, r.wrong_mode_prompts
-        )));
-        let rows: Vec<Vec<String>> = r
-            .wrong_mode
+    if let Some(summary) = &v.summary {
+        o.push_str(&para(summary));
+    }
+    if let Some(wm) = v.wrong_mode {
+        let rows: Vec<Vec<String>> = wm
             .iter()
             .map(|w| {
                 vec![

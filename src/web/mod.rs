@@ -4,4 +4,5 @@
 pub mod dom;
 pub mod page;
 pub mod page_render;
+pub mod results;
 pub mod worker;

@@ -11,11 +11,9 @@ use web_sys::{Element, ErrorEvent, Event, HtmlInputElement, MessageEvent, Worker
 
 use super::dom::{self, by_id, window};
 use super::page_render as render;
-use crate::sharpen::explore::ExploreReport;
-use crate::sharpen::sft::SftStep;
-use crate::sharpen::{BonReport, SftReport};
+use super::results::{Live, Results};
 use crate::ui::params::{param, Kind, UiState, View, PARAMS};
-use crate::ui::protocol::{Exports, FromWorker, ModelInfo, ToWorker, Watched};
+use crate::ui::protocol::{FromWorker, ModelInfo, ToWorker};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -38,18 +36,6 @@ impl Status {
     }
 }
 
-/// An SFT run as it streams in.
-pub struct SftLive {
-    pub steps: Vec<SftStep>,
-    pub watched: Vec<Watched>,
-    /// Which evaluation the morph chart shows.
-    pub shown: usize,
-    pub total_steps: usize,
-    pub report: Option<SftReport>,
-    pub exports: Option<Exports>,
-    pub cancelled: bool,
-}
-
 struct WorkerHandle {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -64,9 +50,7 @@ pub struct App {
     /// already queued, so they are kept, not dropped.
     graveyard: Vec<WorkerHandle>,
     pub info: Option<ModelInfo>,
-    pub explore: Option<(ExploreReport, Exports)>,
-    pub bon: Option<(BonReport, Exports)>,
-    pub sft: Option<SftLive>,
+    pub results: Results,
     pub running: Option<View>,
     pub progress: Option<(usize, usize, String)>,
     pub notices: Vec<String>,
@@ -120,19 +104,11 @@ impl App {
         }
     }
 
-    fn has_result(&self, v: View) -> bool {
-        match v {
-            View::Explore => self.explore.is_some(),
-            View::Bon => self.bon.is_some(),
-            View::Sft => self.sft.as_ref().is_some_and(|s| s.report.is_some()),
-        }
-    }
-
     /// The idle status for the current view.
     fn idle_status(&self) -> Status {
         if self.info.is_none() {
             Status::Loading
-        } else if self.has_result(self.ui.view()) {
+        } else if self.results.has(self.ui.view()) {
             Status::Done
         } else {
             Status::Ready
@@ -140,6 +116,16 @@ impl App {
     }
 
     fn handle(&mut self, msg: FromWorker) {
+        let msg = match self.results.accept(self.running, msg) {
+            Ok(true) => return self.finish(),
+            Ok(false) => {
+                if self.running.is_some_and(|v| v == self.ui.view()) {
+                    render::results(self);
+                }
+                return;
+            }
+            Err(other) => other,
+        };
         match msg {
             FromWorker::Started => self.post(&ToWorker::Load { task: self.ui.task().to_string() }),
             FromWorker::Loaded(info) => {
@@ -154,40 +140,13 @@ impl App {
                     self.ready_ms = Some(dom::now_ms());
                 }
                 render::all(self);
-                if self.ui.view() == View::Explore && self.explore.is_none() {
+                if self.ui.view() == View::Explore && self.results.explore.is_none() {
                     self.run();
                 }
             }
             FromWorker::Progress { done, total, unit } => {
                 self.progress = Some((done, total, unit));
                 render::progress(self);
-            }
-            FromWorker::SftEval { step, watched } => {
-                if let Some(live) = self.sft.as_mut() {
-                    live.steps.push(step);
-                    if let Some(w) = watched {
-                        live.watched.push(w);
-                        live.shown = live.watched.len() - 1;
-                    }
-                }
-                if self.ui.view() == View::Sft {
-                    render::results(self);
-                }
-            }
-            FromWorker::Explored { report, exports } => {
-                self.explore = Some((report, exports));
-                self.finish();
-            }
-            FromWorker::BonDone { report, exports } => {
-                self.bon = Some((report, exports));
-                self.finish();
-            }
-            FromWorker::SftDone { report, exports } => {
-                if let Some(live) = self.sft.as_mut() {
-                    live.report = Some(report);
-                    live.exports = Some(exports);
-                }
-                self.finish();
             }
             FromWorker::Bench { tokens_per_s, tokens, seconds } => {
                 self.bench = Some(format!(
@@ -197,6 +156,7 @@ impl App {
                 self.finish();
             }
             FromWorker::Failed { message } => self.fail(message),
+            _ => {}
         }
     }
 
@@ -243,22 +203,22 @@ impl App {
         }
         self.read_controls();
         let view = self.ui.view();
+        let watch = self.ui.get("watch").to_string();
         let job = match view {
             View::Explore => ToWorker::Explore(self.ui.explore_params(mnt)),
             View::Bon => ToWorker::Bon(self.ui.bon_params(mnt)),
             View::Sft => {
                 let params = self.ui.sft_params(mnt);
-                self.sft = Some(SftLive {
-                    steps: vec![],
-                    watched: vec![],
-                    shown: 0,
-                    total_steps: params.steps,
-                    report: None,
-                    exports: None,
-                    cancelled: false,
-                });
-                ToWorker::Sft { params, watch: self.ui.get("watch").to_string() }
+                self.results.sft = Some(Live::new(params.steps));
+                ToWorker::Sft { params, watch }
             }
+            View::Rlhf => {
+                let params = self.ui.rlhf_params(mnt);
+                self.results.rlhf = Some(Live::new(params.steps));
+                ToWorker::Rlhf { params, watch }
+            }
+            View::Theory => ToWorker::Theory(self.ui.theory_params()),
+            View::Efficiency => ToWorker::Efficiency(self.ui.efficiency_params()),
         };
         self.start_job(view, &job);
     }
@@ -288,8 +248,8 @@ impl App {
             return;
         }
         let at = self.progress.as_ref().map_or(String::new(), |(d, t, u)| format!(" after {d} / {t} {u}"));
-        if let Some(live) = self.sft.as_mut() {
-            live.cancelled = live.report.is_none();
+        if let Some(live) = self.running.and_then(|v| self.results.live_mut(v)) {
+            live.cancelled = live.exports.is_none();
         }
         self.running = None;
         self.progress = None;
@@ -340,9 +300,7 @@ impl App {
     }
 
     fn task_changed(&mut self) {
-        self.explore = None;
-        self.bon = None;
-        self.sft = None;
+        self.results = Results::default();
         if self.running.is_some() {
             self.running = None;
             self.progress = None;
@@ -362,7 +320,7 @@ impl App {
             self.status = self.idle_status();
         }
         render::all(self);
-        if self.ui.view() == View::Explore && self.explore.is_none() && self.info.is_some() {
+        if self.ui.view() == View::Explore && self.results.explore.is_none() && self.info.is_some() {
             self.run();
         }
     }
@@ -459,7 +417,8 @@ fn on_input(ev: Event) {
     if t.id() == "morph-step" {
         let k: usize = t.value().parse().unwrap_or(0);
         with_app(|app| {
-            if let Some(live) = app.sft.as_mut() {
+            let v = app.ui.view();
+            if let Some(live) = app.results.live_mut(v) {
                 live.shown = k;
             }
             render::morph(app);
@@ -496,9 +455,7 @@ pub fn start() {
         worker: None,
         graveyard: vec![],
         info: None,
-        explore: None,
-        bon: None,
-        sft: None,
+        results: Results::default(),
         running: None,
         progress: None,
         notices,

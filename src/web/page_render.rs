@@ -13,8 +13,10 @@ use crate::ui::params::View;
 use crate::ui::protocol::Exports;
 use crate::ui::svg::esc;
 use crate::ui::view_bon::bon_html;
+use crate::ui::view_efficiency::efficiency_html;
 use crate::ui::view_explore::explore_html;
 use crate::ui::view_sft::{morph_chart, sft_html, SftView};
+use crate::ui::view_theory::theory_html;
 
 pub fn all(app: &App) {
     chrome(app);
@@ -97,14 +99,16 @@ fn downloads(ex: &Exports) -> String {
     o
 }
 
-fn sft_view<'a>(app: &'a App, stamp: &'a str) -> Option<SftView<'a>> {
-    let live = app.sft.as_ref()?;
+fn train_view<'a>(app: &'a App, stamp: &'a str) -> Option<SftView<'a>> {
+    let live = app.results.live(app.ui.view())?;
     Some(SftView {
         steps: &live.steps,
+        kl_closed_form: &live.kl_closed_form,
         watched: &live.watched,
         shown: live.shown,
         total_steps: live.total_steps,
-        report: live.report.as_ref(),
+        summary: live.summary.clone(),
+        wrong_mode: live.wrong_mode.as_deref(),
         stamp,
     })
 }
@@ -112,22 +116,29 @@ fn sft_view<'a>(app: &'a App, stamp: &'a str) -> Option<SftView<'a>> {
 fn live_stamp(app: &App) -> String {
     let i = app.info.as_ref();
     format!(
-        "sharpening-lab {} · sft (running) · task {} · seed {} · model sha256 {}",
+        "sharpening-lab {} · {} (running) · task {} · seed {} · model sha256 {}",
         crate::VERSION,
+        app.ui.view().key(),
         app.ui.task(),
         app.ui.seed(),
         i.map_or("", |i| &i.sha256[..16])
     )
 }
 
+fn train_stamp(app: &App) -> String {
+    app.results.live(app.ui.view()).and_then(|l| l.exports.as_ref()).map_or_else(|| live_stamp(app), |e| e.stamp.clone())
+}
+
 pub fn results(app: &App) {
     let view = app.ui.view();
+    let r = &app.results;
+    let with_downloads = |html: String, ex: &Exports| format!("{html}{}", downloads(ex));
     let html = match view {
-        View::Explore => app.explore.as_ref().map(|(r, ex)| format!("{}{}", explore_html(r, &ex.stamp), downloads(ex))),
-        View::Bon => app.bon.as_ref().map(|(r, ex)| format!("{}{}", bon_html(r, &ex.stamp), downloads(ex))),
-        View::Sft => app.sft.as_ref().map(|live| {
-            let stamp = live.exports.as_ref().map_or_else(|| live_stamp(app), |e| e.stamp.clone());
-            let v = sft_view(app, &stamp).expect("live run");
+        View::Explore => r.explore.as_ref().map(|(x, ex)| with_downloads(explore_html(x, &ex.stamp), ex)),
+        View::Bon => r.bon.as_ref().map(|(x, ex)| with_downloads(bon_html(x, &ex.stamp), ex)),
+        View::Sft | View::Rlhf => r.live(view).map(|live| {
+            let stamp = train_stamp(app);
+            let v = train_view(app, &stamp).expect("live run");
             let mut o = String::new();
             if live.cancelled {
                 o.push_str(&para("This run was cancelled: the curves stop where it was stopped."));
@@ -138,19 +149,24 @@ pub fn results(app: &App) {
             }
             o
         }),
+        View::Theory => r.theory.as_ref().map(|(c, g, ex)| with_downloads(theory_html(c, g, &ex.stamp), ex)),
+        View::Efficiency => r.efficiency.as_ref().map(|(x, ex)| with_downloads(efficiency_html(x, &ex.stamp), ex)),
     };
     let placeholder = match view {
         View::Explore => "Pick a prompt and press Run to sample answers.",
         View::Bon => "Press Run to sweep best-of-N over the prompts (a few seconds).",
         View::Sft => "Press Run to fine-tune a copy of the model on its own best-of-N answers and watch it sharpen.",
+        View::Rlhf => "Press Run to train a copy of the model by RLHF-Sharpening (Eq. 8) and watch it approach the closed form pi_base^(1+1/beta) (about a minute with the defaults).",
+        View::Theory => "Press Run to compare the closed-form optimum with token-level temperature for the prompt, and to measure the task's generation-verification gap (a few seconds).",
+        View::Efficiency => "Press Run to train SFT-Sharpening at several N and RLHF-Sharpening with N = 2 on the same prompts and compare pi(y*) per sample drawn (a few minutes).",
     };
     set_html("results", &html.unwrap_or_else(|| para(placeholder)));
 }
 
 /// Only the morph chart (the slider moved).
 pub fn morph(app: &App) {
-    let stamp = app.sft.as_ref().and_then(|l| l.exports.as_ref()).map_or_else(|| live_stamp(app), |e| e.stamp.clone());
-    let Some(v) = sft_view(app, &stamp) else { return };
+    let stamp = train_stamp(app);
+    let Some(v) = train_view(app, &stamp) else { return };
     if let Some(svg) = morph_chart(&v) {
         if let Some(fig) = dom::doc().query_selector("figure[data-chart=\"sft-morph\"] svg").ok().flatten() {
             fig.set_outer_html(&svg);
@@ -179,21 +195,13 @@ pub fn share(app: &App) {
 }
 
 pub fn stem(app: &App) -> String {
-    let ex = match app.ui.view() {
-        View::Explore => app.explore.as_ref().map(|e| &e.1),
-        View::Bon => app.bon.as_ref().map(|e| &e.1),
-        View::Sft => app.sft.as_ref().and_then(|l| l.exports.as_ref()),
-    };
+    let ex = app.results.exports(app.ui.view());
     ex.map_or_else(|| format!("sharpening-{}-{}-seed{}", app.ui.view().key(), app.ui.task(), app.ui.seed()), |e| e.stem.clone())
 }
 
 /// `(file name, mime type, contents)` of a download of the current view's run.
 pub fn download_file(app: &App, what: &str) -> Option<(String, &'static str, String)> {
-    let ex = match app.ui.view() {
-        View::Explore => app.explore.as_ref().map(|e| &e.1),
-        View::Bon => app.bon.as_ref().map(|e| &e.1),
-        View::Sft => app.sft.as_ref().and_then(|l| l.exports.as_ref()),
-    }?;
+    let ex = app.results.exports(app.ui.view())?;
     let (suffix, mime, text) = match what {
         "json" => (".json", "application/json", &ex.json),
         "samples" => ("-samples.csv", "text/csv", &ex.samples_csv),

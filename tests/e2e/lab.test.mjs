@@ -196,6 +196,53 @@ test("SFT-Sharpening streams its curves and its export equals the CLI", async ()
   await ctx.close();
 });
 
+test("RLHF-Sharpening approaches the closed form and its export equals the CLI", async () => {
+  const hash = "view=rlhf&task=add&rlhf_prompts=16&beta=1&rlhf_steps=40&pairs=16&eval_every=10&seed=5";
+  const { page, ctx } = await open(hash);
+  await waitStatus(page, ["ready"]);
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click("#run");
+  await page.waitForSelector("figure[data-chart=sft-morph] svg", { timeout: 60_000 });
+  await waitStatus(page, ["done", "error"], 300_000);
+  assert.equal(await status(page), "done", await page.textContent("#error"));
+  metrics.rlhf_worst_long_task_ms = await worstLongTaskSince(page, t0);
+  const got = (await download(page, "button[data-what=json]")).bytes.toString();
+  const want = cli(["rlhf", "--prompts", "16", "--beta", "1", "--steps", "40", "--pairs", "16", "--eval-every", "10", "--seed", "5", "--json"]);
+  // The Eq. 8 loss squares differences of log-probabilities, so float noise
+  // from the kernels' summation order grows faster here than in SFT.
+  const cmp = compare(JSON.parse(got), JSON.parse(want), 2e-4);
+  metrics.rlhf_json_max_relative_difference = cmp.maxRel;
+  assert.deepEqual(cmp.diffs, []);
+  const text = await page.textContent("#results");
+  assert.match(text, /final KL\(pi \|\| pi\*_beta\) = \d+\.\d+ nats/);
+  assert.match(await page.locator("figure[data-chart=sft-morph]").innerHTML(), /closed form pi\*/);
+  await page.screenshot({ path: path.join(SHOTS, "rlhf-1280.png"), fullPage: true });
+  // The theory view: closed form vs token temperature, greedy misses, the gap.
+  await page.click("#tab-theory");
+  await page.fill("#ctl-prompt", "11+49=");
+  await page.fill("#ctl-gap_prompts", "40");
+  await page.press("#ctl-gap_prompts", "Tab");
+  await run(page, 120_000);
+  const theory = await page.textContent("#results");
+  assert.match(theory, /sequence vs token temperature/);
+  assert.match(theory, /misses y\* on \d+ of those/);
+  assert.match(theory, /verifier AUC/i);
+  await page.screenshot({ path: path.join(SHOTS, "theory-1280.png"), fullPage: true });
+  // Sample efficiency, small.
+  await page.click("#tab-efficiency");
+  await page.fill("#ctl-eff_prompts", "6");
+  await page.fill("#ctl-sft_ns", "1,4");
+  await page.fill("#ctl-eff_sft_steps", "5");
+  await page.fill("#ctl-eff_rlhf_steps", "10");
+  await page.press("#ctl-eff_rlhf_steps", "Tab");
+  await run(page, 120_000);
+  const eff = (await download(page, "button[data-what=json]")).bytes.toString();
+  const effWant = cli(["efficiency", "--prompts", "6", "--sft-n", "1,4", "--sft-steps", "5", "--rlhf-steps", "10", "--seed", "5", "--json"]);
+  assert.deepEqual(compare(JSON.parse(eff), JSON.parse(effWant), 1e-5).diffs, []);
+  await page.screenshot({ path: path.join(SHOTS, "efficiency-1280.png"), fullPage: true });
+  await ctx.close();
+});
+
 test("every setting round-trips through the URL", async () => {
   const hash = "view=bon&task=mul&n=2,8&prompts=7&rewards=loglik,majority&temperature=0.5&top_k=3&seed=42";
   const { page, ctx } = await open(hash);

@@ -16,7 +16,7 @@ USAGE: sharpen <command> [options]
 COMMANDS
   bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,...
   sft    SFT-Sharpening        --steps 200 --prompts 64 --samples 16 --reward loglik --lr 1e-3
-  rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 300 --pairs 32 --lr 1e-3 [--online --alpha A]
+  rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 200 --pairs 32 --lr 1e-3 [--online --alpha A]
   exact  exact answer distribution of one prompt   --prompt \"12+34=\"
   closed-form  pi_base^(1+1/beta) vs token temperature for one prompt   --prompt P --beta 1
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
