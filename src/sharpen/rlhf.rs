@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::bon::Progress;
 use super::eval::{evaluate, Baseline, SftStep, WrongMode};
 use super::metrics::coverage;
-use super::train_step::{seq_logprobs, step, Example};
+use super::train_step::{check_training, seq_logprobs, step, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::rng::{Purpose, Rng};
@@ -81,18 +81,14 @@ impl RlhfParams {
             (!(self.beta.is_finite() && self.beta >= 0.01 && self.beta <= 100.0), "beta must be in 0.01..=100"),
             (self.steps > 100_000, "steps must be at most 100000"),
             (self.pairs == 0 || self.pairs > 1024, "pairs must be in 1..=1024"),
-            (self.eval_every == 0, "eval-every must be at least 1"),
-            (!(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0), "learning rate must be in (0, 1]"),
             (!(self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha)), "alpha must be in 0..=10"),
-            (!(self.clip.is_finite() && self.clip >= 0.0), "clip must be a number >= 0"),
-            (!(self.delta > 0.0 && self.delta < 1.0), "delta must be in (0, 1)"),
         ];
         for (bad, msg) in checks {
             if bad {
                 return param_err(msg);
             }
         }
-        Ok(())
+        check_training(self.lr, self.clip, self.delta, self.eval_every)
     }
 }
 

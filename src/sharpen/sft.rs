@@ -16,7 +16,7 @@ use super::bon::Progress;
 pub use super::eval::{SftStep, WrongMode};
 use super::eval::{evaluate, Baseline};
 use super::metrics::mean;
-use super::train_step::{nll_loss, step, Example};
+use super::train_step::{check_training, nll_loss, step, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::reward::{judge, select, Reward};
@@ -73,18 +73,14 @@ impl SftParams {
             (self.n == 0 || self.n > 1024, "N must be in 1..=1024"),
             (self.steps > 100_000, "steps must be at most 100000"),
             (self.batch == 0 || self.batch > 1024, "batch must be in 1..=1024"),
-            (self.eval_every == 0, "eval-every must be at least 1"),
-            (!(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0), "learning rate must be in (0, 1]"),
-            (!(self.clip.is_finite() && self.clip >= 0.0), "clip must be a number >= 0"),
             (!(self.weight_decay.is_finite() && self.weight_decay >= 0.0), "weight decay must be >= 0"),
-            (!(self.delta > 0.0 && self.delta < 1.0), "delta must be in (0, 1)"),
         ];
         for (bad, msg) in checks {
             if bad {
                 return param_err(msg);
             }
         }
-        Ok(())
+        check_training(self.lr, self.clip, self.delta, self.eval_every)
     }
 }
 

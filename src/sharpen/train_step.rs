@@ -16,6 +16,20 @@ pub struct Example {
     pub target: Vec<u32>,
 }
 
+/// The checks every sharpening run's optimiser settings share.
+pub fn check_training(lr: f64, clip: f64, delta: f64, eval_every: usize) -> Result<()> {
+    let checks = [
+        (eval_every == 0, "eval-every must be at least 1"),
+        (!(lr.is_finite() && lr > 0.0 && lr <= 1.0), "learning rate must be in (0, 1]"),
+        (!(clip.is_finite() && clip >= 0.0), "clip must be a number >= 0"),
+        (!(delta > 0.0 && delta < 1.0), "delta must be in (0, 1)"),
+    ];
+    match checks.into_iter().find(|c| c.0) {
+        Some((_, msg)) => Err(Error::Param(msg.into())),
+        None => Ok(()),
+    }
+}
+
 /// Right-padded inputs, targets and target mask `(b, t)` of a batch.
 fn batch_tensors(model: &Llama, batch: &[Example]) -> Result<(Tensor, Tensor, Tensor)> {
     let t = batch.iter().map(|e| e.prompt.len() + e.target.len() - 1).max().unwrap_or(0);

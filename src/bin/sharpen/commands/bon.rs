@@ -1,10 +1,9 @@
 //! `sharpen bon`: a best-of-N sweep.
 
-use serde_json::json;
 use sharpening_lab::reward::Reward;
 use sharpening_lab::sharpen::{run_bon, BonParams};
 
-use super::{envelope, fail, progress_printer, sampling, task_and_model};
+use super::{fail, print_json, progress_printer, sampling, task_and_model};
 use crate::args::Args;
 use crate::table::{f3, opt3, Table};
 
@@ -25,8 +24,7 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     a.finish()?;
     let r = run_bon(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet)).map_err(fail)?;
     if json {
-        let v = envelope("bon", task.as_ref(), &model, &source, p.seed, json!(p), serde_json::to_value(&r).unwrap());
-        println!("{v}");
+        print_json("bon", task.as_ref(), &model, &source, p.seed, &p, &r);
         return Ok(());
     }
     println!(

@@ -74,6 +74,12 @@ pub fn envelope(command: &str, task: &dyn Task, model: &Model, source: &str, see
     sharpening_lab::report::envelope(&p, params, report)
 }
 
+/// Prints the JSON envelope of a run.
+pub fn print_json(command: &str, task: &dyn Task, model: &Model, source: &str, seed: u64, params: &impl serde::Serialize, report: &impl serde::Serialize) {
+    let v = envelope(command, task, model, source, seed, serde_json::to_value(params).expect("params serialise"), serde_json::to_value(report).expect("reports serialise"));
+    println!("{v}");
+}
+
 /// Prints a progress line on stderr (interactive runs only).
 pub fn progress_printer(label: &'static str, quiet: bool) -> impl FnMut(usize, usize) -> bool {
     let mut last = usize::MAX;

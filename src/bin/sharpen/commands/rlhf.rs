@@ -1,10 +1,9 @@
 //! `sharpen rlhf`: RLHF-Sharpening (Eq. 8, offline; Alg. 1, online) with the
 //! exact per-step metrics of `sft` plus the distance to the closed form.
 
-use serde_json::json;
 use sharpening_lab::sharpen::{run_rlhf, RlhfParams};
 
-use super::{envelope, fail, progress_printer, sampling, task_and_model};
+use super::{fail, print_json, progress_printer, sampling, task_and_model};
 use crate::args::Args;
 use crate::table::{f3, opt3, Table};
 
@@ -32,8 +31,7 @@ pub fn rlhf(raw: &[String]) -> Result<(), String> {
     a.finish()?;
     let r = run_rlhf(&model, task.as_ref(), &p, &mut progress_printer("steps", quiet)).map_err(fail)?;
     if json {
-        let v = envelope("rlhf", task.as_ref(), &model, &source, p.seed, json!(p), serde_json::to_value(&r).unwrap());
-        println!("{v}");
+        print_json("rlhf", task.as_ref(), &model, &source, p.seed, &p, &r);
         return Ok(());
     }
     println!(

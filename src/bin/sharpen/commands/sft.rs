@@ -1,10 +1,9 @@
 //! `sharpen sft`: SFT-Sharpening with per-step exact metrics.
 
-use serde_json::json;
 use sharpening_lab::reward::Reward;
 use sharpening_lab::sharpen::{run_sft, SftParams};
 
-use super::{envelope, fail, progress_printer, sampling, task_and_model};
+use super::{fail, print_json, progress_printer, sampling, task_and_model};
 use crate::args::Args;
 use crate::table::{f3, opt3, Table};
 
@@ -32,8 +31,7 @@ pub fn sft(raw: &[String]) -> Result<(), String> {
     a.finish()?;
     let r = run_sft(&model, task.as_ref(), &p, &mut progress_printer("dataset prompts + steps", quiet)).map_err(fail)?;
     if json {
-        let v = envelope("sft", task.as_ref(), &model, &source, p.seed, json!(p), serde_json::to_value(&r).unwrap());
-        println!("{v}");
+        print_json("sft", task.as_ref(), &model, &source, p.seed, &p, &r);
         return Ok(());
     }
     println!(
