@@ -95,3 +95,18 @@ fn nan_in_training_stops_with_a_clear_error() {
     assert!(matches!(e, sharpening_lab::Error::NonFinite(_)), "{e}");
     assert!(e.to_string().contains("learning rate"), "{e}");
 }
+
+/// A learning rate that wrecks the model stops the run with a clear message
+/// (a NaN loss, or no probability left on complete answers), never garbage.
+#[test]
+fn diverging_training_stops_with_a_message() {
+    use sharpening_lab::sharpen::{run_rlhf, run_sft, RlhfParams, SftParams};
+    let model = sharpening_lab::builtin::load("add").unwrap();
+    let task = sharpening_lab::tasks::by_name("add").unwrap();
+    let p = SftParams { prompts: 8, n: 4, steps: 30, lr: 1.0, eval_every: 10, ..Default::default() };
+    let e = run_sft(&model, task.as_ref(), &p, &mut |_, _| true).unwrap_err().to_string();
+    assert!(e.starts_with("training stopped: at step"), "{e}");
+    let p = RlhfParams { prompts: 8, pairs: 8, steps: 30, lr: 1.0, beta: 0.01, eval_every: 10, ..Default::default() };
+    let e = run_rlhf(&model, task.as_ref(), &p, &mut |_, _| true).unwrap_err().to_string();
+    assert!(e.starts_with("training stopped: at step"), "{e}");
+}

@@ -136,6 +136,15 @@ pub fn evaluate(
 ) -> Result<Eval> {
     let eos = base.tok.eos;
     let dists = enumerate(cur, &bl.prompt_ids, eos, task.max_answer_tokens(), threshold)?;
+    // A model that has moved (almost) all its mass off complete answers has
+    // diverged; its metrics would be meaningless, so say so.
+    let listed = mean(&dists.iter().map(Distribution::listed_mass).collect::<Vec<_>>());
+    if listed < 0.01 {
+        return Err(crate::error::Error::NonFinite(format!(
+            "at step {step}: the model puts only {:.1e} of its probability on complete answers (training diverged); lower the learning rate",
+            listed.max(0.0)
+        )));
+    }
     // log pi_base for every listed answer: from the base enumeration when listed
     // there, else scored directly.
     let mut base_lp: Vec<HashMap<Vec<u32>, f64>> = bl
