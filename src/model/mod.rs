@@ -3,6 +3,7 @@
 pub mod bundle;
 pub mod cache;
 pub mod config;
+pub mod gguf;
 pub mod llama;
 pub mod tokenizer;
 

@@ -7,9 +7,16 @@
 
 use tokenizers::decoders::fuse::Fuse;
 use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{Error, Result};
+
+/// Largest vocabulary a GGUF tokenizer may declare.
+const MAX_VOCAB_TOKENS: usize = 1 << 20;
 
 pub const BOS: &str = "<s>";
 pub const EOS: &str = "</s>";
@@ -18,12 +25,25 @@ pub const PAD: &str = "<pad>";
 /// Largest `tokenizer.json` accepted (real tokenizers are a few MB).
 const MAX_TOKENIZER_BYTES: usize = 64 << 20;
 
+/// How a prompt becomes the model's input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromptFormat {
+    /// `<s>` then the text (the built-in models).
+    Bos,
+    /// ChatML, as chat models such as SmolLM2 were trained:
+    /// `<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n`
+    /// (the system turn only when the template has a default one).
+    ChatMl { system: Option<String> },
+}
+
 /// A tokenizer plus the ids of the special tokens the engine needs.
 #[derive(Clone)]
 pub struct Tok {
     inner: Tokenizer,
     pub bos: u32,
+    /// Ends an answer (`</s>`, or `<|im_end|>` for ChatML models).
     pub eos: u32,
+    pub format: PromptFormat,
 }
 
 impl Tok {
@@ -41,7 +61,47 @@ impl Tok {
                 .token_to_id(t)
                 .ok_or_else(|| Error::Tokenizer(format!("the special token {t} is missing")))
         };
-        Ok(Self { bos: id(BOS)?, eos: id(EOS)?, inner })
+        Ok(Self { bos: id(BOS)?, eos: id(EOS)?, inner, format: PromptFormat::Bos })
+    }
+
+    /// A byte-level BPE tokenizer (GPT-2 style) from a vocabulary in id order,
+    /// merges (`"a b"`) and token types (3 = control: a special token kept
+    /// whole). `split_digits` puts every digit in its own token first (SmolLM2).
+    pub fn byte_level_bpe(
+        tokens: &[String],
+        merges: &[String],
+        types: &[i64],
+        bos: u32,
+        eos: u32,
+        split_digits: bool,
+        format: PromptFormat,
+    ) -> Result<Self> {
+        let err = |e: String| Error::Tokenizer(e);
+        if tokens.is_empty() || tokens.len() > MAX_VOCAB_TOKENS {
+            return Err(err(format!("vocabulary of {} tokens", tokens.len())));
+        }
+        if (bos as usize) >= tokens.len() || (eos as usize) >= tokens.len() {
+            return Err(err("special token id outside the vocabulary".into()));
+        }
+        let vocab: tokenizers::models::bpe::Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let merges = merges
+            .iter()
+            .map(|m| m.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(|| err(format!("bad merge {m:?}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| err(e.to_string()))?;
+        let mut inner = Tokenizer::new(bpe);
+        let byte_level = ByteLevel::new(false, true, true);
+        let pre: PreTokenizerWrapper = if split_digits {
+            Sequence::new(vec![PreTokenizerWrapper::Digits(Digits::new(true)), PreTokenizerWrapper::ByteLevel(byte_level)]).into()
+        } else {
+            byte_level.into()
+        };
+        inner.with_pre_tokenizer(Some(pre));
+        inner.with_decoder(Some(ByteLevel::default()));
+        let special: Vec<AddedToken> =
+            tokens.iter().zip(types).filter(|(_, &t)| t == 3).map(|(s, _)| AddedToken::from(s.clone(), true)).collect();
+        inner.add_special_tokens(special).map_err(|e| err(e.to_string()))?;
+        Ok(Self { inner, bos, eos, format })
     }
 
     /// The character-level tokenizer of the built-in models, over `alphabet`.
@@ -93,11 +153,34 @@ impl Tok {
         Ok(ids)
     }
 
-    /// `<s>` followed by the tokens of `text`.
+    /// The model input for a prompt: `<s>` and the text, or the ChatML turns.
     pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
-        let mut ids = vec![self.bos];
-        ids.extend(self.encode(text)?);
-        Ok(ids)
+        match &self.format {
+            PromptFormat::Bos => {
+                let mut ids = vec![self.bos];
+                ids.extend(self.encode(text)?);
+                Ok(ids)
+            }
+            PromptFormat::ChatMl { system } => {
+                let mut s = String::new();
+                if let Some(sys) = system {
+                    s.push_str(&format!("<|im_start|>system\n{sys}<|im_end|>\n"));
+                }
+                s.push_str(&format!("<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"));
+                let enc = self.inner.encode(s.as_str(), false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+                Ok(enc.get_ids().to_vec())
+            }
+        }
+    }
+
+    /// The prompt as plain text tokens, no template (`sharpen score --raw`).
+    pub fn encode_raw(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode(text)
+    }
+
+    /// The text of one token id (special tokens included), for reports.
+    pub fn piece(&self, id: u32) -> String {
+        self.inner.id_to_token(id).unwrap_or_default()
     }
 
     /// Text of `ids`, special tokens removed.

@@ -17,6 +17,7 @@ COMMANDS
   bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,...
   sft    SFT-Sharpening        --steps 200 --prompts 64 --samples 16 --reward loglik --lr 1e-3
   rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 200 --pairs 32 --lr 1e-3 [--online --alpha A]
+  score  log-probabilities of an answer      --model FILE.gguf|DIR --prompt P --answer A [--raw]
   exact  exact answer distribution of one prompt   --prompt \"12+34=\"
   closed-form  pi_base^(1+1/beta) vs token temperature for one prompt   --prompt P --beta 1
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
@@ -27,7 +28,8 @@ COMMANDS
 
 COMMON OPTIONS
   --task add|mul      built-in task (default add)
-  --model DIR         model folder (config.json, model.safetensors, tokenizer.json);
+  --model PATH        a Llama-family .gguf file, or a folder (config.json,
+                      model.safetensors, tokenizer.json);
                       default: the task's built-in model
   --seed S            random seed (default 0)
   --temperature T  --top-k K  --top-p P  --max-new-tokens M   sampling
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         "sft" => commands::sft(rest),
         "rlhf" => commands::rlhf(rest),
         "exact" => commands::exact(rest),
+        "score" => commands::score(rest),
         "closed-form" => commands::closed_form(rest),
         "gap" => commands::gap(rest),
         "efficiency" => commands::efficiency(rest),
@@ -60,7 +63,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, exact, closed-form, gap, efficiency, train, bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, closed-form, gap, efficiency, train, bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 mod bon;
 mod exact;
 mod rlhf;
+mod score;
 mod sft;
 mod theory;
 mod train;
@@ -12,6 +13,7 @@ mod train;
 pub use bon::bon;
 pub use exact::exact;
 pub use rlhf::rlhf;
+pub use score::score;
 pub use sft::sft;
 pub use theory::{closed_form, efficiency, gap};
 pub use train::train;
@@ -41,11 +43,7 @@ pub fn task_and_model(a: &Args) -> Result<(Box<dyn Task>, Model, String), String
     let task = tasks::by_name(&name).map_err(fail)?;
     let (model, source) = match a.str("model") {
         None => (sharpening_lab::builtin::load(&name).map_err(fail)?, format!("built-in {name}")),
-        Some(dir) => {
-            let read = |f: &str| std::fs::read(format!("{dir}/{f}")).map_err(|e| format!("cannot read {dir}/{f}: {e}"));
-            let m = Model::from_bytes(&read("config.json")?, &read("model.safetensors")?, &read("tokenizer.json")?).map_err(fail)?;
-            (m, dir)
-        }
+        Some(path) => (score::load_model(&path)?, path),
     };
     Ok((task, model, source))
 }

@@ -1,0 +1,184 @@
+//! Llama-family GGUF files (llama.cpp's format), from bytes: the config from
+//! the metadata, every weight dequantised to f32 under the Hugging Face names
+//! our decoder uses, the tokenizer rebuilt from the vocabulary and merges in the
+//! metadata (byte-level BPE, digits split one per token), and the chat template
+//! (ChatML) the file carries.
+//!
+//! llama.cpp's converter permutes the rows of the query and key projections so
+//! that its rotary embedding can rotate adjacent pairs `(x[2i], x[2i+1])`; our
+//! decoder rotates halves `(x[i], x[i + d/2])` like Hugging Face's, so those
+//! rows are permuted back here (checked against an independent NumPy forward
+//! pass that uses the file's layout as is: `tests/reference/gguf_numpy.py`).
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::{DType, Device, Tensor};
+
+use super::bundle::{sha256_hex, Model};
+use super::tokenizer::{PromptFormat, Tok};
+use super::Config;
+use crate::error::{Error, Result};
+
+/// Largest dequantised (f32) model the native loader accepts.
+pub const MAX_F32_BYTES: usize = 8 << 30;
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::Weights(msg.into())
+}
+
+fn meta<'a>(c: &'a Content, key: &str) -> Result<&'a Value> {
+    c.metadata.get(key).ok_or_else(|| bad(format!("GGUF metadata lacks {key}")))
+}
+
+fn meta_usize(c: &Content, key: &str) -> Result<usize> {
+    let v = meta(c, key)?;
+    v.to_u32().map(|v| v as usize).or_else(|_| v.to_u64().map(|v| v as usize)).map_err(|e| bad(format!("{key}: {e}")))
+}
+
+fn meta_f64(c: &Content, key: &str, default: f64) -> f64 {
+    c.metadata.get(key).and_then(|v| v.to_f32().ok()).map_or(default, f64::from)
+}
+
+fn meta_strings(c: &Content, key: &str) -> Result<Vec<String>> {
+    let arr = meta(c, key)?.to_vec().map_err(|e| bad(format!("{key}: {e}")))?;
+    arr.iter().map(|v| v.to_string().cloned().map_err(|e| bad(format!("{key}: {e}")))).collect()
+}
+
+/// The Hugging Face name of a GGUF tensor (None for tensors we do not use).
+fn hf_name(gguf: &str) -> Option<String> {
+    let fixed = match gguf {
+        "token_embd.weight" => Some("model.embed_tokens.weight"),
+        "output_norm.weight" => Some("model.norm.weight"),
+        "output.weight" => Some("lm_head.weight"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return Some(f.to_string());
+    }
+    let rest = gguf.strip_prefix("blk.")?;
+    let (layer, part) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let hf = match part {
+        "attn_norm.weight" => "input_layernorm.weight",
+        "ffn_norm.weight" => "post_attention_layernorm.weight",
+        "attn_q.weight" => "self_attn.q_proj.weight",
+        "attn_k.weight" => "self_attn.k_proj.weight",
+        "attn_v.weight" => "self_attn.v_proj.weight",
+        "attn_output.weight" => "self_attn.o_proj.weight",
+        "ffn_gate.weight" => "mlp.gate_proj.weight",
+        "ffn_up.weight" => "mlp.up_proj.weight",
+        "ffn_down.weight" => "mlp.down_proj.weight",
+        _ => return None,
+    };
+    Some(format!("model.layers.{layer}.{hf}"))
+}
+
+/// Undoes llama.cpp's query/key row permutation for `heads` heads.
+fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor> {
+    let (out, inp) = w.dims2()?;
+    if heads == 0 || out % (2 * heads) != 0 {
+        return Err(bad(format!("projection with {out} rows does not split into {heads} rotary heads")));
+    }
+    Ok(w.reshape((heads, out / heads / 2, 2, inp))?.transpose(1, 2)?.contiguous()?.reshape((out, inp))?)
+}
+
+fn config(c: &Content) -> Result<Config> {
+    let arch = meta(c, "general.architecture")?.to_string().map_err(|e| bad(e.to_string()))?;
+    if arch != "llama" {
+        return Err(bad(format!("unsupported architecture {arch:?}: only Llama-family GGUF files load")));
+    }
+    let vocab = match meta_usize(c, "llama.vocab_size") {
+        Ok(v) => v,
+        Err(_) => meta(c, "tokenizer.ggml.tokens")?.to_vec().map_err(|e| bad(e.to_string()))?.len(),
+    };
+    let cfg = Config {
+        vocab_size: vocab,
+        hidden_size: meta_usize(c, "llama.embedding_length")?,
+        intermediate_size: meta_usize(c, "llama.feed_forward_length")?,
+        num_hidden_layers: meta_usize(c, "llama.block_count")?,
+        num_attention_heads: meta_usize(c, "llama.attention.head_count")?,
+        num_key_value_heads: meta_usize(c, "llama.attention.head_count_kv").ok(),
+        rms_norm_eps: meta_f64(c, "llama.attention.layer_norm_rms_epsilon", 1e-5),
+        rope_theta: meta_f64(c, "llama.rope.freq_base", 10_000.0),
+        max_position_embeddings: meta_usize(c, "llama.context_length")?.min(1 << 15),
+        tie_word_embeddings: !c.tensor_infos.contains_key("output.weight"),
+    };
+    let json = serde_json::to_vec(&cfg).map_err(|e| bad(e.to_string()))?;
+    Config::from_json(&json)
+}
+
+/// The prompt format from the chat template in the metadata: ChatML (with the
+/// template's default system prompt, if it has one) or plain text.
+fn prompt_format(c: &Content) -> PromptFormat {
+    let Some(t) = c.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok()) else {
+        return PromptFormat::Bos;
+    };
+    if !t.contains("<|im_start|>") {
+        return PromptFormat::Bos;
+    }
+    let system = t
+        .split("<|im_start|>system\n")
+        .nth(1)
+        .and_then(|s| s.split("<|im_end|>").next())
+        .filter(|s| !s.contains("{{") && !s.contains("{%"))
+        .map(str::to_string);
+    PromptFormat::ChatMl { system }
+}
+
+fn tokenizer(c: &Content) -> Result<Tok> {
+    let model = c.metadata.get("tokenizer.ggml.model").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+    if model != "gpt2" {
+        return Err(Error::Tokenizer(format!("unsupported GGUF tokenizer {model:?}: only byte-level BPE (gpt2) is supported")));
+    }
+    let tokens = meta_strings(c, "tokenizer.ggml.tokens").map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let merges = meta_strings(c, "tokenizer.ggml.merges").map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let types: Vec<i64> = match c.metadata.get("tokenizer.ggml.token_type").and_then(|v| v.to_vec().ok()) {
+        Some(v) => v.iter().map(|x| x.to_i32().map(i64::from).unwrap_or(1)).collect(),
+        None => vec![1; tokens.len()],
+    };
+    let id = |k: &str| c.metadata.get(k).and_then(|v| v.to_u32().ok());
+    let eos = id("tokenizer.ggml.eos_token_id").ok_or_else(|| Error::Tokenizer("GGUF metadata lacks the end-of-text token".into()))?;
+    let bos = id("tokenizer.ggml.bos_token_id").unwrap_or(eos);
+    let digits = c.metadata.get("tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).is_some_and(|p| p == "smollm");
+    Tok::byte_level_bpe(&tokens, &merges, &types, bos, eos, digits, prompt_format(c))
+}
+
+/// Loads a Llama-family GGUF model from its bytes.
+pub fn load_gguf(bytes: &[u8]) -> Result<Model> {
+    let mut r = Cursor::new(bytes);
+    let content = Content::read(&mut r).map_err(|e| bad(format!("not a readable GGUF file: {e}")))?;
+    let cfg = config(&content)?;
+    let tok = tokenizer(&content)?;
+    if tok.vocab_size() > cfg.vocab_size {
+        return Err(Error::Tokenizer(format!("tokenizer has {} tokens but the model only {}", tok.vocab_size(), cfg.vocab_size)));
+    }
+    // Refuse absurd sizes before allocating anything.
+    let mut f32_bytes = 0usize;
+    for (name, info) in &content.tensor_infos {
+        let n = info.shape.elem_count();
+        let stored = n / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
+        if content.tensor_data_offset as usize + info.offset as usize + stored > bytes.len() {
+            return Err(bad(format!("tensor {name} runs past the end of the file (truncated?)")));
+        }
+        f32_bytes = f32_bytes.saturating_add(n.saturating_mul(4));
+    }
+    if f32_bytes > MAX_F32_BYTES {
+        return Err(bad(format!("the model needs {} MB as f32, more than the {} MB allowed", f32_bytes >> 20, MAX_F32_BYTES >> 20)));
+    }
+    let (heads, kv_heads) = (cfg.num_attention_heads, cfg.kv_heads());
+    let mut tensors = HashMap::new();
+    for name in content.tensor_infos.keys() {
+        let Some(hf) = hf_name(name) else { continue };
+        let q = content.tensor(&mut r, name, &Device::Cpu).map_err(|e| bad(format!("{name}: {e}")))?;
+        let mut t = q.dequantize(&Device::Cpu).map_err(|e| bad(format!("{name}: {e}")))?.to_dtype(DType::F32)?;
+        if name.ends_with("attn_q.weight") {
+            t = unpermute(&t, heads)?;
+        } else if name.ends_with("attn_k.weight") {
+            t = unpermute(&t, kv_heads)?;
+        }
+        tensors.insert(hf, t);
+    }
+    Model::from_parts(&cfg, tensors, tok, sha256_hex(bytes))
+}

