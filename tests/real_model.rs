@@ -134,3 +134,25 @@ fn malformed_gguf_files_are_errors_not_panics() {
     }
     eprintln!("{tries} mutated GGUF headers: all rejected or loaded without a panic");
 }
+
+#[test]
+fn smollm2_best_of_n_runs_on_a_prompt_set() {
+    use sharpening_lab::sample::SampleSettings;
+    use sharpening_lab::sharpen::{run_bon, BonParams};
+    let Some(path) = model_path() else { return };
+    let m = load(&path);
+    let task = sharpening_lab::tasks::by_name("capitals").unwrap();
+    let p = BonParams {
+        n: vec![1, 2],
+        prompts: 2,
+        sampling: SampleSettings { max_new_tokens: 16, ..Default::default() },
+        ..Default::default()
+    };
+    let r = run_bon(&m, task.as_ref(), &p, &mut |_, _| true).unwrap();
+    assert!(!r.exact, "free-text answers are estimated");
+    assert_eq!(r.rows.len(), 8);
+    assert!(r.per_prompt.iter().all(|q| (0.0..=1.0).contains(&q.p_star)), "p_star of the most likely complete sample (0 when none completed)");
+    for row in &r.rows {
+        assert!(row.pass_at_n + 1e-12 >= row.accuracy);
+    }
+}

@@ -98,8 +98,15 @@ pub struct BonReport {
     pub c_cov: f64,
     /// Largest unlisted mass of any prompt's enumeration.
     pub max_leftover: f64,
-    /// Each prompt's base-model facts (exact), in sampling order.
+    /// Each prompt's base-model facts, in sampling order.
     pub per_prompt: Vec<PromptFacts>,
+    /// True when the answer distributions were enumerated (built-in tasks):
+    /// `y*`, `p_star`, `c_cov`, theory and `sample_accuracy_exact` are exact.
+    /// False for free-text prompt sets: `y*` is the most likely of the
+    /// `max(N)` samples (its probability is exact, its being the argmax is an
+    /// estimate) and `sample_accuracy_exact` is the share of all samples the
+    /// oracle accepts (an estimate).
+    pub exact: bool,
 }
 
 /// What the exact distribution says about one prompt.
@@ -122,6 +129,17 @@ pub struct BonRun {
     pub report: BonReport,
     /// `samples[i]` = the `max(N)` judged samples of prompt `i`.
     pub samples: Vec<Vec<Judged>>,
+}
+
+/// The most likely complete sample as a one-answer "distribution" (for
+/// prompt sets whose answers cannot be enumerated).
+fn most_likely_sample(js: &[Judged]) -> crate::sharpen::exact::Distribution {
+    use crate::sharpen::exact::{Answer, Distribution};
+    let best = js.iter().filter(|j| j.complete).max_by(|a, b| a.logp_base.total_cmp(&b.logp_base));
+    match best {
+        Some(b) => Distribution { answers: vec![Answer { tokens: b.tokens.clone(), logp: b.logp_base }], leftover: 1.0 - b.logp_base.exp() },
+        None => Distribution { answers: vec![], leftover: 1.0 },
+    }
 }
 
 /// Chooses `n` distinct problems of `task` with stream `(seed, Prompts)`: all of
@@ -155,7 +173,9 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
     let with_verify = p.rewards.contains(&Reward::SelfVerify);
     let eos = model.tok.eos;
     let prompt_ids = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
-    let dists = enumerate(&model.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)?;
+    let exact = task.enumerable();
+    let mut dists =
+        if exact { enumerate(&model.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)? } else { vec![] };
 
     let mut judged: Vec<Vec<Judged>> = Vec::with_capacity(problems.len());
     let mut greedy = Vec::with_capacity(problems.len());
@@ -170,6 +190,9 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
         greedy.push(judge(model, task, q, &g, false)?.remove(0));
     }
     progress(problems.len(), problems.len());
+    if !exact {
+        dists = judged.iter().map(|js| most_likely_sample(js)).collect();
+    }
 
     let p_star: Vec<f64> = dists.iter().map(|d| d.y_star().map_or(0.0, |a| a.logp.exp())).collect();
     let y_star: Vec<Option<&Vec<u32>>> = dists.iter().map(|d| d.y_star().map(|a| &a.tokens)).collect();
@@ -203,11 +226,11 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
             });
         }
     }
-    let correct_mass: Vec<f64> = problems
-        .iter()
-        .zip(&dists)
-        .map(|(q, d)| d.mass_where(|t| is_correct(&model.tok, task, q, t)))
-        .collect();
+    let correct_mass: Vec<f64> = if exact {
+        problems.iter().zip(&dists).map(|(q, d)| d.mass_where(|t| is_correct(&model.tok, task, q, t))).collect()
+    } else {
+        judged.iter().map(|js| mean(&js.iter().map(|j| f64::from(u8::from(j.correct))).collect::<Vec<_>>())).collect()
+    };
     let ystar_ok: Vec<f64> = problems
         .iter()
         .zip(&y_star)
@@ -236,8 +259,9 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
         y_star_accuracy: mean(&ystar_ok),
         p_star: mean(&p_star),
         c_cov: coverage(&p_star),
-        max_leftover: dists.iter().map(|d| d.leftover).fold(0.0, f64::max),
+        max_leftover: if exact { dists.iter().map(|d| d.leftover).fold(0.0, f64::max) } else { f64::NAN },
         per_prompt,
+        exact,
     };
     Ok(BonRun { report, samples: judged })
 }

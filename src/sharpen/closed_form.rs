@@ -99,6 +99,7 @@ pub struct GreedyMiss {
 /// Base, closed form and token-level distributions of one prompt, plus a scan
 /// of `scan` prompts of the task for greedy answers that miss `y*`.
 pub fn compare(model: &Model, task: &dyn Task, prompt: &str, beta: f64, threshold: f64, scan: usize) -> Result<ClosedFormReport> {
+    crate::tasks::require_enumerable(task, "the closed-form comparison")?;
     if !(beta.is_finite() && beta > 0.0) {
         return param_err(format!("beta {beta} must be above 0"));
     }

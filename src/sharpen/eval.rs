@@ -67,6 +67,7 @@ pub struct Baseline {
 impl Baseline {
     /// `prompts` problems of `task` chosen with `seed` and their exact base distributions.
     pub fn new(base: &Model, task: &dyn Task, prompts: usize, seed: u64, threshold: f64) -> Result<Self> {
+        crate::tasks::require_enumerable(task, "SFT/RLHF-Sharpening with exact metrics")?;
         let problems = choose_problems(task, prompts, seed);
         let prompt_ids = problems.iter().map(|q| base.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
         let dists = enumerate(&base.llama, &prompt_ids, base.tok.eos, task.max_answer_tokens(), threshold)?;

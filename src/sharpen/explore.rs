@@ -73,6 +73,7 @@ pub struct ExploreReport {
 }
 
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
+    crate::tasks::require_enumerable(task, "the prompt explorer")?;
     p.sampling.validate()?;
     if p.n == 0 || p.n > 1024 {
         return param_err(format!("N = {} must be in 1..=1024", p.n));

@@ -41,6 +41,7 @@ pub struct GapReport {
 }
 
 pub fn generation_verification_gap(model: &Model, task: &dyn Task, prompts: usize, seed: u64, threshold: f64) -> Result<GapReport> {
+    crate::tasks::require_enumerable(task, "the generation-verification gap")?;
     let problems = choose_problems(task, prompts, seed);
     let ids = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
     let dists = enumerate(&model.llama, &ids, model.tok.eos, task.max_answer_tokens(), threshold)?;

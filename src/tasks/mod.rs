@@ -4,6 +4,7 @@
 //! never used by them.
 
 pub mod arithmetic;
+pub mod prompt_set;
 
 use crate::error::{param_err, Result};
 
@@ -40,9 +41,28 @@ pub trait Task: Send + Sync {
     /// Longest answer the task needs, in tokens (`</s>` excluded).
     fn max_answer_tokens(&self) -> usize;
 
+    /// Whether every answer can be enumerated (short answers): exact metrics.
+    /// Prompt sets for real models answer in free text: estimates instead.
+    fn enumerable(&self) -> bool {
+        true
+    }
+
     /// The oracle checker.
     fn check(&self, problem: &Problem, response: &str) -> bool {
         self.extract(response).as_deref() == Some(problem.answer.as_str())
+    }
+}
+
+/// An error for experiments whose metrics need the exact answer distribution
+/// when the task's answers are free text (a prompt set for a real model).
+pub fn require_enumerable(task: &dyn Task, what: &str) -> Result<()> {
+    if task.enumerable() {
+        Ok(())
+    } else {
+        param_err(format!(
+            "{what} needs exact answer distributions, which free-text prompt sets ({}) do not have; best-of-N works on them",
+            task.name()
+        ))
     }
 }
 
@@ -56,10 +76,16 @@ pub fn builtin_names() -> &'static [&'static str] {
     &["add", "mul"]
 }
 
+/// A built-in task (`add`, `mul`) or a shipped prompt set for real models
+/// (`arithmetic`, `capitals`).
 pub fn by_name(name: &str) -> Result<Box<dyn Task>> {
     match name {
         "add" => Ok(Box::new(Arithmetic::new(Op::Add))),
         "mul" => Ok(Box::new(Arithmetic::new(Op::Mul))),
-        _ => param_err(format!("unknown task {name:?}; built-in tasks: {}", builtin_names().join(", "))),
+        "arithmetic" | "capitals" => Ok(Box::new(prompt_set::PromptSet::builtin(name)?)),
+        _ => param_err(format!(
+            "unknown task {name:?}; built-in tasks: {}; prompt sets for real models: arithmetic, capitals",
+            builtin_names().join(", ")
+        )),
     }
 }

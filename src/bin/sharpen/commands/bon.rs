@@ -13,7 +13,8 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     let d = BonParams::default();
     let p = BonParams {
         n: a.list("n", &d.n)?,
-        prompts: a.get("prompts", d.prompts)?,
+        // A number, or a prompt-set file (then every prompt of it).
+        prompts: a.str("prompts").and_then(|v| v.parse().ok()).unwrap_or(if a.str("prompts").is_some() { task.num_problems() } else { d.prompts }),
         rewards: Reward::parse_list(&a.str("reward").unwrap_or_else(|| "all".into())).map_err(fail)?,
         sampling: sampling(&a, task.as_ref())?,
         seed: a.get("seed", d.seed)?,
@@ -32,6 +33,9 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
         task.name(), r.prompts, r.marked_prompts, source, model.short_hash(), p.seed
     );
     println!("accuracy = share of selected answers the oracle accepts (estimate over `trials` best-of-N draws)");
+    if !r.exact {
+        println!("free-text answers: y* = the most likely of the samples of each prompt; 'one sample' is the share of all samples that are right (estimates)");
+    }
     let mut t = Table::new(&["N", "reward", "accuracy", "acc marked", "P[=y*]", "theory y*", "pass@N", "trials"]);
     for row in &r.rows {
         t.row(vec![
@@ -42,6 +46,10 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     t.print();
     println!("references: greedy {} (greedy = y* on {}), one sample {} (exact), y* correct on {} of prompts",
         f3(r.greedy_accuracy), f3(r.greedy_is_y_star), f3(r.sample_accuracy_exact), f3(r.y_star_accuracy));
-    println!("exact: mean pi(y*) {}, C_cov {:.2} (Eq. 6), largest unlisted mass {:.1e}", f3(r.p_star), r.c_cov, r.max_leftover);
+    if r.exact {
+        println!("exact: mean pi(y*) {}, C_cov {:.2} (Eq. 6), largest unlisted mass {:.1e}", f3(r.p_star), r.c_cov, r.max_leftover);
+    } else {
+        println!("estimated: mean pi(y*) {:.3e} over free-text answers, C_cov {:.3e} (Eq. 6)", r.p_star, r.c_cov);
+    }
     Ok(())
 }

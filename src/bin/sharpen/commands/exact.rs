@@ -15,6 +15,7 @@ pub fn exact(raw: &[String]) -> Result<(), String> {
     let show: usize = a.get("show", 15)?;
     let json = a.flag("json");
     a.finish()?;
+    sharpening_lab::tasks::require_enumerable(task.as_ref(), "sharpen exact").map_err(fail)?;
     let q = task.parse(&prompt).map_err(fail)?;
     let ids = model.tok.encode_prompt(&q.prompt).map_err(fail)?;
     let d = enumerate(&model.llama, &[ids], model.tok.eos, task.max_answer_tokens(), threshold).map_err(fail)?.remove(0);

@@ -40,9 +40,22 @@ pub fn card_metrics(model: &Model, task: &dyn Task) -> sharpening_lab::Result<Va
 /// default the task's built-in model).
 pub fn task_and_model(a: &Args) -> Result<(Box<dyn Task>, Model, String), String> {
     let name = a.str("task").unwrap_or_else(|| tasks::builtin_names()[0].to_string());
-    let task = tasks::by_name(&name).map_err(fail)?;
+    // `--prompts FILE.jsonl`: the user's own prompt set (one {"prompt", "answer"} per line).
+    let task = match a.str("prompts").filter(|p| p.parse::<usize>().is_err()) {
+        Some(file) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?;
+            Box::new(tasks::prompt_set::PromptSet::from_jsonl("custom", &text, 48).map_err(fail)?) as Box<dyn Task>
+        }
+        None => tasks::by_name(&name).map_err(fail)?,
+    };
     let (model, source) = match a.str("model") {
-        None => (sharpening_lab::builtin::load(&name).map_err(fail)?, format!("built-in {name}")),
+        None => match sharpening_lab::builtin::load(&name) {
+            Ok(m) => (m, format!("built-in {name}")),
+            Err(_) if !task.enumerable() => {
+                return Err(format!("the {} prompt set is for real models: give --model FILE.gguf (see README)", task.name()))
+            }
+            Err(e) => return Err(fail(e)),
+        },
         Some(path) => (score::load_model(&path)?, path),
     };
     Ok((task, model, source))
