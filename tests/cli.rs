@@ -101,3 +101,19 @@ fn bad_arguments_give_one_line_errors() {
     assert_eq!(code, 0);
     assert!(out.contains("bon") && out.contains("sft") && out.contains("exact"));
 }
+
+#[test]
+fn score_gives_per_token_log_probabilities_that_match_the_exact_distribution() {
+    let (_, s) = json(&["score", "--model", concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/add"), "--prompt", "12+34=", "--answer", "46", "--json"]);
+    let toks = s["tokens"].as_array().unwrap();
+    assert_eq!(toks.len(), 3, "4, 6 and </s>");
+    assert_eq!(toks[2]["piece"], "</s>");
+    let sum: f64 = toks.iter().map(|t| t["logp"].as_f64().unwrap()).sum();
+    assert!((sum - s["logp"].as_f64().unwrap()).abs() < 1e-12);
+    let (_, e) = json(&["exact", "--prompt", "12+34=", "--json"]);
+    let p = e["answers"].as_array().unwrap().iter().find(|a| a["answer"] == "46").unwrap()["logp"].as_f64().unwrap();
+    assert!((p - sum).abs() < 1e-4, "score {sum} vs exact {p}");
+    let (code, _, err) = run(&["score", "--model", "/nonexistent.gguf", "--prompt", "x", "--answer", "y"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent.gguf"), "{err}");
+}
