@@ -44,8 +44,8 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
         ]);
     }
     t.print();
-    println!("references: greedy {} (greedy = y* on {}), one sample {} (exact), y* correct on {} of prompts",
-        f3(r.greedy_accuracy), f3(r.greedy_is_y_star), f3(r.sample_accuracy_exact), f3(r.y_star_accuracy));
+    println!("references: greedy {} (greedy = y* on {}), one sample {} ({}), y* correct on {} of prompts",
+        f3(r.greedy_accuracy), f3(r.greedy_is_y_star), f3(r.sample_accuracy_exact), if r.exact { "exact" } else { "estimated" }, f3(r.y_star_accuracy));
     if r.exact {
         println!("exact: mean pi(y*) {}, C_cov {:.2} (Eq. 6), largest unlisted mass {:.1e}", f3(r.p_star), r.c_cov, r.max_leftover);
     } else {
