@@ -156,3 +156,43 @@ fn smollm2_best_of_n_runs_on_a_prompt_set() {
         assert!(row.pass_at_n + 1e-12 >= row.accuracy);
     }
 }
+
+#[test]
+fn smollm2_token_ids_match_an_independent_bpe() {
+    let Some(path) = model_path() else { return };
+    let ok = Command::new("python3").args(["-c", "import gguf, regex"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: the reference tokenizer needs python3 with `gguf` and `regex` (pip install gguf regex)");
+        return;
+    }
+    let m = load(&path);
+    let texts = [
+        "What is 7 + 2?", "What is the capital of France?", "Hello world", "12345", "3.14159 and -42", "x=12345;y=0.5",
+        "  leading spaces", "trailing spaces   ", "tabs\tand\nnewlines\n\n", "Don't you'll we've I'm they'd it's",
+        "Größe café naïve – “quotes”", "日本語のテキスト", "emoji 🙂👍🏽!", "UPPER lower MiXeD", "a,b;c:d!e?f",
+        "The answer is 9.", "7 + 2 = 9", "https://example.com/path?q=1", "def f(x):\n    return x ** 2",
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
+    ];
+    let mut child = Command::new("python3")
+        .args([concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/bpe_tokenize.py"), &path])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(serde_json::to_string(&texts).unwrap().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Vec<Vec<u32>> = serde_json::from_slice(&out.stdout).unwrap();
+    for (i, t) in texts.iter().enumerate() {
+        let ours = if t.contains("<|im_start|>") {
+            // The chat template path: the prompt "Hi" without the system turn.
+            let p = m.tok.encode_prompt("Hi").unwrap();
+            let sys_end = p.iter().position(|&x| x == 2).unwrap() + 2; // <|im_end|> and the newline
+            p[sys_end..].to_vec()
+        } else {
+            m.tok.encode(t).unwrap()
+        };
+        assert_eq!(ours, theirs[i], "token ids of {t:?}");
+    }
+    eprintln!("{} strings: token ids identical to the independent BPE", texts.len());
+}
