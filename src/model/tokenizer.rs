@@ -173,11 +173,6 @@ impl Tok {
         }
     }
 
-    /// The prompt as plain text tokens, no template (`sharpen score --raw`).
-    pub fn encode_raw(&self, text: &str) -> Result<Vec<u32>> {
-        self.encode(text)
-    }
-
     /// The text of one token id (special tokens included), for reports.
     pub fn piece(&self, id: u32) -> String {
         self.inner.id_to_token(id).unwrap_or_default()

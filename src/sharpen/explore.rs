@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::exact::enumerate;
+use super::exact::{enumerate, Distribution};
 use crate::error::{param_err, Result};
 use crate::model::{Llama, Model, Tok};
 use crate::reward::{judge, select, Judged, Reward};
@@ -117,14 +117,17 @@ pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<Expl
 pub fn answer_rows(llama: &Llama, tok: &Tok, task: &dyn Task, q: &Problem, threshold: f64) -> Result<(Vec<AnswerRow>, f64, f64)> {
     let ids = tok.encode_prompt(&q.prompt)?;
     let d = enumerate(llama, &[ids], tok.eos, task.max_answer_tokens(), threshold)?.remove(0);
-    let rows = d
-        .answers
+    Ok((rows_of(&d, tok, task, q)?, d.leftover, d.entropy()))
+}
+
+/// The answers of `d` as text rows with the oracle's verdict, in `d`'s order.
+pub fn rows_of(d: &Distribution, tok: &Tok, task: &dyn Task, q: &Problem) -> Result<Vec<AnswerRow>> {
+    d.answers
         .iter()
         .map(|a| {
             let text = tok.decode(&a.tokens)?;
             let correct = task.check(q, &text);
             Ok(AnswerRow { text, p: a.logp.exp(), correct })
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok((rows, d.leftover, d.entropy()))
+        .collect()
 }

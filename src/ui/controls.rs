@@ -4,12 +4,11 @@
 
 use super::params::{Kind, UiState, PARAMS};
 use super::svg::esc;
-use crate::tasks;
+use crate::tasks::{self, Task};
 
 /// Prompts offered in the prompt fields' suggestion list: ordinary ones and
 /// marked ones (where the model's favourite answer is a systematic error).
-pub fn prompt_suggestions(task: &str) -> String {
-    let Ok(t) = tasks::by_name(task) else { return String::new() };
+pub fn prompt_suggestions(t: &dyn Task) -> String {
     let n = t.num_problems();
     let all: Vec<_> = (0..n).step_by((n / 40).max(1)).map(|i| t.problem(i)).collect();
     let plain = all.iter().filter(|q| !q.marked).take(6);
@@ -23,6 +22,7 @@ pub fn prompt_suggestions(task: &str) -> String {
 
 pub fn controls_html(s: &UiState) -> String {
     let view = s.view();
+    let task = tasks::by_name(s.task()).ok();
     let mut o = String::new();
     for p in PARAMS.iter().filter(|p| p.views.contains(&view) && !s.is_hidden(p.key)) {
         let id = format!("ctl-{}", p.key);
@@ -66,7 +66,7 @@ pub fn controls_html(s: &UiState) -> String {
                 p.key
             ),
             Kind::Text { .. } => {
-                let first = tasks::by_name(s.task()).map(|t| t.problem(0).prompt).unwrap_or_default();
+                let first = task.as_ref().map(|t| t.problem(0).prompt).unwrap_or_default();
                 let placeholder = if p.key == "prompt" { first } else { "first wrong-y* prompt".into() };
                 format!(
                     "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" list=\"prompt-suggestions\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"{}\">",
@@ -77,6 +77,8 @@ pub fn controls_html(s: &UiState) -> String {
         };
         o.push_str(&format!("<div class=\"control\">{field}</div>"));
     }
-    o.push_str(&prompt_suggestions(s.task()));
+    if let Some(t) = &task {
+        o.push_str(&prompt_suggestions(t.as_ref()));
+    }
     o
 }

@@ -8,11 +8,11 @@ use serde_json::json;
 use super::export::{dataset_jsonl, samples_csv, stem, steps_csv, PromptSamples};
 use super::protocol::{Exports, FromWorker, ModelInfo, ToWorker, Watched};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{Llama, Model};
 use crate::report::{envelope, Provenance};
 use crate::reward::select;
 use crate::sharpen::bon::choose_problems;
-use crate::sharpen::explore::{answer_rows, explore, ExploreParams};
+use crate::sharpen::explore::{answer_rows, explore, AnswerRow, ExploreParams};
 use crate::sharpen::sft::DatasetRow;
 use crate::sharpen::{enumerate, run_bon_full, run_sft_observed, BonParams, SftParams};
 use crate::tasks::{self, is_correct, Problem, Task};
@@ -140,6 +140,14 @@ fn run_bon_job(s: &Session, p: BonParams, post: &mut dyn FnMut(FromWorker)) -> R
     Ok(FromWorker::BonDone { report: r, exports })
 }
 
+/// The watched prompt's exact distribution under the model being trained
+/// (its 12 most likely answers), with the closed form for RLHF.
+pub(crate) fn watched_snapshot(s: &Session, llama: &Llama, wq: &Problem, threshold: f64, closed_form: Vec<AnswerRow>) -> Result<Watched> {
+    let (mut rows, _, _) = answer_rows(llama, &s.model.tok, s.task.as_ref(), wq, threshold)?;
+    rows.truncate(12);
+    Ok(Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows, closed_form })
+}
+
 /// The watched prompt: the user's, or the first training prompt whose `y*` is wrong.
 pub(crate) fn watched_problem(s: &Session, prompts: usize, seed: u64, threshold: f64, watch: &str) -> Result<Problem> {
     if !watch.trim().is_empty() {
@@ -167,8 +175,7 @@ fn run_sft_job(s: &Session, p: SftParams, watch: &str, post: &mut dyn FnMut(From
                 true
             },
             &mut |step, llama| {
-                let (rows, _, _) = answer_rows(llama, &s.model.tok, s.task.as_ref(), &wq, p.threshold)?;
-                let watched = Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows: rows.into_iter().take(12).collect(), closed_form: vec![] };
+                let watched = watched_snapshot(s, llama, &wq, p.threshold, vec![])?;
                 (post_cell.borrow_mut())(FromWorker::TrainEval { step: step.clone(), kl_to_closed_form: None, samples_drawn: None, watched: Some(watched) });
                 Ok(())
             },

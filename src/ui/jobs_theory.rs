@@ -8,14 +8,14 @@ use std::cell::RefCell;
 use serde_json::json;
 
 use super::export::{stem, steps_csv};
-use super::jobs::{watched_problem, Session};
-use super::protocol::{Exports, FromWorker, TheoryParams, Watched};
+use super::jobs::{watched_problem, watched_snapshot, Session};
+use super::protocol::{Exports, FromWorker, TheoryParams};
 use crate::error::{Error, Result};
 use crate::report::envelope;
 use crate::sharpen::closed_form::{closed_form, compare};
 use crate::sharpen::efficiency::{run_efficiency, EfficiencyParams};
 use crate::sharpen::enumerate;
-use crate::sharpen::explore::{answer_rows, AnswerRow};
+use crate::sharpen::explore::{rows_of, AnswerRow};
 use crate::sharpen::gap::generation_verification_gap;
 use crate::sharpen::{run_rlhf_observed, RlhfParams};
 
@@ -24,15 +24,9 @@ fn closed_form_rows(s: &Session, prompt: &str, beta: f64, threshold: f64) -> Res
     let q = s.task.parse(prompt)?;
     let ids = s.model.tok.encode_prompt(&q.prompt)?;
     let d = enumerate(&s.model.llama, &[ids], s.model.tok.eos, s.task.max_answer_tokens(), threshold)?.remove(0);
-    closed_form(&d, beta)
-        .answers
-        .iter()
-        .take(12)
-        .map(|a| {
-            let text = s.model.tok.decode(&a.tokens)?;
-            Ok(AnswerRow { correct: s.task.check(&q, &text), text, p: a.logp.exp() })
-        })
-        .collect()
+    let mut rows = rows_of(&closed_form(&d, beta), &s.model.tok, s.task.as_ref(), &q)?;
+    rows.truncate(12);
+    Ok(rows)
 }
 
 pub fn run_rlhf_job(s: &Session, p: RlhfParams, watch: &str, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
@@ -49,8 +43,7 @@ pub fn run_rlhf_job(s: &Session, p: RlhfParams, watch: &str, post: &mut dyn FnMu
             true
         },
         &mut |step, llama| {
-            let (rows, _, _) = answer_rows(llama, &s.model.tok, s.task.as_ref(), &wq, p.threshold)?;
-            let watched = Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows: rows.into_iter().take(12).collect(), closed_form: cf.clone() };
+            let watched = watched_snapshot(s, llama, &wq, p.threshold, cf.clone())?;
             (post.borrow_mut())(FromWorker::TrainEval {
                 step: step.metrics.clone(),
                 kl_to_closed_form: Some(step.kl_to_closed_form),

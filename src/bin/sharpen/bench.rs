@@ -25,12 +25,7 @@ fn clock() -> f64 {
 }
 
 fn time<F: FnMut() -> Result<(), String>>(min_secs: f64, mut f: F) -> Result<f64, String> {
-    let mut err = None;
-    let t = time_fastest(&clock, min_secs, &mut || f().map_err(|e| {
-        err = Some(e.clone());
-        sharpening_lab::Error::Other(e)
-    }));
-    t.map_err(|e| err.take().unwrap_or_else(|| e.to_string()))
+    time_fastest(&clock, min_secs, &mut || f().map_err(sharpening_lab::Error::Other)).map_err(|e| e.to_string())
 }
 
 pub fn run(raw: &[String]) -> Result<(), String> {

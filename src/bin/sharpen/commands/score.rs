@@ -30,7 +30,7 @@ pub fn score(raw: &[String]) -> Result<(), String> {
     a.finish()?;
     let model = load_model(&path)?;
     let tok = &model.tok;
-    let p = if raw_prompt { tok.encode_raw(&prompt) } else { tok.encode_prompt(&prompt) }.map_err(fail)?;
+    let p = if raw_prompt { tok.encode(&prompt) } else { tok.encode_prompt(&prompt) }.map_err(fail)?;
     let mut y = tok.encode(&answer).map_err(fail)?;
     if !no_eos {
         y.push(tok.eos);
