@@ -56,40 +56,69 @@ impl SampleSettings {
     /// Candidates are ordered by descending probability (ties: lower id first),
     /// truncated by top-k then top-p, renormalised, and `u` is located in their
     /// cumulative distribution — a fixed procedure, so equal logits and `u`
-    /// give the same token on every platform.
+    /// give the same token on every platform. Without truncation the
+    /// normaliser is the sum over all tokens in id order.
+    ///
+    /// Only as many of the most likely tokens as the draw needs are sorted: a
+    /// prefix of 64 (then 8x more, then all); the order of a prefix does not
+    /// depend on its length, so the result is the same as a full sort.
     pub fn pick(&self, logits: &[f32], u: f64) -> u32 {
         if self.temperature == 0.0 {
             return argmax(logits);
         }
         let logp = log_softmax_row(logits, self.temperature);
-        let mut order: Vec<usize> = (0..logp.len()).collect();
-        order.sort_by(|&a, &b| logp[b].total_cmp(&logp[a]).then(a.cmp(&b)));
-        if self.top_k > 0 {
-            order.truncate(self.top_k);
-        }
-        let probs: Vec<f64> = order.iter().map(|&i| logp[i].exp()).collect();
-        let mut keep = probs.len();
-        if self.top_p < 1.0 {
-            let mut cum = 0.0;
-            for (n, p) in probs.iter().enumerate() {
-                cum += p;
-                if cum >= self.top_p {
-                    keep = n + 1;
-                    break;
+        let n = logp.len();
+        let by_rank = |a: &usize, b: &usize| logp[*b].total_cmp(&logp[*a]).then(a.cmp(b));
+        let limit = if self.top_k > 0 { self.top_k.min(n) } else { n };
+        let untruncated = limit == n && self.top_p >= 1.0;
+        let all_mass: f64 = if untruncated { logp.iter().map(|l| l.exp()).sum() } else { 0.0 };
+        let mut m = 64.min(limit);
+        loop {
+            let mut order: Vec<usize> = (0..n).collect();
+            if m < n {
+                order.select_nth_unstable_by(m - 1, by_rank);
+                order.truncate(m);
+            }
+            order.sort_by(by_rank);
+            let probs: Vec<f64> = order.iter().map(|&i| logp[i].exp()).collect();
+            // Size and mass of the kept set, when this prefix decides them.
+            let kept = if untruncated {
+                Some((n, all_mass))
+            } else {
+                let mut cum = 0.0;
+                let mut found = None;
+                for (k, p) in probs.iter().enumerate().take(limit) {
+                    cum += p;
+                    if self.top_p < 1.0 && cum >= self.top_p {
+                        found = Some((k + 1, cum));
+                        break;
+                    }
+                }
+                found.or((m >= limit).then_some((limit, cum)))
+            };
+            if let Some((keep, total)) = kept {
+                let target = u * total;
+                let mut cum = 0.0;
+                for (k, p) in probs.iter().enumerate().take(keep) {
+                    cum += p;
+                    if target < cum {
+                        return order[k] as u32;
+                    }
+                }
+                if m >= keep {
+                    return order[keep - 1] as u32;
                 }
             }
+            m = (m * 8).min(limit);
         }
-        let total: f64 = probs[..keep].iter().sum();
-        let target = u * total;
-        let mut cum = 0.0;
-        for n in 0..keep {
-            cum += probs[n];
-            if target < cum {
-                return order[n] as u32;
-            }
-        }
-        order[keep - 1] as u32
     }
+}
+
+/// `log_softmax_row(logits, 1.0)[tok]` without building the whole row.
+pub fn log_prob_of(logits: &[f32], tok: u32) -> f64 {
+    let max = logits.iter().map(|&l| l as f64).fold(f64::NEG_INFINITY, f64::max);
+    let lse = max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
+    logits[tok as usize] as f64 - lse
 }
 
 pub fn argmax(row: &[f32]) -> u32 {
@@ -162,7 +191,7 @@ pub fn sample_batch(
                 continue;
             }
             let tok = settings.pick(&rows[j], u);
-            s.logp += log_softmax_row(&rows[j], 1.0)[tok as usize];
+            s.logp += log_prob_of(&rows[j], tok);
             if tok == eos {
                 s.complete = true;
             } else {

@@ -55,3 +55,27 @@ pub fn sampling_speed(model: &Model, task: &dyn Task, n: usize, min_secs: f64, c
     })?;
     Ok(SamplingSpeed { tokens_per_s: sampled as f64 / t, tokens: sampled, processed, seconds_per_round: t })
 }
+
+/// Decoding speed on one prompt: `n` rows decode exactly `new_tokens` tokens
+/// each (the end-of-text token is ignored, so every run does the same work),
+/// sampling at temperature 1 exactly as `sample_batch` does.
+pub struct DecodeSpeed {
+    /// Seconds for the prompt's prefill alone.
+    pub prefill_s: f64,
+    /// Decoded tokens per second over all rows, prefill excluded.
+    pub tokens_per_s: f64,
+}
+
+pub fn decode_speed(model: &Model, prompt: &[u32], n: usize, new_tokens: usize, min_secs: f64, clock: &dyn Fn() -> f64) -> Result<DecodeSpeed> {
+    let llama = &model.llama;
+    let ids = candle_core::Tensor::new(prompt, llama.device())?.unsqueeze(0)?;
+    let prefill_s = time_fastest(clock, min_secs / 4.0, &mut || {
+        let mut cache = crate::model::KvCache::new(llama.config().num_hidden_layers);
+        llama.forward(&ids, Some(&mut cache)).map(|_| ())
+    })?;
+    let settings = SampleSettings { max_new_tokens: new_tokens, ..Default::default() };
+    let total = time_fastest(clock, min_secs, &mut || sample_batch(llama, prompt, u32::MAX, n, &settings, 0, 0).map(|_| ()))?;
+    // The first token comes from the prefill's logits: `new_tokens - 1` decoding steps.
+    let decoded = n * new_tokens.saturating_sub(1);
+    Ok(DecodeSpeed { prefill_s, tokens_per_s: decoded as f64 / (total - prefill_s).max(1e-9) })
+}

@@ -126,3 +126,57 @@ fn sample_logp_is_the_base_loglik_whatever_the_settings() {
         assert!((smp.logp - want).abs() < 1e-4, "sample logp {} vs scored {}", smp.logp, want);
     }
 }
+
+/// `pick` by the definition: sort every token, truncate, locate `u`.
+fn pick_by_full_sort(s: &SampleSettings, row: &[f32], u: f64) -> u32 {
+    let logp = sharpening_lab::model::llama::log_softmax_row(row, s.temperature);
+    let mut order: Vec<usize> = (0..row.len()).collect();
+    order.sort_by(|&a, &b| logp[b].total_cmp(&logp[a]).then(a.cmp(&b)));
+    if s.top_k > 0 {
+        order.truncate(s.top_k);
+    }
+    let probs: Vec<f64> = order.iter().map(|&i| logp[i].exp()).collect();
+    let mut keep = probs.len();
+    let mut cum = 0.0;
+    for (k, p) in probs.iter().enumerate() {
+        cum += p;
+        if s.top_p < 1.0 && cum >= s.top_p {
+            keep = k + 1;
+            break;
+        }
+    }
+    let total: f64 = if s.top_k == 0 && s.top_p >= 1.0 { logp.iter().map(|l| l.exp()).sum() } else { probs[..keep].iter().sum() };
+    let mut cum = 0.0;
+    for k in 0..keep {
+        cum += probs[k];
+        if u * total < cum {
+            return order[k] as u32;
+        }
+    }
+    order[keep - 1] as u32
+}
+
+#[test]
+fn partial_sort_pick_equals_the_full_sort() {
+    // Flat and peaked rows over a large vocabulary, with ties, every truncation,
+    // and draws near 1 that need the whole order.
+    let mut r = Rng::new(7, Purpose::Sample, 0, 0);
+    let mut tried = 0;
+    for case in 0..60 {
+        let v = [5usize, 70, 600, 5000][case % 4];
+        let spread = [0.1, 1.0, 4.0, 12.0][(case / 4) % 4];
+        let row: Vec<f32> = (0..v).map(|i| if i % 17 == 3 { 0.5 } else { (r.uniform() * spread) as f32 }).collect();
+        for s in [
+            SampleSettings::default(),
+            SampleSettings { temperature: 0.7, top_k: 50, ..Default::default() },
+            SampleSettings { temperature: 1.3, top_p: 0.9, ..Default::default() },
+            SampleSettings { top_k: 1000, top_p: 0.999, ..Default::default() },
+        ] {
+            for u in [0.0, r.uniform(), r.uniform(), 0.999, 1.0 - 1e-12] {
+                assert_eq!(s.pick(&row, u), pick_by_full_sort(&s, &row, u), "case {case} {s:?} u {u}");
+                tried += 1;
+            }
+        }
+    }
+    assert_eq!(tried, 1200);
+}

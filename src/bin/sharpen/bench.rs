@@ -13,7 +13,9 @@ use serde_json::json;
 use sharpening_lab::score::{score, Scored};
 use sharpening_lab::sharpen::bon::choose_problems;
 use sharpening_lab::sharpen::train_step::{nll_loss, step, Example};
-use sharpening_lab::throughput::{sampling_speed, time_fastest};
+use sharpening_lab::model::Model;
+use sharpening_lab::tasks::Task;
+use sharpening_lab::throughput::{decode_speed, sampling_speed, time_fastest};
 
 use crate::args::Args;
 use crate::commands::{fail, task_and_model};
@@ -30,11 +32,17 @@ fn time<F: FnMut() -> Result<(), String>>(min_secs: f64, mut f: F) -> Result<f64
 
 pub fn run(raw: &[String]) -> Result<(), String> {
     let a = Args::parse(raw, &["json", "quick"])?;
+    let t0 = clock();
     let (task, model, source) = task_and_model(&a)?;
+    let load_s = clock() - t0;
     let quick = a.flag("quick");
     let json_out = a.flag("json");
+    let new_tokens: usize = a.get("tokens", 64)?;
     a.finish()?;
     let secs = if quick { 0.2 } else { 2.0 };
+    if !task.enumerable() {
+        return decode_bench(&model, task.as_ref(), &source, load_s, new_tokens, secs, json_out);
+    }
     let cfg = model.llama.config().clone();
     let fpt = cfg.flops_per_token();
 
@@ -98,5 +106,34 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     }
     t.print();
     println!("MFU = model FLOP/s / matmul FLOP/s; tokens/s counts sampled tokens (with </s>), scored answer tokens, or trained tokens");
+    Ok(())
+}
+
+/// A real model: load time, prefill, and decoding tokens/s at batch 1 and
+/// N = 16 (`--tokens` new tokens per row, default 64) on the set's first prompt.
+fn decode_bench(model: &Model, task: &dyn Task, source: &str, load_s: f64, new_tokens: usize, secs: f64, json_out: bool) -> Result<(), String> {
+    let q = &choose_problems(task, 1, 0)[0];
+    let prompt = model.tok.encode_prompt(&q.prompt).map_err(fail)?;
+    let mut rows = Vec::new();
+    for n in [1usize, 16] {
+        let s = decode_speed(model, &prompt, n, new_tokens, secs, &clock).map_err(fail)?;
+        rows.push(json!({"batch": n, "new_tokens": new_tokens, "prefill_ms": s.prefill_s * 1e3, "tokens_per_s": s.tokens_per_s}));
+    }
+    let threads = candle_core::utils::get_num_threads();
+    if json_out {
+        println!("{}", json!({"command": "bench", "version": sharpening_lab::VERSION, "model": source,
+            "model_sha256": model.weights_sha256, "weights": model.llama.weights_kind(), "threads": threads,
+            "load_s": load_s, "prompt_tokens": prompt.len(), "rows": rows}));
+        return Ok(());
+    }
+    println!("bench: model {source} {} ({}), candle threads {threads}", model.short_hash(), model.llama.weights_kind());
+    println!("load (read, hash, convert): {load_s:.2} s; prompt of {} tokens", prompt.len());
+    let mut t = Table::new(&["batch", "new tokens/row", "prefill ms", "decode tokens/s"]);
+    for r in &rows {
+        t.row(vec![r["batch"].to_string(), r["new_tokens"].to_string(), format!("{:.1}", r["prefill_ms"].as_f64().unwrap()),
+            format!("{:.1}", r["tokens_per_s"].as_f64().unwrap())]);
+    }
+    t.print();
+    println!("decode tokens/s: sampled tokens per second over all rows at temperature 1, prefill excluded, end-of-text ignored");
     Ok(())
 }

@@ -56,7 +56,7 @@ pub fn task_and_model(a: &Args) -> Result<(Box<dyn Task>, Model, String), String
             }
             Err(e) => return Err(fail(e)),
         },
-        Some(path) => (score::load_model(&path)?, path),
+        Some(path) => (score::load_model(a, &path)?, path),
     };
     Ok((task, model, source))
 }

@@ -3,6 +3,7 @@
 //! `--raw`), and their sum — the self-reward `log pi(y|x)` of Eq. 2.
 
 use serde_json::json;
+use sharpening_lab::model::gguf::{load_gguf, Weights};
 use sharpening_lab::model::Model;
 use sharpening_lab::score::{token_logps, Scored};
 
@@ -10,12 +11,14 @@ use super::fail;
 use crate::args::Args;
 use crate::table::Table;
 
-/// Loads `--model PATH`: a `.gguf` file, or a folder with config.json,
+/// Loads `--model PATH`: a `.gguf` file (matrix weights as `--weights` says:
+/// `quantized`, the default, or `f32`), or a folder with config.json,
 /// model.safetensors and tokenizer.json.
-pub fn load_model(path: &str) -> Result<Model, String> {
+pub fn load_model(a: &Args, path: &str) -> Result<Model, String> {
+    let weights = Weights::parse(&a.str("weights").unwrap_or_else(|| "quantized".into())).map_err(fail)?;
     if path.ends_with(".gguf") {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        return sharpening_lab::model::gguf::load_gguf(&bytes).map_err(fail);
+        return load_gguf(&bytes, weights).map_err(fail);
     }
     let read = |f: &str| std::fs::read(format!("{path}/{f}")).map_err(|e| format!("cannot read {path}/{f}: {e}"));
     Model::from_bytes(&read("config.json")?, &read("model.safetensors")?, &read("tokenizer.json")?).map_err(fail)
@@ -27,8 +30,8 @@ pub fn score(raw: &[String]) -> Result<(), String> {
     let prompt = a.str("prompt").ok_or("--prompt is required")?;
     let answer = a.str("answer").ok_or("--answer is required")?;
     let (raw_prompt, no_eos, json_out) = (a.flag("raw"), a.flag("no-eos"), a.flag("json"));
+    let model = load_model(&a, &path)?;
     a.finish()?;
-    let model = load_model(&path)?;
     let tok = &model.tok;
     let p = if raw_prompt { tok.encode(&prompt) } else { tok.encode_prompt(&prompt) }.map_err(fail)?;
     let mut y = tok.encode(&answer).map_err(fail)?;
