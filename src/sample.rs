@@ -68,18 +68,23 @@ impl SampleSettings {
         }
         let logp = log_softmax_row(logits, self.temperature);
         let n = logp.len();
-        let by_rank = |a: &usize, b: &usize| logp[*b].total_cmp(&logp[*a]).then(a.cmp(b));
+        // Rank keys: descending logit, then ascending id, packed in a u64 so the
+        // sort compares plain integers. Dividing by the temperature and
+        // subtracting the log-normaliser are monotone, so this is the order of
+        // `logp` (checked against a full sort by `logp` in tests/sampling.rs).
+        let keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| (u64::from(!ordered_bits(l)) << 32) | i as u64).collect();
         let limit = if self.top_k > 0 { self.top_k.min(n) } else { n };
         let untruncated = limit == n && self.top_p >= 1.0;
         let all_mass: f64 = if untruncated { logp.iter().map(|l| l.exp()).sum() } else { 0.0 };
         let mut m = 64.min(limit);
         loop {
-            let mut order: Vec<usize> = (0..n).collect();
+            let mut sorted = keys.clone();
             if m < n {
-                order.select_nth_unstable_by(m - 1, by_rank);
-                order.truncate(m);
+                sorted.select_nth_unstable(m - 1);
+                sorted.truncate(m);
             }
-            order.sort_by(by_rank);
+            sorted.sort_unstable();
+            let order: Vec<usize> = sorted.iter().map(|k| (k & 0xFFFF_FFFF) as usize).collect();
             let probs: Vec<f64> = order.iter().map(|&i| logp[i].exp()).collect();
             // Size and mass of the kept set, when this prefix decides them.
             let kept = if untruncated {
@@ -111,6 +116,16 @@ impl SampleSettings {
             }
             m = (m * 8).min(limit);
         }
+    }
+}
+
+/// The bits of `x` as a u32 that orders like the float (negative below positive).
+fn ordered_bits(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 0x8000_0000
     }
 }
 

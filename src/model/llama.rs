@@ -42,10 +42,14 @@ fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
 /// differ slightly from the dense path. Larger products (prefill, scoring,
 /// batched decoding) reuse each weight across rows and run faster on the
 /// dense f32 matrix.
+///
+/// `Lora` adds a trainable low-rank update to a frozen dense weight (Hu et al.
+/// 2021, Eq. 3): `h = x W^T + (alpha / r) (x A^T) B^T`, `A` `[r, in]`, `B` `[out, r]`.
 #[derive(Clone)]
 enum Proj {
     Dense(Tensor),
     Quant { q: Arc<QTensor>, dense: Tensor },
+    Lora { dense: Tensor, a: Tensor, b: Tensor, scale: f64 },
 }
 
 /// Products with at most this many rows use the quantised blocks (measured
@@ -55,7 +59,7 @@ pub const QUANT_MAX_ROWS: usize = 4;
 impl Proj {
     fn dense(&self) -> &Tensor {
         match self {
-            Proj::Dense(w) | Proj::Quant { dense: w, .. } => w,
+            Proj::Dense(w) | Proj::Quant { dense: w, .. } | Proj::Lora { dense: w, .. } => w,
         }
     }
 
@@ -64,6 +68,7 @@ impl Proj {
             Proj::Quant { q, .. } if x.elem_count() / x.dim(candle_core::D::Minus1)? <= QUANT_MAX_ROWS => {
                 x.contiguous()?.apply_op1_no_bwd(q.as_ref())
             }
+            Proj::Lora { dense, a, b, scale } => linear(x, dense)? + (linear(&linear(x, a)?, b)? * *scale)?,
             p => linear(x, p.dense()),
         }
     }
@@ -179,6 +184,46 @@ impl Llama {
         Ok(())
     }
 
+    /// Puts low-rank adapters on every projection of every block (the output
+    /// head stays frozen), reading `A` and `B` from `vars` by name
+    /// (`model.layers.{i}.{proj}.lora_a` / `lora_b`), so a training model and
+    /// an inference view built over the same `VarMap` share them. Adapters
+    /// absent from `vars` are created there: `A` ~ N(0, 1/in) from the
+    /// portable RNG stream `(seed, Init, 1, k)`, `B` = 0, so training starts
+    /// from the base model exactly.
+    pub fn add_lora(&mut self, vars: &candle_nn::VarMap, rank: usize, alpha: f64, seed: u64) -> Result<()> {
+        use crate::rng::{Purpose, Rng};
+        if rank == 0 || rank > 256 {
+            return crate::error::param_err(format!("LoRA rank {rank} must be in 1..=256"));
+        }
+        let dev = self.device().clone();
+        let mut data = vars.data().lock().map_err(|_| crate::error::Error::Other("poisoned lock".into()))?;
+        let mut k = 0u64;
+        for (i, blk) in self.blocks.iter_mut().enumerate() {
+            for (p, short) in blk.proj.iter_mut().zip(PROJECTIONS) {
+                let dense = p.dense().clone();
+                let (out, inp) = dense.dims2()?;
+                let name = format!("model.layers.{i}.{short}");
+                let (an, bn) = (format!("{name}.lora_a"), format!("{name}.lora_b"));
+                if !data.contains_key(&an) {
+                    let mut r = Rng::new(seed, Purpose::Init, 1, k);
+                    let sd = 1.0 / (inp as f64).sqrt();
+                    let init: Vec<f32> = (0..rank * inp).map(|_| (r.normal() * sd) as f32).collect();
+                    data.insert(an.clone(), candle_core::Var::from_tensor(&Tensor::from_vec(init, (rank, inp), &dev)?)?);
+                    data.insert(bn.clone(), candle_core::Var::zeros((out, rank), candle_core::DType::F32, &dev)?);
+                }
+                k += 1;
+                let a = data[&an].as_tensor().clone();
+                let b = data[&bn].as_tensor().clone();
+                if a.dims() != [rank, inp] || b.dims() != [out, rank] {
+                    return crate::error::param_err(format!("{name}: adapter shapes {:?} {:?} do not fit rank {rank}", a.dims(), b.dims()));
+                }
+                *p = Proj::Lora { dense, a, b, scale: alpha / rank as f64 };
+            }
+        }
+        Ok(())
+    }
+
     /// The storage of the matmul weights: "f32", or the ggml types in use
     /// (e.g. "q4_1 x 211, q8_0 x 1").
     pub fn weights_kind(&self) -> String {
@@ -186,6 +231,7 @@ impl Llama {
         for p in self.blocks.iter().flat_map(|b| b.proj.iter()).chain([&self.lm_head]) {
             let k = match p {
                 Proj::Dense(_) => "f32".to_string(),
+                Proj::Lora { .. } => "f32 + LoRA".to_string(),
                 Proj::Quant { q, .. } => format!("{:?} (<= {QUANT_MAX_ROWS} rows)", q.dtype()).to_lowercase(),
             };
             *counts.entry(k).or_default() += 1;

@@ -7,6 +7,7 @@ pub mod efficiency;
 pub mod eval;
 pub mod exact;
 pub mod gap;
+pub mod lora_sft;
 pub mod metrics;
 pub mod rlhf;
 pub mod sft;

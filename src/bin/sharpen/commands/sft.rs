@@ -1,6 +1,11 @@
 //! `sharpen sft`: SFT-Sharpening with per-step exact metrics.
 
+use std::time::Instant;
+
+use sharpening_lab::model::Model;
 use sharpening_lab::reward::Reward;
+use sharpening_lab::sharpen::lora_sft::{run_lora_sft, LoraParams};
+use sharpening_lab::tasks::Task;
 use sharpening_lab::sharpen::{run_sft, SftParams};
 
 use super::{fail, print_json, progress_printer, sampling, task_and_model};
@@ -10,6 +15,9 @@ use crate::table::{f3, opt3, Table};
 pub fn sft(raw: &[String]) -> Result<(), String> {
     let a = Args::parse(raw, &["json", "quiet"])?;
     let (task, model, source) = task_and_model(&a)?;
+    if !task.enumerable() {
+        return lora(a, task.as_ref(), &model, &source);
+    }
     let d = SftParams::default();
     let p = SftParams {
         prompts: a.get("prompts", d.prompts)?,
@@ -52,5 +60,52 @@ pub fn sft(raw: &[String]) -> Result<(), String> {
     }
     t.print();
     println!("sharpened = share of prompts with pi(y*) >= 1 - delta, delta = {} (Def. 3.1); entropy and KL in nats", p.delta);
+    Ok(())
+}
+
+/// A real model and a free-text prompt set: SFT-Sharpening with LoRA adapters.
+fn lora(a: Args, task: &dyn Task, model: &Model, source: &str) -> Result<(), String> {
+    let d = LoraParams::default();
+    let p = LoraParams {
+        prompts: a.get("prompts", d.prompts)?,
+        n: a.get("samples", d.n)?,
+        reward: Reward::parse(&a.str("reward").unwrap_or_else(|| d.reward.name().into())).map_err(fail)?,
+        steps: a.get("steps", d.steps)?,
+        lr: a.get("lr", d.lr)?,
+        batch: a.get("batch", d.batch)?,
+        rank: a.get("rank", d.rank)?,
+        alpha: a.get("alpha", d.alpha)?,
+        clip: a.get("clip", d.clip)?,
+        eval_samples: a.get("eval-samples", d.eval_samples)?,
+        sampling: sampling(&a, task)?,
+        seed: a.get("seed", d.seed)?,
+    };
+    let json = a.flag("json");
+    let quiet = a.flag("quiet") || json;
+    a.finish()?;
+    let start = Instant::now();
+    let clock = move || start.elapsed().as_secs_f64();
+    let r = run_lora_sft(model, task, &p, &clock, &mut progress_printer("dataset prompts + steps + 2 evaluations", quiet)).map_err(fail)?;
+    if json {
+        print_json("sft", task, model, source, p.seed, &p, &r);
+        return Ok(());
+    }
+    println!(
+        "SFT-Sharpening with LoRA (rank {}, alpha {}, {} adapter weights) on {}: {} prompts x N={} samples, reward {}, {} AdamW steps (lr {}, batch {}); model {} {}; seed {}",
+        p.rank, p.alpha, r.adapter_params, task.name(), r.prompts, p.n, p.reward.name(), p.steps, p.lr, p.batch, source, model.short_hash(), p.seed
+    );
+    println!("dataset: {} best-of-N answers, {} correct by the oracle", r.dataset_size, f3(r.dataset_accuracy));
+    let mut t = Table::new(&["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy"]);
+    for (name, e) in [("before", &r.before), ("after", &r.after)] {
+        t.row(vec![name.into(), f3(e.dataset_logp), f3(e.greedy_accuracy), opt3(e.sample_accuracy)]);
+    }
+    t.print();
+    println!(
+        "log-likelihood and greedy accuracy exact; sample accuracy estimated from {} samples per prompt; mean step {:.0} ms (forward + backward + AdamW, batch {})",
+        p.eval_samples, r.mean_step_ms, p.batch
+    );
+    if let (Some(first), Some(last)) = (r.steps.first(), r.steps.last()) {
+        println!("loss {:.3} at step 1 -> {:.3} at step {}", first.loss, last.loss, last.step);
+    }
     Ok(())
 }
