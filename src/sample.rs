@@ -57,16 +57,25 @@ impl SampleSettings {
     /// truncated by top-k then top-p, renormalised, and `u` is located in their
     /// cumulative distribution — a fixed procedure, so equal logits and `u`
     /// give the same token on every platform. Without truncation the
-    /// normaliser is the sum over all tokens in id order.
+    /// normaliser is 1 (the log-softmax is already normalised).
     ///
     /// Only as many of the most likely tokens as the draw needs are sorted: a
     /// prefix of 64 (then 8x more, then all); the order of a prefix does not
     /// depend on its length, so the result is the same as a full sort.
     pub fn pick(&self, logits: &[f32], u: f64) -> u32 {
+        self.pick_with_logp(logits, u).0
+    }
+
+    /// [`pick`](Self::pick), also returning `log pi(token)` at temperature 1
+    /// without truncation (`log_prob_of`; reused from the pick's own
+    /// log-softmax when the temperature is 1).
+    pub fn pick_with_logp(&self, logits: &[f32], u: f64) -> (u32, f64) {
         if self.temperature == 0.0 {
-            return argmax(logits);
+            let t = argmax(logits);
+            return (t, log_prob_of(logits, t));
         }
         let logp = log_softmax_row(logits, self.temperature);
+        let at_t1 = |t: usize| if self.temperature == 1.0 { logp[t] } else { log_prob_of(logits, t as u32) };
         let n = logp.len();
         // Rank keys: descending logit, then ascending id, packed in a u64 so the
         // sort compares plain integers. Dividing by the temperature and
@@ -75,7 +84,6 @@ impl SampleSettings {
         let keys: Vec<u64> = logits.iter().enumerate().map(|(i, &l)| (u64::from(!ordered_bits(l)) << 32) | i as u64).collect();
         let limit = if self.top_k > 0 { self.top_k.min(n) } else { n };
         let untruncated = limit == n && self.top_p >= 1.0;
-        let all_mass: f64 = if untruncated { logp.iter().map(|l| l.exp()).sum() } else { 0.0 };
         let mut m = 64.min(limit);
         loop {
             let mut sorted = keys.clone();
@@ -88,7 +96,7 @@ impl SampleSettings {
             let probs: Vec<f64> = order.iter().map(|&i| logp[i].exp()).collect();
             // Size and mass of the kept set, when this prefix decides them.
             let kept = if untruncated {
-                Some((n, all_mass))
+                Some((n, 1.0))
             } else {
                 let mut cum = 0.0;
                 let mut found = None;
@@ -107,11 +115,11 @@ impl SampleSettings {
                 for (k, p) in probs.iter().enumerate().take(keep) {
                     cum += p;
                     if target < cum {
-                        return order[k] as u32;
+                        return (order[k] as u32, at_t1(order[k]));
                     }
                 }
                 if m >= keep {
-                    return order[keep - 1] as u32;
+                    return (order[keep - 1] as u32, at_t1(order[keep - 1]));
                 }
             }
             m = (m * 8).min(limit);
@@ -205,8 +213,8 @@ pub fn sample_batch(
                 next.push(eos);
                 continue;
             }
-            let tok = settings.pick(&rows[j], u);
-            s.logp += log_prob_of(&rows[j], tok);
+            let (tok, lp) = settings.pick_with_logp(&rows[j], u);
+            s.logp += lp;
             if tok == eos {
                 s.complete = true;
             } else {

@@ -145,7 +145,7 @@ fn pick_by_full_sort(s: &SampleSettings, row: &[f32], u: f64) -> u32 {
             break;
         }
     }
-    let total: f64 = if s.top_k == 0 && s.top_p >= 1.0 { logp.iter().map(|l| l.exp()).sum() } else { probs[..keep].iter().sum() };
+    let total: f64 = if s.top_k == 0 && s.top_p >= 1.0 { 1.0 } else { probs[..keep].iter().sum() };
     let mut cum = 0.0;
     for k in 0..keep {
         cum += probs[k];
@@ -173,7 +173,10 @@ fn partial_sort_pick_equals_the_full_sort() {
             SampleSettings { top_k: 1000, top_p: 0.999, ..Default::default() },
         ] {
             for u in [0.0, r.uniform(), r.uniform(), 0.999, 1.0 - 1e-12] {
-                assert_eq!(s.pick(&row, u), pick_by_full_sort(&s, &row, u), "case {case} {s:?} u {u}");
+                let (tok, lp) = s.pick_with_logp(&row, u);
+                assert_eq!(tok, pick_by_full_sort(&s, &row, u), "case {case} {s:?} u {u}");
+                let want = sharpening_lab::model::llama::log_softmax_row(&row, 1.0)[tok as usize];
+                assert_eq!(lp.to_bits(), want.to_bits(), "log pi at temperature 1, bit for bit");
                 tried += 1;
             }
         }

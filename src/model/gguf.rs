@@ -25,7 +25,8 @@ use super::Config;
 use crate::error::{Error, Result};
 
 /// Largest dequantised (f32) model the native loader accepts.
-pub const MAX_F32_BYTES: usize = 8 << 30;
+/// (wasm32 addresses 4 GiB in all: there the limit is 3 GiB.)
+pub const MAX_F32_BYTES: usize = if usize::BITS > 32 { 8 << 30 } else { 3 << 30 };
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::Weights(msg.into())
@@ -197,6 +198,16 @@ fn unpermute_rows(q: &QTensor, heads: usize) -> Result<QTensor> {
         }
     }
     Ok(candle_core::quantized::ggml_file::qtensor_from_ggml(q.dtype(), &bytes, vec![out, inp], &Device::Cpu)?)
+}
+
+/// Bytes a loaded model occupies, from the file's header alone (the header
+/// is read from `bytes`; the tensors need not be there yet): the file itself,
+/// every tensor as f32, and a quantised copy of the quantised ones (at most
+/// the file's size again).
+pub fn memory_needed(bytes: &[u8]) -> Result<usize> {
+    let content = Content::read(&mut Cursor::new(bytes)).map_err(|e| bad(format!("not a readable GGUF file: {e}")))?;
+    let f32_bytes = content.tensor_infos.values().fold(0usize, |a, i| a.saturating_add(i.shape.elem_count().saturating_mul(4)));
+    Ok(f32_bytes.saturating_add(bytes.len().saturating_mul(2)))
 }
 
 /// Loads a Llama-family GGUF model from its bytes, matrix weights held as `weights` says.

@@ -70,10 +70,21 @@ pub struct ExploreReport {
     pub entropy: f64,
     /// Exact probability that one sample is correct.
     pub sample_accuracy_exact: f64,
+    /// True when `distribution` is the enumerated answer distribution. False
+    /// for free-text answers (real models): `distribution` lists the distinct
+    /// complete sampled answers, each with its exact probability; `leftover`
+    /// is the mass of every answer not sampled, `entropy` is NaN (unknown) and
+    /// `sample_accuracy_exact` is the share of samples the oracle accepts
+    /// (an estimate).
+    #[serde(default = "yes")]
+    pub exact: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
-    crate::tasks::require_enumerable(task, "the prompt explorer")?;
     p.sampling.validate()?;
     if p.n == 0 || p.n > 1024 {
         return param_err(format!("N = {} must be in 1..=1024", p.n));
@@ -91,9 +102,19 @@ pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<Expl
         .map(|j| j.answer.as_ref().map_or(0, |a| judged.iter().filter(|o| o.answer.as_ref() == Some(a)).count()))
         .collect();
     let picks = Reward::ALL.iter().map(|&reward| Pick { reward, index: select(reward, &judged) }).collect();
-    let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, &q, p.threshold)?;
-    let sample_accuracy_exact = rows.iter().filter(|r| r.correct).map(|r| r.p).sum();
-    let rest_mass = rows.iter().skip(p.show).map(|r| r.p).sum();
+    let exact = task.enumerable();
+    let (rows, leftover, entropy, sample_accuracy_exact) = if exact {
+        let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, &q, p.threshold)?;
+        let acc = rows.iter().filter(|r| r.correct).map(|r| r.p).sum();
+        (rows, leftover, entropy, acc)
+    } else {
+        let rows = sampled_rows(&judged);
+        let leftover = (1.0 - rows.iter().map(|r| r.p).sum::<f64>()).max(0.0);
+        let acc = judged.iter().filter(|j| j.correct).count() as f64 / judged.len() as f64;
+        (rows, leftover, f64::NAN, acc)
+    };
+    // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0000".
+    let rest_mass = rows.iter().skip(p.show).map(|r| r.p).sum::<f64>() + 0.0;
     Ok(ExploreReport {
         prompt: q.prompt,
         answer: q.answer,
@@ -109,7 +130,21 @@ pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<Expl
         leftover,
         entropy,
         sample_accuracy_exact,
+        exact,
     })
+}
+
+/// The distinct complete sampled answers with their exact probabilities,
+/// most likely first (ties by text).
+fn sampled_rows(judged: &[Judged]) -> Vec<AnswerRow> {
+    let mut rows: Vec<AnswerRow> = Vec::new();
+    for j in judged.iter().filter(|j| j.complete) {
+        if !rows.iter().any(|r| r.text == j.text) {
+            rows.push(AnswerRow { text: j.text.clone(), p: j.logp_base.exp(), correct: j.correct });
+        }
+    }
+    rows.sort_by(|a, b| b.p.total_cmp(&a.p).then(a.text.cmp(&b.text)));
+    rows
 }
 
 /// The exact answer distribution of `q` under `llama`, as text rows (most

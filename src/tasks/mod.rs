@@ -89,3 +89,44 @@ pub fn by_name(name: &str) -> Result<Box<dyn Task>> {
         )),
     }
 }
+
+/// A task asked of a real model: the same prompts and checker, but its
+/// answers are treated as free text (a large vocabulary makes enumerating them
+/// impossible), so experiments report estimates.
+pub struct FreeText(pub Box<dyn Task>);
+
+impl Task for FreeText {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn description(&self) -> &'static str {
+        self.0.description()
+    }
+    fn num_problems(&self) -> usize {
+        self.0.num_problems()
+    }
+    fn problem(&self, i: usize) -> Problem {
+        self.0.problem(i)
+    }
+    fn parse(&self, prompt: &str) -> Result<Problem> {
+        self.0.parse(prompt)
+    }
+    fn extract(&self, response: &str) -> Option<String> {
+        self.0.extract(response)
+    }
+    fn verify_prompt(&self, prompt: &str, response: &str) -> String {
+        self.0.verify_prompt(prompt, response)
+    }
+    fn verify_yes(&self) -> &'static str {
+        self.0.verify_yes()
+    }
+    fn max_answer_tokens(&self) -> usize {
+        self.0.max_answer_tokens()
+    }
+    fn enumerable(&self) -> bool {
+        false
+    }
+    fn check(&self, problem: &Problem, response: &str) -> bool {
+        self.0.check(problem, response)
+    }
+}

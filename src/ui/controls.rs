@@ -65,6 +65,9 @@ pub fn controls_html(s: &UiState) -> String {
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\">",
                 p.key
             ),
+            Kind::Text { .. } if p.key == "model" => format!(
+                "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"model\" type=\"url\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"https://…/model.gguf\">"
+            ),
             Kind::Text { .. } => {
                 let first = task.as_ref().map(|t| t.problem(0).prompt).unwrap_or_default();
                 let placeholder = if p.key == "prompt" { first } else { "first wrong-y* prompt".into() };

@@ -38,6 +38,44 @@ pub fn load(task_name: &str, config: &[u8], weights: &[u8], tokenizer: &[u8], lo
         max_new_tokens: task.max_answer_tokens() + 1,
         first_prompt: task.problem(0).prompt,
         load_ms,
+        real: false,
+        weights: model.llama.weights_kind(),
+        file_bytes: weights.len(),
+        origin: "built-in".into(),
+    };
+    Ok(Session { model, task, info })
+}
+
+/// Builds a session from a GGUF file's bytes (`name`: the file name or URL it
+/// came from) and a task: a prompt set, or a built-in task whose prompts the
+/// real model answers in free text. Refuses a model larger than
+/// `memory_budget` bytes (file + f32 weights + quantised copies) before
+/// allocating any weight.
+pub fn load_real(name: &str, bytes: &[u8], task_name: &str, memory_budget: usize, origin: &str) -> Result<Session> {
+    let need = crate::model::gguf::memory_needed(bytes)?;
+    if need > memory_budget {
+        return Err(Error::Weights(format!(
+            "{name} needs about {} MB of memory here (file, f32 weights and quantised copies); this page can use {} MB — use the command line (`sharpen --model`) for it",
+            need >> 20,
+            memory_budget >> 20
+        )));
+    }
+    let task = tasks::by_name(task_name)?;
+    let task: Box<dyn Task> = if task.enumerable() { Box::new(tasks::FreeText(task)) } else { task };
+    let model = crate::model::gguf::load_gguf(bytes, crate::model::gguf::Weights::Quantized)?;
+    let info = ModelInfo {
+        task: task.name().into(),
+        source: name.into(),
+        sha256: model.weights_sha256.clone(),
+        num_params: model.llama.config().num_params(),
+        description: task.description().into(),
+        max_new_tokens: task.max_answer_tokens() + 1,
+        first_prompt: task.problem(0).prompt,
+        load_ms: 0.0,
+        real: true,
+        weights: model.llama.weights_kind(),
+        file_bytes: bytes.len(),
+        origin: origin.into(),
     };
     Ok(Session { model, task, info })
 }
@@ -62,17 +100,44 @@ impl Session {
     }
 }
 
+/// A real model's decoding speed on the task's first prompt, 32 new tokens.
+fn decode_bench(s: &Session, clock: &dyn Fn() -> f64) -> Result<FromWorker> {
+    let prompt = s.model.tok.encode_prompt(&s.task.problem(0).prompt)?;
+    let (mut rows, mut prefill_ms) = (Vec::new(), 0.0);
+    for n in [1usize, 16] {
+        let r = crate::throughput::decode_speed(&s.model, &prompt, n, 32, 1.0, clock)?;
+        rows.push((n, r.tokens_per_s));
+        prefill_ms = r.prefill_s * 1e3;
+    }
+    Ok(FromWorker::DecodeBench { rows, new_tokens: 32, prefill_ms })
+}
+
 /// Runs one job; `post` streams progress and intermediate results, the
 /// return value is the final message (a result or `Failed`).
 pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
+    // Refuse at once what needs exact distributions on free-text answers
+    // (before any per-prompt work such as choosing a watched prompt).
+    let exact_only = match &job {
+        ToWorker::Sft { .. } => Some("SFT-Sharpening with exact metrics"),
+        ToWorker::Rlhf { .. } => Some("RLHF-Sharpening"),
+        ToWorker::Theory(_) => Some("the closed form and the generation-verification gap"),
+        ToWorker::Efficiency(_) => Some("the sample-efficiency comparison"),
+        _ => None,
+    };
+    if let Some(what) = exact_only {
+        if let Err(e) = tasks::require_enumerable(s.task.as_ref(), what) {
+            return FromWorker::Failed { message: e.to_string() };
+        }
+    }
     let out = match job {
-        ToWorker::Load { .. } => Err(Error::Other("load is handled by the worker".into())),
+        ToWorker::Load { .. } | ToWorker::LoadUrl { .. } => Err(Error::Other("loading is handled by the worker".into())),
         ToWorker::Explore(p) => run_explore(s, p),
         ToWorker::Bon(p) => run_bon_job(s, p, post),
         ToWorker::Sft { params, watch } => run_sft_job(s, params, &watch, post),
         ToWorker::Rlhf { params, watch } => super::jobs_theory::run_rlhf_job(s, params, &watch, post),
         ToWorker::Theory(p) => super::jobs_theory::run_theory_job(s, p),
         ToWorker::Efficiency(p) => super::jobs_theory::run_efficiency_job(s, p, post),
+        ToWorker::Bench if s.info.real => decode_bench(s, clock),
         ToWorker::Bench => sampling_speed(&s.model, s.task.as_ref(), 64, 2.0, clock).map(|r| FromWorker::Bench {
             tokens_per_s: r.tokens_per_s,
             tokens: r.tokens,

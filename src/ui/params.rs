@@ -80,8 +80,9 @@ const REWARDS: &[&str] = &["loglik", "loglik_norm", "majority", "self_verify"];
 
 pub const PARAMS: &[Param] = &[
     Param { key: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&["explore", "bon", "sft", "rlhf", "theory", "efficiency"]), default: "explore", views: &[] },
-    Param { key: "task", label: "Task", help: "built-in task and its model: add = two-digit addition, mul = times tables", kind: Kind::Choice(&["add", "mul"]), default: "add", views: ALL_VIEWS },
-    Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 24 }, default: "", views: &[View::Explore, View::Theory] },
+    Param { key: "task", label: "Task", help: "add = two-digit addition, mul = times tables (built-in models); arithmetic, capitals = question sets for a real model", kind: Kind::Choice(&["add", "mul", "arithmetic", "capitals"]), default: "add", views: ALL_VIEWS },
+    Param { key: "model", label: "Model URL (GGUF)", help: "address of a Llama-family GGUF file to download and keep in this browser (empty: the task's built-in model); or choose a file from this computer", kind: Kind::Text { max_len: 400 }, default: "", views: ALL_VIEWS },
+    Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 200 }, default: "", views: &[View::Explore, View::Theory] },
     Param { key: "samples", label: "Samples N", help: "how many answers to sample for this prompt", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Explore] },
     Param { key: "n", label: "N values", help: "comma-separated sample counts for best-of-N, e.g. 1,4,16,64", kind: Kind::IntList { min: 1, max: 1024, len: 8 }, default: "1,4,16,64", views: &[View::Bon] },
     Param { key: "prompts", label: "Prompts", help: "number of prompts in the sweep", kind: Kind::Int { min: 1, max: 400 }, default: "100", views: &[View::Bon] },

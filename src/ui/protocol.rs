@@ -16,6 +16,12 @@ use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, Sf
 pub enum ToWorker {
     /// Load the built-in model of a task.
     Load { task: String },
+    /// Load a GGUF model from a URL (downloaded in the worker with progress,
+    /// kept in the Cache API) and use it with `task` (a prompt set, or a
+    /// built-in task's prompts as free text). A model from a file picker
+    /// arrives as a raw `{file, task}` message instead (a `File` cannot pass
+    /// through serde).
+    LoadUrl { url: String, task: String },
     Explore(ExploreParams),
     Bon(BonParams),
     /// SFT-Sharpening; `watch` = the prompt whose distribution is followed
@@ -44,6 +50,18 @@ pub struct ModelInfo {
     /// The task's first prompt (the explorer's default).
     pub first_prompt: String,
     pub load_ms: f64,
+    /// A real (GGUF) model rather than a built-in one.
+    #[serde(default)]
+    pub real: bool,
+    /// How the matrix weights are held (e.g. "q8_0 (<= 4 rows) x 211").
+    #[serde(default)]
+    pub weights: String,
+    /// Bytes of the model file.
+    #[serde(default)]
+    pub file_bytes: usize,
+    /// Where the bytes came from: "built-in", "download", "browser cache", "file".
+    #[serde(default)]
+    pub origin: String,
 }
 
 /// The exact answer distribution of one prompt under the model being trained.
@@ -103,7 +121,11 @@ pub enum FromWorker {
     RlhfDone { report: RlhfReport, exports: Exports },
     TheoryDone { closed: ClosedFormReport, gap: GapReport, exports: Exports },
     EfficiencyDone { report: EfficiencyReport, exports: Exports },
+    /// Sampling speed of a built-in model (N = 64, as `sharpen bench`).
     Bench { tokens_per_s: f64, tokens: usize, seconds: f64 },
+    /// Decoding speed of a real model at batch 1 and N = 16 (as `sharpen
+    /// bench --model`): `(batch, tokens/s)` pairs and the prefill time.
+    DecodeBench { rows: Vec<(usize, f64)>, new_tokens: usize, prefill_ms: f64 },
     /// A run or load failed; the message is for people.
     Failed { message: String },
 }

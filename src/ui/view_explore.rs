@@ -14,16 +14,21 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
     let n = r.samples.len();
     let y_star = r.distribution.first();
     let mut o = String::new();
-    o.push_str(&para(&format!(
-        "Prompt {} — correct answer {}{}. Exact: one sample at temperature 1 is right with probability {:.3}; the most likely answer y* is {} (pi(y*) = {:.3}, {}). Below: {n} samples at temperature {temperature}, seed {seed}.",
-        r.prompt,
-        r.answer,
-        if r.marked { " (a marked prompt: training made a systematic error likely here)" } else { "" },
-        r.sample_accuracy_exact,
-        y_star.map_or("(none listed)".to_string(), |a| format!("{:?}", a.text)),
-        y_star.map_or(0.0, |a| a.p),
-        if y_star.is_some_and(|a| a.correct) { "right" } else { "wrong" },
-    )));
+    let marked = if r.marked { " (a marked prompt: training made a systematic error likely here)" } else { "" };
+    let y_text = y_star.map_or("(none listed)".to_string(), |a| format!("{:?}", a.text));
+    let y_p = y_star.map_or(0.0, |a| a.p);
+    let y_ok = if y_star.is_some_and(|a| a.correct) { "right" } else { "wrong" };
+    o.push_str(&para(&if r.exact {
+        format!(
+            "Prompt {} — correct answer {}{marked}. Exact: one sample at temperature 1 is right with probability {:.3}; the most likely answer y* is {y_text} (pi(y*) = {y_p:.3}, {y_ok}). Below: {n} samples at temperature {temperature}, seed {seed}.",
+            r.prompt, r.answer, r.sample_accuracy_exact
+        )
+    } else {
+        format!(
+            "Prompt {} — correct answer {}{marked}. Free-text answers cannot be enumerated: {:.3} of these {n} samples are right (an estimate); the most likely answer among them is {y_text} (its exact probability {y_p:.3}, {y_ok}). Samples at temperature {temperature}, seed {seed}.",
+            r.prompt, r.answer, r.sample_accuracy_exact
+        )
+    }));
     let rows: Vec<BarRow> = r
         .distribution
         .iter()
@@ -35,24 +40,29 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         .collect();
     let chart = BarChart {
         id: DIST_CHART.into(),
-        title: format!("Answers to {} (exact vs sampled)", r.prompt),
+        title: format!("Answers to {} ({})", r.prompt, if r.exact { "exact vs sampled" } else { "sampled answers, exact probabilities" }),
         x_label: "probability".into(),
         series: vec![("exact pi_base(y|x)".into(), BLUE), (format!("share of the {n} samples"), ORANGE)],
         rows,
         x_max: Some(1.0),
-        note: format!(
-            "{} answers listed; {:.4} more mass on answers not shown, {:.1e} below the enumeration threshold",
-            r.listed, r.rest_mass, r.leftover
-        ),
+        note: if r.exact {
+            format!("{} answers listed; {:.4} more mass on answers not shown, {:.1e} below the enumeration threshold", r.listed, r.rest_mass, r.leftover)
+        } else {
+            format!("{} distinct complete answers sampled; {:.4} more mass on those not shown, {:.4} on answers never sampled", r.listed, r.rest_mass, r.leftover)
+        },
         stamp: stamp.into(),
     };
     o.push_str(&figure(
         DIST_CHART,
         &chart.render(),
-        &format!(
-            "Blue: the model's exact probability of each complete answer (enumerated, not estimated); orange: how often it appeared among these {n} samples (an estimate). The correct answer is bold; entropy {:.3} nats.",
-            r.entropy
-        ),
+        &if r.exact {
+            format!(
+                "Blue: the model's exact probability of each complete answer (enumerated, not estimated); orange: how often it appeared among these {n} samples (an estimate). The correct answer is bold; entropy {:.3} nats.",
+                r.entropy
+            )
+        } else {
+            format!("Blue: the model's exact probability of each distinct answer that was sampled (the answers were not enumerated: most of the mass may lie on answers never drawn); orange: how often it appeared among these {n} samples (an estimate). Right answers are bold.")
+        },
     ));
     let mut rows = Vec::new();
     for (i, s) in r.samples.iter().enumerate() {

@@ -58,6 +58,8 @@ pub struct App {
     pub bench: Option<String>,
     pub ready_ms: Option<f64>,
     run_started_ms: f64,
+    /// A model chosen with the file picker (used while the URL field is empty).
+    file: Option<web_sys::File>,
 }
 
 thread_local! {
@@ -104,6 +106,37 @@ impl App {
         }
     }
 
+    /// Asks the worker for the model the state names: the URL in `model`, else
+    /// a file from the picker, else the task's built-in model.
+    fn post_load(&self) {
+        let task = self.ui.task().to_string();
+        let url = self.ui.get("model").trim().to_string();
+        if !url.is_empty() {
+            return self.post(&ToWorker::LoadUrl { url, task });
+        }
+        match (&self.file, &self.worker) {
+            (Some(f), Some(w)) => {
+                let msg = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&msg, &"file".into(), f);
+                let _ = js_sys::Reflect::set(&msg, &"task".into(), &task.into());
+                let _ = w.worker.post_message(&msg);
+            }
+            _ => self.post(&ToWorker::Load { task }),
+        }
+    }
+
+    /// A model file was chosen with the picker.
+    fn file_chosen(&mut self, f: web_sys::File) {
+        self.file = Some(f);
+        let _ = self.ui.set("model", "");
+        if let Some(input) = by_id("ctl-model").and_then(|e| e.dyn_into::<HtmlInputElement>().ok()) {
+            input.set_value("");
+        }
+        self.write_hash();
+        self.notices = vec!["A model from a file is not part of the link: whoever opens it chooses the file again.".into()];
+        self.task_changed();
+    }
+
     /// The idle status for the current view.
     fn idle_status(&self) -> Status {
         if self.info.is_none() {
@@ -127,11 +160,11 @@ impl App {
             Err(other) => other,
         };
         match msg {
-            FromWorker::Started => self.post(&ToWorker::Load { task: self.ui.task().to_string() }),
+            FromWorker::Started => self.post_load(),
             FromWorker::Loaded(info) => {
                 if info.task != self.ui.task() {
                     // The user switched task while this model loaded.
-                    self.post(&ToWorker::Load { task: self.ui.task().to_string() });
+                    self.post_load();
                     return;
                 }
                 self.info = Some(info);
@@ -152,6 +185,14 @@ impl App {
                 self.bench = Some(format!(
                     "sampling at N = 64 in this page: {tokens_per_s:.0} tokens/s ({tokens} tokens per round, {:.0} ms per round, fastest third of rounds over 2 s)",
                     seconds * 1e3
+                ));
+                self.finish();
+            }
+            FromWorker::DecodeBench { rows, new_tokens, prefill_ms } => {
+                let parts: Vec<String> = rows.iter().map(|(n, t)| format!("{t:.1} tokens/s at batch {n}")).collect();
+                self.bench = Some(format!(
+                    "decoding in this page: {} ({new_tokens} new tokens per row at temperature 1, prefill excluded: {prefill_ms:.0} ms; fastest third of runs)",
+                    parts.join(", ")
                 ));
                 self.finish();
             }
@@ -235,7 +276,8 @@ impl App {
 
     fn bench(&mut self) {
         if self.info.is_some() && self.running.is_none() {
-            self.bench = Some("measuring (about 3 s)...".into());
+            let real = self.info.as_ref().is_some_and(|i| i.real);
+            self.bench = Some(if real { "measuring (about 10 s)..." } else { "measuring (about 3 s)..." }.into());
             let view = self.ui.view();
             self.start_job(view, &ToWorker::Bench);
         }
@@ -285,14 +327,14 @@ impl App {
     fn control_changed(&mut self, key: &str) {
         let Some(p) = param(key) else { return };
         let Some(v) = read_control(key, p.kind) else { return };
-        let old_task = self.ui.task().to_string();
+        let (old_task, old_model) = (self.ui.task().to_string(), self.ui.get("model").to_string());
         self.notices = self.ui.set(key, &v).into_iter().collect();
         // Show the canonical (clamped) value.
         if let Some(input) = by_id(&format!("ctl-{key}")).and_then(|e| e.dyn_into::<HtmlInputElement>().ok()) {
             input.set_value(self.ui.get(key));
         }
         self.write_hash();
-        if self.ui.task() != old_task {
+        if self.ui.task() != old_task || self.ui.get("model") != old_model {
             self.task_changed();
         } else {
             render::chrome(self);
@@ -307,7 +349,7 @@ impl App {
             self.restart_worker();
         } else {
             self.info = None;
-            self.post(&ToWorker::Load { task: self.ui.task().to_string() });
+            self.post_load();
         }
         self.status = Status::Loading;
         render::all(self);
@@ -332,7 +374,7 @@ impl App {
         if ui == self.ui {
             return;
         }
-        let task_changed = ui.task() != self.ui.task();
+        let task_changed = ui.task() != self.ui.task() || ui.get("model") != self.ui.get("model");
         self.ui = ui;
         self.notices = msgs;
         self.write_hash();
@@ -408,6 +450,13 @@ fn on_click(ev: Event) {
 
 fn on_change(ev: Event) {
     let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+    if t.id() == "model-file" {
+        let file = t.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()).and_then(|l| l.get(0));
+        if let Some(f) = file {
+            with_app(|app| app.file_chosen(f));
+        }
+        return;
+    }
     let Some(name) = t.get_attribute("name") else { return };
     with_app(|app| app.control_changed(&name));
 }
@@ -463,6 +512,7 @@ pub fn start() {
         bench: None,
         ready_ms: None,
         run_started_ms: 0.0,
+        file: None,
     };
     match spawn_worker() {
         Ok(h) => app.worker = Some(h),

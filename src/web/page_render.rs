@@ -61,7 +61,14 @@ pub fn chrome(app: &App) {
     set_text("error", app.error.as_deref().unwrap_or(""));
     set_hidden("error", app.error.is_none());
     let model = app.info.as_ref().map_or("loading…".to_string(), |i| {
-        format!("{} — {} ({} parameters, weights sha256 {})", i.source, i.description, i.num_params, i.sha256)
+        if i.real {
+            format!(
+                "{} — {:.1} M parameters, {:.0} MB file ({}, loaded in {:.1} s), matrix weights {}; weights sha256 {}. Questions: {} — answers are free text, so numbers are estimates from samples.",
+                i.source, i.num_params as f64 / 1e6, i.file_bytes as f64 / 1e6, i.origin, i.load_ms / 1e3, i.weights, i.sha256, i.description
+            )
+        } else {
+            format!("{} — {} ({} parameters, weights sha256 {})", i.source, i.description, i.num_params, i.sha256)
+        }
     });
     set_text("model-info", &model);
     set_text("bench-result", app.bench.as_deref().unwrap_or(""));

@@ -1,4 +1,5 @@
-//! The Web Worker: fetches a built-in model's files, keeps the loaded
+//! The Web Worker: fetches a built-in model's files (or a real GGUF model from
+//! a URL, with progress and the Cache API, or from a picked file), keeps the loaded
 //! [`Session`], runs each job synchronously and posts progress, streamed
 //! results and the final message. Cancel = the page terminates this worker.
 
@@ -48,7 +49,11 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 async fn load(task: String) {
     let t0 = clock();
     if !crate::tasks::builtin_names().contains(&task.as_str()) {
-        post(&FromWorker::Failed { message: format!("unknown task {task:?}") });
+        let message = match crate::tasks::by_name(&task) {
+            Ok(t) => format!("the {} question set is for a real model: give a GGUF model's URL in \"Model URL\" or choose a model file", t.name()),
+            Err(e) => e.to_string(),
+        };
+        post(&FromWorker::Failed { message });
         return;
     }
     let base = format!("models/{task}/");
@@ -72,7 +77,131 @@ async fn load(task: String) {
     }
 }
 
+/// Memory a real model may take in this page (wasm32 addresses 4 GiB; the
+/// worker's code, the page's data and the run need the rest).
+const MEMORY_BUDGET: usize = 3 << 30;
+/// Name of the Cache API store for downloaded models.
+const MODEL_CACHE: &str = "sharpening-lab-models-v1";
+
+fn progress(done: usize, total: usize, unit: &str) {
+    post(&FromWorker::Progress { done, total, unit: unit.into() });
+}
+
+/// A model file larger than this cannot fit with its f32 weights.
+fn too_large(name: &str, bytes: f64) -> Option<String> {
+    (bytes > (MEMORY_BUDGET / 2) as f64).then(|| {
+        format!(
+            "{name} is {:.0} MB: with its weights expanded to f32 it cannot fit in the {} MB this page can use. Use the command line (`sharpen --model FILE`).",
+            bytes / 1e6,
+            MEMORY_BUDGET >> 20
+        )
+    })
+}
+
+/// The model at `url`: from the Cache API when it is there, otherwise
+/// downloaded chunk by chunk with progress (size checked before the body is
+/// read) and stored in the cache. Returns the bytes and where they came from.
+async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
+    let cache: Option<web_sys::Cache> = match scope().caches() {
+        Ok(c) => JsFuture::from(c.open(MODEL_CACHE)).await.ok().and_then(|c| c.dyn_into().ok()),
+        Err(_) => None,
+    };
+    if let Some(c) = &cache {
+        if let Ok(hit) = JsFuture::from(c.match_with_str(url)).await {
+            if let Ok(resp) = hit.dyn_into::<Response>() {
+                let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{url}: {e:?}"))?;
+                return Ok((Uint8Array::new(&buf).to_vec(), "browser cache"));
+            }
+        }
+    }
+    let resp = JsFuture::from(scope().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("cannot download {url}: {} (is the address right, and does its server allow this page to read it (CORS)?)", js_text(&e)))?;
+    let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("cannot download {url}: HTTP {}", resp.status()));
+    }
+    let total: usize = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if let Some(msg) = too_large(url, total as f64) {
+        return Err(msg);
+    }
+    let body = resp.body().ok_or_else(|| format!("{url}: empty response"))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total);
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("download of {url} broke off: {}", js_text(&e)))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
+        if done {
+            break;
+        }
+        let value: Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| js_text(&e))?.unchecked_into();
+        bytes.extend_from_slice(&value.to_vec());
+        if let Some(msg) = too_large(url, bytes.len() as f64) {
+            let _ = reader.cancel();
+            return Err(msg);
+        }
+        progress(bytes.len() >> 20, total >> 20, "MB downloaded");
+    }
+    if let Some(c) = &cache {
+        let copy = Uint8Array::from(bytes.as_slice());
+        if let Ok(r) = Response::new_with_opt_buffer_source(Some(&copy)) {
+            // A full cache or a private window only costs the next download.
+            let _ = JsFuture::from(c.put_with_str(url, &r)).await;
+        }
+    }
+    Ok((bytes, "download"))
+}
+
+fn js_text(v: &JsValue) -> String {
+    v.as_string()
+        .or_else(|| js_sys::Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: &str, t0: f64) {
+    let out = bytes.and_then(|(b, origin)| {
+        progress(0, 0, "converting the weights");
+        jobs::load_real(name, &b, task, MEMORY_BUDGET, origin).map_err(|e| format!("cannot load {name}: {e}"))
+    });
+    match out {
+        Ok(mut s) => {
+            s.info.load_ms = (clock() - t0) * 1e3;
+            post(&FromWorker::Loaded(s.info.clone()));
+            SESSION.with(|c| *c.borrow_mut() = Some(s));
+        }
+        Err(message) => post(&FromWorker::Failed { message }),
+    }
+}
+
+async fn load_url(url: String, task: String) {
+    let t0 = clock();
+    let bytes = fetch_model(&url).await;
+    finish_real(&url, bytes, &task, t0);
+}
+
+async fn load_file(file: web_sys::File, task: String) {
+    let t0 = clock();
+    let name = file.name();
+    let bytes = match too_large(&name, file.size()) {
+        Some(msg) => Err(msg),
+        None => {
+            progress(0, 0, "reading the file");
+            match JsFuture::from(file.array_buffer()).await {
+                Ok(buf) => Ok((Uint8Array::new(&buf).to_vec(), "file")),
+                Err(e) => Err(format!("cannot read {name}: {}", js_text(&e))),
+            }
+        }
+    };
+    finish_real(&name, bytes, &task, t0);
+}
+
 fn on_message(ev: MessageEvent) {
+    // A model chosen with the file picker: `{file: File, task}`.
+    if let Ok(file) = js_sys::Reflect::get(&ev.data(), &"file".into()).and_then(|f| f.dyn_into::<web_sys::File>()) {
+        let task = js_sys::Reflect::get(&ev.data(), &"task".into()).ok().and_then(|t| t.as_string()).unwrap_or_default();
+        wasm_bindgen_futures::spawn_local(load_file(file, task));
+        return;
+    }
     let msg: ToWorker = match serde_wasm_bindgen::from_value(ev.data()) {
         Ok(m) => m,
         Err(e) => {
@@ -80,9 +209,10 @@ fn on_message(ev: MessageEvent) {
             return;
         }
     };
-    if let ToWorker::Load { task } = msg {
-        wasm_bindgen_futures::spawn_local(load(task));
-        return;
+    match msg {
+        ToWorker::Load { task } => return wasm_bindgen_futures::spawn_local(load(task)),
+        ToWorker::LoadUrl { url, task } => return wasm_bindgen_futures::spawn_local(load_url(url, task)),
+        _ => {}
     }
     let out = SESSION.with(|c| match c.borrow().as_ref() {
         None => FromWorker::Failed { message: "no model is loaded yet".into() },

@@ -366,6 +366,68 @@ test("works offline after the first visit (service worker)", async () => {
   await ctx.close();
 });
 
+// Real models (issue 5): SmolLM2-135M-Instruct from the URL field and the file
+// picker; skipped with a message when scripts/tools.sh could not fetch it.
+const SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf";
+const smolPath = path.join(here, "../../target/models", SMOL);
+
+test("a real model from a URL: download with progress, explorer samples, cached for the next visit", async (t) => {
+  if (!fs.existsSync(smolPath)) { t.skip(`SKIPPED: ${smolPath} missing`); return; }
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { page } = await open(`model=/real/${SMOL}&task=arithmetic&samples=4`, { context: ctx });
+  const t0 = Date.now();
+  await page.waitForFunction(() => /MB downloaded|converting/.test(document.querySelector("#progress-label")?.textContent || ""), null, { timeout: 60_000 });
+  await waitStatus(page, ["ready", "running", "done"], 120_000);
+  metrics.real_model_first_load_s = (Date.now() - t0) / 1e3;
+  let info = await page.textContent("#model-info");
+  assert.match(info, /download/, info);
+  assert.match(info, /134\.5 M parameters/, info);
+  // The explorer runs on load: 4 free-text samples with their self-rewards.
+  assert.equal(await waitStatus(page, ["done", "error"], 180_000), "done", await page.textContent("#error"));
+  const results = await page.textContent("#results");
+  assert.match(results, /Free-text answers cannot be enumerated/);
+  assert.equal(await page.locator("#results table tbody tr").count(), 4);
+  await page.screenshot({ path: path.join(SHOTS, "real-model-explore.png"), fullPage: true });
+  // Decoding speed in the page vs the native CLI, same prompt and length.
+  await page.click("#bench");
+  await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 120_000 });
+  const bench = await page.textContent("#bench-result");
+  const [b1, b16] = [...bench.matchAll(/([\d.]+) tokens\/s at batch (\d+)/g)].map((m) => Number(m[1]));
+  const native = JSON.parse(cli(["bench", "--model", smolPath, "--task", "arithmetic", "--tokens", "32", "--json"]));
+  const [n1, n16] = native.rows.map((r) => r.tokens_per_s);
+  Object.assign(metrics, { real_page_decode_b1: b1, real_page_decode_b16: b16, real_native_decode_b1: n1, real_native_decode_b16: n16,
+    real_page_vs_native_b1: b1 / n1, real_page_vs_native_b16: b16 / n16 });
+  // A second visit reads the model from the Cache API, not the network.
+  const t1 = Date.now();
+  await page.reload();
+  await waitStatus(page, ["ready", "running", "done"], 120_000);
+  metrics.real_model_cached_load_s = (Date.now() - t1) / 1e3;
+  info = await page.textContent("#model-info");
+  assert.match(info, /browser cache/, info);
+  await ctx.close();
+});
+
+test("a real model from a file; a model too large for the page is refused before downloading", async (t) => {
+  if (!fs.existsSync(smolPath)) { t.skip(`SKIPPED: ${smolPath} missing`); return; }
+  const { page, ctx } = await open("task=capitals&view=bon");
+  await waitStatus(page, ["error"], 60_000);
+  assert.match(await page.textContent("#error"), /question set is for a real model/);
+  await page.setInputFiles("#model-file", smolPath);
+  await waitStatus(page, ["ready"], 120_000);
+  assert.match(await page.textContent("#model-info"), /file, loaded in/);
+  assert.doesNotMatch(await page.evaluate(() => location.hash), /model=[^&]/);
+  // Exact-distribution experiments say why they cannot run on free text.
+  await page.click("#tab-sft");
+  await page.click("#run");
+  await waitStatus(page, ["error"], 60_000);
+  assert.match(await page.textContent("#error"), /exact answer distributions/);
+  await ctx.close();
+  const big = await open("model=/real/huge.gguf&task=arithmetic");
+  await waitStatus(big.page, ["error"], 30_000);
+  assert.match(await big.page.textContent("#error"), /cannot fit in the \d+ MB this page can use/);
+  await big.ctx.close();
+});
+
 test("no console errors in normal use", () => {
   assert.deepEqual(consoleErrors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::ERR/.test(e)), []);
 });

@@ -10,10 +10,28 @@ const TYPES = {
   ".css": "text/css", ".json": "application/json", ".safetensors": "application/octet-stream", ".svg": "image/svg+xml",
 };
 
+// /real/<file>: real model files from REAL_MODELS (default target/models),
+// streamed with their length; /real/huge.gguf claims 6 GB and sends nothing.
+const REAL = path.resolve(process.env.REAL_MODELS || new URL("../../target/models", import.meta.url).pathname);
+
+function serveReal(name, res) {
+  if (name === "huge.gguf") {
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "6000000000" });
+    res.flushHeaders();
+    setTimeout(() => res.destroy(), 30_000);
+    return;
+  }
+  const file = path.resolve(REAL, name);
+  if (!file.startsWith(REAL + path.sep) || !fs.existsSync(file)) { res.writeHead(404); res.end("not found"); return; }
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(fs.statSync(file).size) });
+  fs.createReadStream(file).pipe(res);
+}
+
 export function serve(dist) {
   const root = path.resolve(dist);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
+    if (url.pathname.startsWith("/real/")) { serveReal(decodeURIComponent(url.pathname.slice(6)), res); return; }
     if (url.pathname === "/course.html") {
       const src = "/lab/#" + (url.searchParams.get("hash") || "embed=1");
       res.writeHead(200, { "content-type": TYPES[".html"] });
