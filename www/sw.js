@@ -1,5 +1,7 @@
 // Offline support: network first (so a new build is picked up at once), the
-// last copy from the cache when the network is unavailable. Same-origin GETs only.
+// last copy from the cache when the network is unavailable. GETs of the lab's
+// own files only: real models (.gguf) are kept by the worker in their own
+// Cache API store, so they are not stored twice.
 const CACHE = "sharpening-lab-v1";
 
 // Everything the lab needs, so it works offline right after the first visit.
@@ -15,7 +17,8 @@ self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
 
 self.addEventListener("fetch", (e) => {
   const req = e.request;
-  if (req.method !== "GET" || new URL(req.url).origin !== self.location.origin) return;
+  const url = new URL(req.url);
+  if (req.method !== "GET" || !req.url.startsWith(self.registration.scope) || url.pathname.endsWith(".gguf")) return;
   e.respondWith(
     fetch(req)
       .then((resp) => {

@@ -52,8 +52,9 @@ enum Proj {
     Lora { dense: Tensor, a: Tensor, b: Tensor, scale: f64 },
 }
 
-/// Products with at most this many rows use the quantised blocks (measured
-/// with `examples`-style timings on SmolLM2: Q8_0 wins up to 4 rows, f32 from 8).
+/// Products with at most this many rows use the quantised blocks: on
+/// SmolLM2's shapes Q8_0 wins up to 4 rows and f32 from 8 natively; in wasm,
+/// 16-row decoding ran at 33 tokens/s quantised against 50 with f32.
 pub const QUANT_MAX_ROWS: usize = 4;
 
 impl Proj {

@@ -121,10 +121,12 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
     if !resp.ok() {
         return Err(format!("cannot download {url}: HTTP {}", resp.status()));
     }
-    let total: usize = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
-    if let Some(msg) = too_large(url, total as f64) {
+    // As f64: a size over 4 GB does not fit wasm32's usize.
+    let size: f64 = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    if let Some(msg) = too_large(url, size) {
         return Err(msg);
     }
+    let total = size as usize;
     let body = resp.body().ok_or_else(|| format!("{url}: empty response"))?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::with_capacity(total);

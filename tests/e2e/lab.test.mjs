@@ -352,20 +352,6 @@ test("sampling throughput in the page vs the native CLI", async () => {
   await ctx.close();
 });
 
-test("works offline after the first visit (service worker)", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const { page } = await open("view=bon", { context: ctx });
-  await waitStatus(page, ["ready"]);
-  await page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active != null, null, { timeout: 30_000 });
-  await page.waitForTimeout(500);
-  // Really offline: the server is gone.
-  await new Promise((r) => { server.close(r); server.closeAllConnections(); });
-  server = null;
-  await page.reload();
-  await waitStatus(page, ["ready"], 30_000);
-  await ctx.close();
-});
-
 // Real models (issue 5): SmolLM2-135M-Instruct from the URL field and the file
 // picker; skipped with a message when scripts/tools.sh could not fetch it.
 const SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -426,6 +412,20 @@ test("a real model from a file; a model too large for the page is refused before
   await waitStatus(big.page, ["error"], 30_000);
   assert.match(await big.page.textContent("#error"), /cannot fit in the \d+ MB this page can use/);
   await big.ctx.close();
+});
+
+test("works offline after the first visit (service worker)", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { page } = await open("view=bon", { context: ctx });
+  await waitStatus(page, ["ready"]);
+  await page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active != null, null, { timeout: 30_000 });
+  await page.waitForTimeout(500);
+  // Really offline: the server is gone.
+  await new Promise((r) => { server.close(r); server.closeAllConnections(); });
+  server = null;
+  await page.reload();
+  await waitStatus(page, ["ready"], 30_000);
+  await ctx.close();
 });
 
 test("no console errors in normal use", () => {
