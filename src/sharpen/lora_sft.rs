@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use super::bon::{choose_problems, Progress};
 use super::metrics::mean;
-use super::train_step::{check_training, nll_loss, seq_logprobs, step, Example};
+use super::sft::bon_example;
+use super::train_step::{check_training, nll_loss, seq_logprobs, step_at, Batches, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
-use crate::reward::{judge, select, Reward};
-use crate::rng::{Purpose, Rng};
+use crate::reward::Reward;
 use crate::sample::{sample_batch, SampleSettings};
 use crate::tasks::{Problem, Task};
 
@@ -153,7 +153,6 @@ fn eval(model: &Llama, base: &Model, task: &dyn Task, problems: &[(Problem, Vec<
 /// evaluations, and returning false cancels.
 pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn Fn() -> f64, progress: Progress) -> Result<LoraReport> {
     p.validate()?;
-    let eos = base.tok.eos;
     let problems: Vec<(Problem, Vec<u32>)> = choose_problems(task, p.prompts, p.seed)
         .into_iter()
         .map(|q| base.tok.encode_prompt(&q.prompt).map(|ids| (q, ids)))
@@ -166,13 +165,8 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
         if !progress(i, total) {
             return Err(cancelled());
         }
-        let s = sample_batch(&base.llama, ids, eos, p.n, &p.sampling, p.seed, i as u64)?;
-        let js = judge(base, task, q, &s, p.reward == Reward::SelfVerify)?;
-        let w = &js[select(p.reward, &js)];
-        if w.complete {
-            let mut target = w.tokens.clone();
-            target.push(eos);
-            data.push(Example { prompt: ids.clone(), target });
+        if let Some((example, w)) = bon_example(base, task, q, ids, p.n, p.reward, &p.sampling, p.seed, i)? {
+            data.push(example);
             ok.push(f64::from(u8::from(w.correct)));
         }
     }
@@ -198,27 +192,15 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
     }
     let before = eval(&view, base, task, &problems, &data, p)?;
     let mut steps = Vec::new();
-    let mut order: Vec<usize> = Vec::new();
-    let mut epoch = 0u64;
+    let mut batches = Batches::new(p.seed);
     for s in 1..=p.steps {
         if !progress(problems.len() + s, total) {
             return Err(cancelled());
         }
-        let mut batch = Vec::with_capacity(p.batch);
-        while batch.len() < p.batch {
-            if order.is_empty() {
-                order = (0..data.len()).collect();
-                Rng::new(p.seed, Purpose::Shuffle, epoch, 0).shuffle(&mut order);
-                epoch += 1;
-            }
-            batch.push(data[order.pop().unwrap_or(0)].clone());
-        }
+        let batch = batches.next(&data, p.batch);
         let t0 = clock();
         let loss = nll_loss(&train, &batch)?;
-        let (loss, grad_norm) = step(&mut opt, &trainable, &loss, p.clip).map_err(|e| match e {
-            Error::NonFinite(m) => Error::NonFinite(format!("at step {s}: {m}")),
-            e => e,
-        })?;
+        let (loss, grad_norm) = step_at(s, &mut opt, &trainable, &loss, p.clip)?;
         steps.push(LoraStep { step: s, loss, grad_norm, ms: (clock() - t0) * 1e3 });
     }
     if !progress(total - 1, total) {

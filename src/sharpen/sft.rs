@@ -16,13 +16,12 @@ use super::bon::Progress;
 pub use super::eval::{SftStep, WrongMode};
 use super::eval::{evaluate, Baseline};
 use super::metrics::mean;
-use super::train_step::{check_training, nll_loss, step, Example};
+use super::train_step::{check_training, nll_loss, step_at, Batches, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
-use crate::reward::{judge, select, Reward};
-use crate::rng::{Purpose, Rng};
+use crate::reward::{judge, select, Judged, Reward};
 use crate::sample::{sample_batch, SampleSettings};
-use crate::tasks::Task;
+use crate::tasks::{Problem, Task};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftParams {
@@ -118,6 +117,32 @@ pub struct SftRun {
 /// Called after each evaluation with its metrics and the current model.
 pub type OnEval<'a> = &'a mut dyn FnMut(&SftStep, &Llama) -> Result<()>;
 
+/// Samples `n` answers to one prompt (RNG stream of prompt `i`), picks one by
+/// `reward`, and returns it as a training example (`</s>` appended) with its
+/// judgement; None when the pick is incomplete (cut off at the length limit).
+#[allow(clippy::too_many_arguments)]
+pub fn bon_example(
+    base: &Model,
+    task: &dyn Task,
+    q: &Problem,
+    ids: &[u32],
+    n: usize,
+    reward: Reward,
+    sampling: &SampleSettings,
+    seed: u64,
+    i: usize,
+) -> Result<Option<(Example, Judged)>> {
+    let s = sample_batch(&base.llama, ids, base.tok.eos, n, sampling, seed, i as u64)?;
+    let mut js = judge(base, task, q, &s, reward == Reward::SelfVerify)?;
+    let w = js.swap_remove(select(reward, &js));
+    if !w.complete {
+        return Ok(None);
+    }
+    let mut target = w.tokens.clone();
+    target.push(base.tok.eos);
+    Ok(Some((Example { prompt: ids.to_vec(), target }, w)))
+}
+
 pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress) -> Result<SftReport> {
     run_sft_observed(base, task, p, progress, &mut |_, _| Ok(())).map(|r| r.report)
 }
@@ -125,7 +150,6 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
 /// [`run_sft`], calling `on_eval` after every evaluation (step 0 included).
 pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
     p.validate()?;
-    let eos = base.tok.eos;
     let bl = Baseline::new(base, task, p.prompts, p.seed, p.threshold)?;
     let total_work = bl.problems.len() + p.steps;
 
@@ -137,13 +161,8 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
         if !progress(i, total_work) {
             return Err(Error::Other("cancelled".into()));
         }
-        let s = sample_batch(&base.llama, ids, eos, p.n, &p.sampling, p.seed, i as u64)?;
-        let js = judge(base, task, q, &s, p.reward == Reward::SelfVerify)?;
-        let w = &js[select(p.reward, &js)];
-        if w.complete {
-            let mut target = w.tokens.clone();
-            target.push(eos);
-            data.push(Example { prompt: ids.clone(), target });
+        if let Some((example, w)) = bon_example(base, task, q, ids, p.n, p.reward, &p.sampling, p.seed, i)? {
+            data.push(example);
             data_ok.push(f64::from(u8::from(w.correct)));
             dataset.push(DatasetRow { prompt: q.prompt.clone(), completion: w.text.clone(), correct: w.correct });
         }
@@ -160,26 +179,14 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
     on_eval(&first.metrics, &tr.view)?;
     let mut last_p = first.p_star;
     let mut steps = vec![first.metrics];
-    let mut order: Vec<usize> = Vec::new();
-    let mut epoch = 0u64;
+    let mut batches = Batches::new(p.seed);
     for s in 1..=p.steps {
         if !progress(bl.problems.len() + s - 1, total_work) {
             return Err(Error::Other("cancelled".into()));
         }
-        let mut batch = Vec::with_capacity(p.batch);
-        while batch.len() < p.batch {
-            if order.is_empty() {
-                order = (0..data.len()).collect();
-                Rng::new(p.seed, Purpose::Shuffle, epoch, 0).shuffle(&mut order);
-                epoch += 1;
-            }
-            batch.push(data[order.pop().unwrap()].clone());
-        }
+        let batch = batches.next(&data, p.batch);
         let loss = nll_loss(&tr.train, &batch)?;
-        let (l, _) = step(&mut opt, &vars, &loss, p.clip).map_err(|e| match e {
-            Error::NonFinite(m) => Error::NonFinite(format!("at step {s}: {m}")),
-            e => e,
-        })?;
+        let (l, _) = step_at(s, &mut opt, &vars, &loss, p.clip)?;
         if s % p.eval_every == 0 || s == p.steps {
             let e = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, s, Some(l), None)?;
             on_eval(&e.metrics, &tr.view)?;

@@ -104,3 +104,39 @@ pub fn step(opt: &mut AdamW, vars: &[Var], loss: &Tensor, clip: f64) -> Result<(
     opt.step(&grads)?;
     Ok((l, norm))
 }
+
+/// Mini-batches drawn without replacement from a dataset, reshuffled each
+/// epoch with the portable RNG stream `(seed, Shuffle, epoch)`.
+pub struct Batches {
+    seed: u64,
+    epoch: u64,
+    order: Vec<usize>,
+}
+
+impl Batches {
+    pub fn new(seed: u64) -> Self {
+        Self { seed, epoch: 0, order: Vec::new() }
+    }
+
+    /// The next `size` examples of `data` (which must not be empty).
+    pub fn next(&mut self, data: &[Example], size: usize) -> Vec<Example> {
+        let mut batch = Vec::with_capacity(size);
+        while batch.len() < size && !data.is_empty() {
+            if self.order.is_empty() {
+                self.order = (0..data.len()).collect();
+                crate::rng::Rng::new(self.seed, crate::rng::Purpose::Shuffle, self.epoch, 0).shuffle(&mut self.order);
+                self.epoch += 1;
+            }
+            batch.push(data[self.order.pop().unwrap_or(0)].clone());
+        }
+        batch
+    }
+}
+
+/// [`step`] at training step `s`, naming the step in a non-finite error.
+pub fn step_at(s: usize, opt: &mut AdamW, vars: &[Var], loss: &Tensor, clip: f64) -> Result<(f64, f64)> {
+    step(opt, vars, loss, clip).map_err(|e| match e {
+        Error::NonFinite(m) => Error::NonFinite(format!("at step {s}: {m}")),
+        e => e,
+    })
+}
