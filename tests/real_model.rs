@@ -178,6 +178,8 @@ fn malformed_gguf_files_are_errors_not_panics() {
         }
         let r = std::panic::catch_unwind(|| load_gguf(&m, Weights::Quantized).is_err());
         assert!(r.is_ok(), "a mutated GGUF header panicked the loader");
+        let r = std::panic::catch_unwind(|| sharpening_lab::model::gguf::memory_needed(&m).is_err());
+        assert!(r.is_ok(), "a mutated GGUF header panicked the page's memory check");
     }
     eprintln!("{tries} mutated GGUF headers: all rejected or loaded without a panic");
 }
