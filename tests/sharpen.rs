@@ -45,3 +45,20 @@ fn sft_raises_p_star_and_cancel_works() {
     });
     assert!(e.is_err(), "cancel must stop the run");
 }
+
+#[test]
+fn explorer_token_scores_add_up_to_each_samples_log_likelihood() {
+    use sharpening_lab::sharpen::explore::{explore, ExploreParams};
+    let model = builtin::load("add").unwrap();
+    let task = by_name("add").unwrap();
+    let p = ExploreParams { prompt: "39+25=".into(), n: 12, ..Default::default() };
+    let r = explore(&model, task.as_ref(), &p).unwrap();
+    assert_eq!(r.token_logps.len(), r.samples.len());
+    for (toks, s) in r.token_logps.iter().zip(&r.samples) {
+        let sum: f64 = toks.iter().map(|t| t.logp).sum();
+        assert_eq!(toks.len(), s.tokens.len() + usize::from(s.complete));
+        assert!((sum - s.logp_base).abs() < 1e-4, "per-token sum {sum} vs log pi {}", s.logp_base);
+        let text: String = toks.iter().filter(|t| t.text != model.tok.piece(model.tok.eos)).map(|t| t.text.as_str()).collect();
+        assert_eq!(text, s.text);
+    }
+}

@@ -9,6 +9,7 @@ use crate::error::{param_err, Result};
 use crate::model::{Llama, Model, Tok};
 use crate::reward::{judge, select, Judged, Reward};
 use crate::sample::{sample_batch, SampleSettings};
+use crate::score::{token_logps, Scored};
 use crate::tasks::{Problem, Task};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -78,6 +79,19 @@ pub struct ExploreReport {
     /// (an estimate).
     #[serde(default = "yes")]
     pub exact: bool,
+    /// Per sample: each answer token (`</s>` included when complete) with
+    /// `log pi(token | prompt, earlier tokens)`, from one scoring pass (the
+    /// f32 weights): the same numbers as `sharpen score`.
+    #[serde(default)]
+    pub token_logps: Vec<Vec<TokenLogp>>,
+}
+
+/// One token of a scored answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenLogp {
+    /// The token's text (special tokens as their name).
+    pub text: String,
+    pub logp: f64,
 }
 
 fn yes() -> bool {
@@ -102,6 +116,7 @@ pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<Expl
         .map(|j| j.answer.as_ref().map_or(0, |a| judged.iter().filter(|o| o.answer.as_ref() == Some(a)).count()))
         .collect();
     let picks = Reward::ALL.iter().map(|&reward| Pick { reward, index: select(reward, &judged) }).collect();
+    let token_logps = per_token(model, &ids, &samples)?;
     let exact = task.enumerable();
     let (rows, leftover, entropy, sample_accuracy_exact) = if exact {
         let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, &q, p.threshold)?;
@@ -131,7 +146,31 @@ pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<Expl
         entropy,
         sample_accuracy_exact,
         exact,
+        token_logps,
     })
+}
+
+/// Per-token log-probabilities of every sample (`</s>` included when the
+/// sample ended with it), scored in one batch.
+fn per_token(model: &Model, ids: &[u32], samples: &[crate::sample::Sample]) -> Result<Vec<Vec<TokenLogp>>> {
+    let seqs: Vec<Vec<u32>> = samples
+        .iter()
+        .map(|s| s.tokens.iter().copied().chain(s.complete.then_some(model.tok.eos)).collect())
+        .collect();
+    let items: Vec<Scored> = seqs.iter().filter(|y| !y.is_empty()).map(|y| Scored { prompt: ids, continuation: y }).collect();
+    let mut scored = token_logps(&model.llama, &items)?.into_iter();
+    seqs.iter()
+        .map(|y| {
+            if y.is_empty() {
+                return Ok(vec![]);
+            }
+            let lps = scored.next().unwrap_or_default();
+            y.iter()
+                .zip(lps)
+                .map(|(&t, logp)| Ok(TokenLogp { text: if t == model.tok.eos { model.tok.piece(t) } else { model.tok.decode(&[t])? }, logp }))
+                .collect()
+        })
+        .collect()
 }
 
 /// The distinct complete sampled answers with their exact probabilities,

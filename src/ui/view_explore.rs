@@ -9,6 +9,17 @@ use crate::sharpen::explore::ExploreReport;
 
 pub const DIST_CHART: &str = "explore-dist";
 
+/// A sample's tokens with their log-probabilities, folded away.
+fn token_details(r: &ExploreReport, i: usize) -> String {
+    let Some(toks) = r.token_logps.get(i).filter(|t| !t.is_empty()) else { return String::new() };
+    let total: f64 = toks.iter().map(|t| t.logp).sum();
+    let spans: String = toks
+        .iter()
+        .map(|t| format!("<span class=\"tok\"><code>{}</code><small>{:.2}</small></span>", cell(&t.text), t.logp))
+        .collect();
+    format!("<details class=\"tokens\"><summary>{} tokens, log p per token (sum {total:.3})</summary>{spans}</details>", toks.len())
+}
+
 pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
     let (temperature, seed) = (r.temperature, r.seed);
     let n = r.samples.len();
@@ -70,7 +81,7 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         let f = |v: f64| if v.is_finite() { format!("{v:.3}") } else { "–".into() };
         rows.push(vec![
             (i + 1).to_string(),
-            format!("<code>{}</code>{}", cell(&s.text), if s.complete { "" } else { " (cut off)" }),
+            format!("<code>{}</code>{}{}", cell(&s.text), if s.complete { "" } else { " (cut off)" }, token_details(r, i)),
             f(s.logp_base),
             f(s.logp_norm),
             r.votes[i].to_string(),
@@ -80,7 +91,7 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         ]);
     }
     o.push_str(&table(
-        &format!("The {n} samples: self-rewards (exact log-probabilities under the model, nats), the oracle's verdict, and which sample best-of-{n} picks under each self-reward"),
+        &format!("The {n} samples: self-rewards (exact log-probabilities under the model, nats), the oracle's verdict, and which sample best-of-{n} picks under each self-reward. Open a response for each token's log-probability (one scoring pass; on a real model its sum can differ from the sampling-time log pi by a few tenths of a nat, see README)"),
         &["#", "response", "log pi(y|x)", "per token", "votes", "log P(Y) verify", "oracle", "picked by"],
         &rows,
     ));

@@ -373,6 +373,9 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   const results = await page.textContent("#results");
   assert.match(results, /Free-text answers cannot be enumerated/);
   assert.equal(await page.locator("#results table tbody tr").count(), 4);
+  // Each sample's per-token log-probabilities, folded under its response.
+  await page.locator("details.tokens summary").first().click();
+  assert.ok(await page.locator("details.tokens .tok").first().isVisible());
   await page.screenshot({ path: path.join(SHOTS, "real-model-explore.png"), fullPage: true });
   // Decoding speed in the page vs the native CLI, same prompt and length.
   await page.click("#bench");
