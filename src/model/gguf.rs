@@ -154,10 +154,11 @@ fn tokenizer(c: &Content) -> Result<Tok> {
 pub enum Weights {
     /// Dequantised to f32: the exact reference (and what training uses).
     F32,
-    /// The file's quantised blocks for every projection and the output head
-    /// (activations quantised per block for the dot products, as llama.cpp
-    /// does): several times faster, log-probabilities within a few hundredths
-    /// of a nat of the f32 path. F32/F16/BF16 tensors stay dense.
+    /// Also quantised blocks for every projection and the output head, used
+    /// when decoding 1-4 sequences (activations quantised per block for the
+    /// dot products, as llama.cpp does): about 1.7x faster at batch 1;
+    /// decoded log-probabilities within 0.18 nats per token of the f32 path
+    /// (measured on SmolLM2). F32/F16/BF16 tensors stay dense only.
     Quantized,
 }
 
@@ -250,7 +251,7 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
             t = unpermute(&t, h)?;
         }
         let dense = matches!(q.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16);
-        if weights == Weights::Quantized && !dense && q.shape().rank() == 2 && !name.ends_with("norm.weight") {
+        if weights == Weights::Quantized && !dense && q.shape().rank() == 2 {
             if has_fast_kernel(q.dtype()) {
                 if let Some(h) = rotary_heads {
                     q = unpermute_rows(&q, h)?;

@@ -137,12 +137,16 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
             break;
         }
         let value: Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| js_text(&e))?.unchecked_into();
+        let before = bytes.len() >> 20;
         bytes.extend_from_slice(&value.to_vec());
         if let Some(msg) = too_large(url, bytes.len() as f64) {
             let _ = reader.cancel();
             return Err(msg);
         }
-        progress(bytes.len() >> 20, total >> 20, "MB downloaded");
+        // One message per MB, not per chunk (chunks are ~64 KB).
+        if bytes.len() >> 20 != before {
+            progress(bytes.len() >> 20, total >> 20, "MB downloaded");
+        }
     }
     if let Some(c) = &cache {
         let copy = Uint8Array::from(bytes.as_slice());
