@@ -170,3 +170,24 @@ fn views_render_real_reports() {
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("samples from pi_base") && html.contains("C_cov"));
 }
+
+#[test]
+fn lora_view_renders_its_report() {
+    use sharpening_lab::sharpen::lora_sft::{LoraEval, LoraReport, LoraStep};
+    let e = |lp, g, s| LoraEval { dataset_logp: lp, greedy_accuracy: g, sample_accuracy: s };
+    let r = LoraReport {
+        prompts: 3,
+        dataset_size: 2,
+        dataset_accuracy: 0.5,
+        adapter_params: 1234,
+        before: e(-40.0, 0.25, Some(0.1)),
+        after: e(-12.5, 0.5, None),
+        steps: (1..=3).map(|s| LoraStep { step: s, loss: 1.0 / s as f64, grad_norm: 0.5, ms: 900.0 + s as f64 * 100.0 }).collect(),
+        mean_step_ms: 1100.0,
+    };
+    let html = sharpening_lab::ui::view_lora::lora_html(&r, 4, "stamp <x>");
+    assert!(html.contains("1234 adapter weights") && html.contains("-40.000") && html.contains("-12.500"), "{html}");
+    assert!(html.contains("1.0-1.2 s each") && html.contains("stamp &lt;x&gt;"), "{html}");
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap() + 6];
+    parse(svg);
+}

@@ -136,3 +136,13 @@ fn state_maps_to_run_parameters() {
         }
     }
 }
+
+#[test]
+fn real_model_defaults_keep_the_users_values() {
+    let (mut ui, _) = UiState::from_hash("#task=arithmetic&prompts=20");
+    let notice = ui.real_model_defaults().expect("some defaults change");
+    assert_eq!(ui.get("prompts"), "20", "a value from the link stays");
+    assert_eq!((ui.get("n"), ui.get("steps"), ui.get("samples")), ("1,4,8", "10", "8"));
+    assert!(notice.contains("steps 10") && !notice.contains("prompts 10"), "{notice}");
+    assert!(ui.real_model_defaults().is_none(), "applied once");
+}

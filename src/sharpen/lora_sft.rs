@@ -171,7 +171,12 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
         }
     }
     if data.is_empty() {
-        return param_err("no complete best-of-N answer to train on; raise max new tokens");
+        return param_err(format!(
+            "no answer ended within {} tokens among the {} samples of each of the {} prompts, so there is nothing to train on: use more prompts or samples (or, in the CLI, raise --max-new-tokens)",
+            p.sampling.max_new_tokens,
+            p.n,
+            problems.len()
+        ));
     }
 
     let vars = VarMap::new();

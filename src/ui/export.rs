@@ -24,7 +24,9 @@ fn csv_head(p: &Provenance, params: &Value, header: &[&str]) -> String {
 
 /// File stem for a run's exports.
 pub fn stem(p: &Provenance) -> String {
-    format!("sharpening-{}-{}-seed{}", p.command, p.task, p.seed)
+    // A user's prompt set is labelled "custom (file, n prompts, sha256 ...)": the stem keeps "custom".
+    let task = p.task.split_whitespace().next().unwrap_or("task");
+    format!("sharpening-{}-{}-seed{}", p.command, task, p.seed)
 }
 
 /// A prompt's samples as CSV rows.
@@ -94,6 +96,15 @@ pub fn steps_csv(p: &Provenance, params: &Value, steps: &[SftStep], extra: Optio
             o.push_str(&format!(",{kl},{n}"));
         }
         o.push('\n');
+    }
+    o
+}
+
+/// One row per LoRA training step (loss, gradient norm, wall time).
+pub fn lora_steps_csv(p: &Provenance, params: &Value, steps: &[crate::sharpen::lora_sft::LoraStep]) -> String {
+    let mut o = csv_head(p, params, &["step", "loss", "grad_norm", "ms"]);
+    for s in steps {
+        o.push_str(&format!("{},{},{},{:.1}\n", s.step, s.loss, s.grad_norm, s.ms));
     }
     o
 }

@@ -42,16 +42,45 @@ pub fn load(task_name: &str, config: &[u8], weights: &[u8], tokenizer: &[u8], lo
         weights: model.llama.weights_kind(),
         file_bytes: weights.len(),
         origin: "built-in".into(),
+        task_label: task.name().into(),
     };
     Ok(Session { model, task, info })
 }
 
+/// The user's own prompt set as the page sends it: a JSONL file's name and text.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PromptsFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// A real model's task and the label its exports carry: a shipped prompt
+/// set, a built-in task's prompts answered in free text, or `custom`: the
+/// user's own JSONL file (one `{"prompt", "answer"}` per line, as
+/// `sharpen bon --prompts FILE.jsonl` reads), labelled with its name, size
+/// and SHA-256 so an export says which prompts it ran on.
+pub fn real_task(task_name: &str, prompts: Option<&PromptsFile>) -> Result<(Box<dyn Task>, String)> {
+    if task_name == "custom" {
+        let Some(f) = prompts else {
+            return Err(Error::Param(
+                "task \"custom\" is your own prompt set: choose its JSONL file (one {\"prompt\": ..., \"answer\": ...} per line) below the controls; a file is not part of the link".into(),
+            ));
+        };
+        let set = crate::tasks::prompt_set::PromptSet::from_jsonl("custom", &f.text, 48).map_err(|e| Error::Param(format!("{}: {e}", f.name)))?;
+        let sha = crate::model::bundle::sha256_hex(f.text.as_bytes());
+        let label = format!("custom ({}, {} prompts, sha256 {})", f.name, set.num_problems(), &sha[..16]);
+        return Ok((Box::new(set), label));
+    }
+    let task = tasks::by_name(task_name)?;
+    let task: Box<dyn Task> = if task.enumerable() { Box::new(tasks::FreeText(task)) } else { task };
+    Ok((task, task_name.to_string()))
+}
+
 /// Builds a session from a GGUF file's bytes (`name`: the file name or URL it
-/// came from) and a task: a prompt set, or a built-in task whose prompts the
-/// real model answers in free text. Refuses a model larger than
+/// came from) and a task from [`real_task`]. Refuses a model larger than
 /// `memory_budget` bytes (file + f32 weights + quantised copies) before
 /// allocating any weight.
-pub fn load_real(name: &str, bytes: &[u8], task_name: &str, memory_budget: usize, origin: &str) -> Result<Session> {
+pub fn load_real(name: &str, bytes: &[u8], task: (Box<dyn Task>, String), memory_budget: usize, origin: &str) -> Result<Session> {
     let need = crate::model::gguf::memory_needed(bytes)?;
     if need > memory_budget {
         return Err(Error::Weights(format!(
@@ -60,8 +89,7 @@ pub fn load_real(name: &str, bytes: &[u8], task_name: &str, memory_budget: usize
             memory_budget >> 20
         )));
     }
-    let task = tasks::by_name(task_name)?;
-    let task: Box<dyn Task> = if task.enumerable() { Box::new(tasks::FreeText(task)) } else { task };
+    let (task, label) = task;
     let model = crate::model::gguf::load_gguf(bytes, crate::model::gguf::Weights::Quantized)?;
     let info = ModelInfo {
         task: task.name().into(),
@@ -76,6 +104,7 @@ pub fn load_real(name: &str, bytes: &[u8], task_name: &str, memory_budget: usize
         weights: model.llama.weights_kind(),
         file_bytes: bytes.len(),
         origin: origin.into(),
+        task_label: label,
     };
     Ok(Session { model, task, info })
 }
@@ -84,7 +113,7 @@ impl Session {
     pub(crate) fn provenance(&self, command: &str, seed: u64) -> Provenance {
         Provenance {
             command: command.into(),
-            task: self.info.task.clone(),
+            task: self.info.task_label.clone(),
             model: self.info.source.clone(),
             model_sha256: self.info.sha256.clone(),
             seed,
@@ -118,7 +147,6 @@ pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: 
     // Refuse at once what needs exact distributions on free-text answers
     // (before any per-prompt work such as choosing a watched prompt).
     let exact_only = match &job {
-        ToWorker::Sft { .. } => Some("SFT-Sharpening with exact metrics"),
         ToWorker::Rlhf { .. } => Some("RLHF-Sharpening"),
         ToWorker::Theory(_) => Some("the closed form and the generation-verification gap"),
         ToWorker::Efficiency(_) => Some("the sample-efficiency comparison"),
@@ -133,6 +161,7 @@ pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: 
         ToWorker::Load { .. } | ToWorker::LoadUrl { .. } => Err(Error::Other("loading is handled by the worker".into())),
         ToWorker::Explore(p) => run_explore(s, p),
         ToWorker::Bon(p) => run_bon_job(s, p, post),
+        ToWorker::Sft { params, .. } if !s.task.enumerable() => super::jobs_lora::run_lora_job(s, &params, post, clock),
         ToWorker::Sft { params, watch } => run_sft_job(s, params, &watch, post),
         ToWorker::Rlhf { params, watch } => super::jobs_theory::run_rlhf_job(s, params, &watch, post),
         ToWorker::Theory(p) => super::jobs_theory::run_theory_job(s, p),

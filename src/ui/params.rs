@@ -80,7 +80,7 @@ const REWARDS: &[&str] = &["loglik", "loglik_norm", "majority", "self_verify"];
 
 pub const PARAMS: &[Param] = &[
     Param { key: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&["explore", "bon", "sft", "rlhf", "theory", "efficiency"]), default: "explore", views: &[] },
-    Param { key: "task", label: "Task", help: "add = two-digit addition, mul = times tables (built-in models); arithmetic, capitals = question sets for a real model", kind: Kind::Choice(&["add", "mul", "arithmetic", "capitals"]), default: "add", views: ALL_VIEWS },
+    Param { key: "task", label: "Task", help: "add = two-digit addition, mul = times tables (built-in models); arithmetic, capitals = question sets for a real model; custom = your own JSONL question set (choose its file below)", kind: Kind::Choice(&["add", "mul", "arithmetic", "capitals", "custom"]), default: "add", views: ALL_VIEWS },
     Param { key: "model", label: "Model URL (GGUF)", help: "address of a Llama-family GGUF file to download and keep in this browser (empty: the task's built-in model); or choose a file from this computer", kind: Kind::Text { max_len: 400 }, default: "", views: ALL_VIEWS },
     Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 200 }, default: "", views: &[View::Explore, View::Theory] },
     Param { key: "samples", label: "Samples N", help: "how many answers to sample for this prompt", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Explore] },
@@ -276,6 +276,23 @@ impl UiState {
 
     pub fn task(&self) -> &str {
         self.get("task")
+    }
+
+    /// Smaller defaults for a real model, whose answers take seconds, not
+    /// milliseconds: applied to the parameters still at their built-in
+    /// defaults (a value from the link or the user stays). Returns a notice
+    /// naming what changed.
+    pub fn real_model_defaults(&mut self) -> Option<String> {
+        const REAL: [(&str, &str); 7] =
+            [("samples", "8"), ("n", "1,4,8"), ("prompts", "10"), ("sft_prompts", "8"), ("sft_n", "4"), ("steps", "10"), ("batch", "2")];
+        let mut changed = Vec::new();
+        for (key, v) in REAL {
+            if param(key).is_some_and(|p| self.get(key) == p.default) {
+                self.set(key, v);
+                changed.push(format!("{key} {v}"));
+            }
+        }
+        (!changed.is_empty()).then(|| format!("Smaller defaults for a real model (each answer takes about a second here): {}.", changed.join(", ")))
     }
 
     pub fn seed(&self) -> u64 {

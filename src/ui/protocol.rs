@@ -20,8 +20,13 @@ pub enum ToWorker {
     /// kept in the Cache API) and use it with `task` (a prompt set, or a
     /// built-in task's prompts as free text). A model from a file picker
     /// arrives as a raw `{file, task}` message instead (a `File` cannot pass
-    /// through serde).
-    LoadUrl { url: String, task: String },
+    /// through serde). `prompts`: the user's own prompt set for task `custom`.
+    LoadUrl {
+        url: String,
+        task: String,
+        #[serde(default)]
+        prompts: Option<super::jobs::PromptsFile>,
+    },
     Explore(ExploreParams),
     Bon(BonParams),
     /// SFT-Sharpening; `watch` = the prompt whose distribution is followed
@@ -62,6 +67,10 @@ pub struct ModelInfo {
     /// Where the bytes came from: "built-in", "download", "browser cache", "file".
     #[serde(default)]
     pub origin: String,
+    /// The task as exports name it: the task's name, or for the user's own
+    /// prompt set its file name, size and SHA-256.
+    #[serde(default)]
+    pub task_label: String,
 }
 
 /// The exact answer distribution of one prompt under the model being trained.
@@ -118,6 +127,8 @@ pub enum FromWorker {
     Explored { report: ExploreReport, exports: Exports },
     BonDone { report: BonReport, exports: Exports },
     SftDone { report: SftReport, exports: Exports },
+    /// SFT-Sharpening of a real model with LoRA adapters.
+    LoraDone { report: crate::sharpen::lora_sft::LoraReport, exports: Exports },
     RlhfDone { report: RlhfReport, exports: Exports },
     TheoryDone { closed: ClosedFormReport, gap: GapReport, exports: Exports },
     EfficiencyDone { report: EfficiencyReport, exports: Exports },

@@ -17,6 +17,7 @@ use super::dom::{self, by_id, window};
 use super::page_render as render;
 use super::results::{Live, Results};
 use crate::ui::params::{param, UiState, View, PARAMS};
+use crate::ui::jobs::PromptsFile;
 use crate::ui::protocol::{FromWorker, ModelInfo, ToWorker};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct App {
     run_started_ms: f64,
     /// A model chosen with the file picker (used while the URL field is empty).
     file: Option<web_sys::File>,
+    /// The user's own prompt set (task `custom`), read from a JSONL file.
+    prompts: Option<PromptsFile>,
 }
 
 thread_local! {
@@ -115,14 +118,18 @@ impl App {
     fn post_load(&self) {
         let task = self.ui.task().to_string();
         let url = self.ui.get("model").trim().to_string();
+        let prompts = self.prompts.clone().filter(|_| task == "custom");
         if !url.is_empty() {
-            return self.post(&ToWorker::LoadUrl { url, task });
+            return self.post(&ToWorker::LoadUrl { url, task, prompts });
         }
         match (&self.file, &self.worker) {
             (Some(f), Some(w)) => {
                 let msg = js_sys::Object::new();
                 let _ = js_sys::Reflect::set(&msg, &"file".into(), f);
                 let _ = js_sys::Reflect::set(&msg, &"task".into(), &task.into());
+                if let Ok(p) = serde_wasm_bindgen::to_value(&prompts) {
+                    let _ = js_sys::Reflect::set(&msg, &"prompts".into(), &p);
+                }
                 let _ = w.worker.post_message(&msg);
             }
             _ => self.post(&ToWorker::Load { task }),
@@ -138,6 +145,18 @@ impl App {
         }
         self.write_hash();
         self.notices = vec!["A model from a file is not part of the link: whoever opens it chooses the file again.".into()];
+        self.task_changed();
+    }
+
+    /// A prompt set file was read: it becomes task `custom`.
+    fn prompts_chosen(&mut self, prompts: PromptsFile) {
+        self.prompts = Some(prompts);
+        let _ = self.ui.set("task", "custom");
+        if let Some(sel) = by_id("ctl-task").and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok()) {
+            sel.set_value("custom");
+        }
+        self.write_hash();
+        self.notices = vec!["A prompt set from a file is not part of the link: whoever opens it chooses the file again.".into()];
         self.task_changed();
     }
 
@@ -170,6 +189,10 @@ impl App {
                     // The user switched task while this model loaded.
                     self.post_load();
                     return;
+                }
+                if info.real {
+                    self.notices.extend(self.ui.real_model_defaults());
+                    self.write_hash();
                 }
                 self.info = Some(info);
                 self.status = self.idle_status();
@@ -254,7 +277,10 @@ impl App {
             View::Bon => ToWorker::Bon(self.ui.bon_params(mnt)),
             View::Sft => {
                 let params = self.ui.sft_params(mnt);
-                self.results.sft = Some(Live::new(params.steps));
+                let real = self.info.as_ref().is_some_and(|i| i.real);
+                // A real model trains LoRA adapters: no live exact curves.
+                self.results.sft = (!real).then(|| Live::new(params.steps));
+                self.results.lora = None;
                 ToWorker::Sft { params, watch }
             }
             View::Rlhf => {
@@ -381,6 +407,9 @@ impl App {
         let task_changed = ui.task() != self.ui.task() || ui.get("model") != self.ui.get("model");
         self.ui = ui;
         self.notices = msgs;
+        if !task_changed && self.info.as_ref().is_some_and(|i| i.real) {
+            self.notices.extend(self.ui.real_model_defaults());
+        }
         self.write_hash();
         if task_changed {
             self.task_changed();
@@ -412,6 +441,7 @@ pub fn start() {
         ready_ms: None,
         run_started_ms: 0.0,
         file: None,
+        prompts: None,
     };
     match spawn_worker() {
         Ok(h) => app.worker = Some(h),

@@ -15,6 +15,7 @@ use crate::ui::svg::esc;
 use crate::ui::view_bon::bon_html;
 use crate::ui::view_efficiency::efficiency_html;
 use crate::ui::view_explore::explore_html;
+use crate::ui::view_lora::lora_html;
 use crate::ui::view_sft::{morph_chart, sft_html, SftView};
 use crate::ui::view_theory::theory_html;
 
@@ -143,6 +144,9 @@ pub fn results(app: &App) {
     let html = match view {
         View::Explore => r.explore.as_ref().map(|(x, ex)| with_downloads(explore_html(x, &ex.stamp), ex)),
         View::Bon => r.bon.as_ref().map(|(x, ex)| with_downloads(bon_html(x, &ex.stamp), ex)),
+        View::Sft if r.lora.is_some() => {
+            r.lora.as_ref().map(|(x, ex)| with_downloads(lora_html(x, crate::sharpen::lora_sft::LoraParams::default().eval_samples, &ex.stamp), ex))
+        }
         View::Sft | View::Rlhf => r.live(view).map(|live| {
             let stamp = train_stamp(app);
             let v = train_view(app, &stamp).expect("live run");
@@ -162,6 +166,9 @@ pub fn results(app: &App) {
     let placeholder = match view {
         View::Explore => "Pick a prompt and press Run to sample answers.",
         View::Bon => "Press Run to sweep best-of-N over the prompts (a few seconds).",
+        View::Sft if app.info.as_ref().is_some_and(|i| i.real) => {
+            "Press Run to train low-rank adapters (LoRA) on this model's own best-of-N answers and compare it before and after (a few minutes with the defaults: each step takes seconds here)."
+        }
         View::Sft => "Press Run to fine-tune a copy of the model on its own best-of-N answers and watch it sharpen.",
         View::Rlhf => "Press Run to train a copy of the model by RLHF-Sharpening (Eq. 8) and watch it approach the closed form pi_base^(1+1/beta) (about a minute with the defaults).",
         View::Theory => "Press Run to compare the closed-form optimum with token-level temperature for the prompt, and to measure the task's generation-verification gap (a few seconds).",

@@ -6,6 +6,7 @@ use crate::sharpen::efficiency::EfficiencyReport;
 use crate::sharpen::explore::ExploreReport;
 use crate::sharpen::gap::GapReport;
 use crate::sharpen::sft::{SftStep, WrongMode};
+use crate::sharpen::lora_sft::LoraReport;
 use crate::sharpen::BonReport;
 use crate::ui::params::View;
 use crate::ui::protocol::{Exports, FromWorker, Watched};
@@ -46,6 +47,8 @@ pub struct Results {
     pub explore: Option<(ExploreReport, Exports)>,
     pub bon: Option<(BonReport, Exports)>,
     pub sft: Option<Live>,
+    /// SFT-Sharpening of a real model (LoRA), when finished.
+    pub lora: Option<(LoraReport, Exports)>,
     pub rlhf: Option<Live>,
     pub theory: Option<(ClosedFormReport, GapReport, Exports)>,
     pub efficiency: Option<(EfficiencyReport, Exports)>,
@@ -73,6 +76,7 @@ impl Results {
         match v {
             View::Explore => self.explore.as_ref().map(|e| &e.1),
             View::Bon => self.bon.as_ref().map(|e| &e.1),
+            View::Sft if self.lora.is_some() => self.lora.as_ref().map(|e| &e.1),
             View::Sft | View::Rlhf => self.live(v).and_then(|l| l.exports.as_ref()),
             View::Theory => self.theory.as_ref().map(|e| &e.2),
             View::Efficiency => self.efficiency.as_ref().map(|e| &e.1),
@@ -116,6 +120,10 @@ impl Results {
                     live.wrong_mode = Some(report.wrong_mode);
                     live.exports = Some(exports);
                 }
+                Ok(true)
+            }
+            FromWorker::LoraDone { report, exports } => {
+                self.lora = Some((report, exports));
                 Ok(true)
             }
             FromWorker::RlhfDone { report, exports } => {

@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
-use crate::ui::jobs::{self, Session};
+use crate::ui::jobs::{self, PromptsFile, Session};
 use crate::ui::protocol::{FromWorker, ToWorker};
 
 thread_local! {
@@ -50,6 +50,7 @@ async fn load(task: String) {
     let t0 = clock();
     if !crate::tasks::builtin_names().contains(&task.as_str()) {
         let message = match crate::tasks::by_name(&task) {
+            Err(_) if task == "custom" => "your own prompt set is for a real model: give a GGUF model's URL in \"Model URL\" or choose a model file".into(),
             Ok(t) => format!("the {} question set is for a real model: give a GGUF model's URL in \"Model URL\" or choose a model file", t.name()),
             Err(e) => e.to_string(),
         };
@@ -164,7 +165,7 @@ fn js_text(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
-fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: &str, t0: f64) {
+fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: (Box<dyn crate::tasks::Task>, String), t0: f64) {
     let out = bytes.and_then(|(b, origin)| {
         progress(0, 0, "converting the weights");
         jobs::load_real(name, &b, task, MEMORY_BUDGET, origin).map_err(|e| format!("cannot load {name}: {e}"))
@@ -179,14 +180,27 @@ fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: &str, t
     }
 }
 
-async fn load_url(url: String, task: String) {
-    let t0 = clock();
-    let bytes = fetch_model(&url).await;
-    finish_real(&url, bytes, &task, t0);
+/// The task a real model will run, checked before any download.
+fn real_task(task: &str, prompts: Option<&PromptsFile>) -> Option<(Box<dyn crate::tasks::Task>, String)> {
+    match jobs::real_task(task, prompts) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            post(&FromWorker::Failed { message: e.to_string() });
+            None
+        }
+    }
 }
 
-async fn load_file(file: web_sys::File, task: String) {
+async fn load_url(url: String, task: String, prompts: Option<PromptsFile>) {
     let t0 = clock();
+    let Some(task) = real_task(&task, prompts.as_ref()) else { return };
+    let bytes = fetch_model(&url).await;
+    finish_real(&url, bytes, task, t0);
+}
+
+async fn load_file(file: web_sys::File, task: String, prompts: Option<PromptsFile>) {
+    let t0 = clock();
+    let Some(task) = real_task(&task, prompts.as_ref()) else { return };
     let name = file.name();
     let bytes = match too_large(&name, file.size()) {
         Some(msg) => Err(msg),
@@ -198,14 +212,15 @@ async fn load_file(file: web_sys::File, task: String) {
             }
         }
     };
-    finish_real(&name, bytes, &task, t0);
+    finish_real(&name, bytes, task, t0);
 }
 
 fn on_message(ev: MessageEvent) {
-    // A model chosen with the file picker: `{file: File, task}`.
+    // A model chosen with the file picker: `{file: File, task, prompts}`.
     if let Ok(file) = js_sys::Reflect::get(&ev.data(), &"file".into()).and_then(|f| f.dyn_into::<web_sys::File>()) {
         let task = js_sys::Reflect::get(&ev.data(), &"task".into()).ok().and_then(|t| t.as_string()).unwrap_or_default();
-        wasm_bindgen_futures::spawn_local(load_file(file, task));
+        let prompts = js_sys::Reflect::get(&ev.data(), &"prompts".into()).ok().and_then(|p| serde_wasm_bindgen::from_value(p).ok());
+        wasm_bindgen_futures::spawn_local(load_file(file, task, prompts));
         return;
     }
     let msg: ToWorker = match serde_wasm_bindgen::from_value(ev.data()) {
@@ -217,7 +232,7 @@ fn on_message(ev: MessageEvent) {
     };
     match msg {
         ToWorker::Load { task } => return wasm_bindgen_futures::spawn_local(load(task)),
-        ToWorker::LoadUrl { url, task } => return wasm_bindgen_futures::spawn_local(load_url(url, task)),
+        ToWorker::LoadUrl { url, task, prompts } => return wasm_bindgen_futures::spawn_local(load_url(url, task, prompts)),
         _ => {}
     }
     let out = SESSION.with(|c| match c.borrow().as_ref() {

@@ -396,7 +396,7 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   await ctx.close();
 });
 
-test("a real model from a file; a model too large for the page is refused before downloading", async (t) => {
+test("a real model from a file, the user's own prompt set and LoRA SFT; a model too large for the page is refused before downloading", async (t) => {
   if (!fs.existsSync(smolPath)) { t.skip(`SKIPPED: ${smolPath} missing`); return; }
   const { page, ctx } = await open("task=capitals&view=bon");
   await waitStatus(page, ["error"], 60_000);
@@ -406,10 +406,36 @@ test("a real model from a file; a model too large for the page is refused before
   assert.match(await page.textContent("#model-info"), /file, loaded in/);
   assert.doesNotMatch(await page.evaluate(() => location.hash), /model=[^&]/);
   // Exact-distribution experiments say why they cannot run on free text.
-  await page.click("#tab-sft");
+  await page.click("#tab-rlhf");
   await page.click("#run");
   await waitStatus(page, ["error"], 60_000);
   assert.match(await page.textContent("#error"), /exact answer distributions/);
+  // The user's own prompt set: a malformed file is refused with its line...
+  await page.setInputFiles("#prompts-file", { name: "bad.jsonl", mimeType: "application/jsonl", buffer: Buffer.from('{"prompt": "What is 2 + 2?", "answer": 4}\n{oops\n') });
+  await waitStatus(page, ["error"], 60_000);
+  assert.match(await page.textContent("#error"), /bad\.jsonl.*line 2/);
+  // ...a good one becomes task "custom" (the model is read again from the picked file).
+  const mine = '{"prompt": "What is 2 + 2?", "answer": 4}\n{"prompt": "What is 3 + 5?", "answer": 8}\n';
+  await page.setInputFiles("#prompts-file", { name: "mine.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(mine) });
+  await waitStatus(page, ["ready"], 120_000);
+  assert.match(await page.evaluate(() => location.hash), /task=custom/);
+  // SFT-Sharpening on a real model trains LoRA adapters, with progress.
+  await page.evaluate(() => { location.hash = "view=sft&task=custom&sft_prompts=2&sft_n=2&steps=2&batch=2&temperature=0.5"; });
+  await waitStatus(page, ["ready"], 30_000);
+  const t0 = Date.now();
+  await page.click("#run");
+  await page.waitForFunction(() => /LoRA steps/.test(document.querySelector("#progress-label")?.textContent || ""), null, { timeout: 60_000 });
+  const poll = setInterval(async () => console.log("LORA", await page.textContent("#progress-label").catch(() => ""), await status(page).catch(() => ""), await page.textContent("#error").catch(() => "")), 10_000);
+  const final = await waitStatus(page, ["done", "error"], 300_000).finally(() => clearInterval(poll));
+  assert.equal(final, "done", await page.textContent("#error"));
+  const text = await page.textContent("#results");
+  assert.match(text, /low-rank adapters/);
+  assert.match(text, /before.*after/s);
+  assert.match(text, /custom \(mine\.jsonl, 2 prompts, sha256 [0-9a-f]{16}\)/, "the chart stamp names the prompt set");
+  const step = /Mean step ([\d.]+) s/.exec(text);
+  metrics.real_lora_step_s = step ? Number(step[1]) : null;
+  metrics.real_lora_run_s = (Date.now() - t0) / 1e3;
+  await page.screenshot({ path: path.join(SHOTS, "real-lora.png"), fullPage: true });
   await ctx.close();
   const big = await open("model=/real/huge.gguf&task=arithmetic");
   await waitStatus(big.page, ["error"], 30_000);

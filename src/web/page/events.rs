@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlInputElement};
 
 use super::{render, with_app, App};
+use crate::ui::jobs::PromptsFile;
 use crate::ui::params::Kind;
 use crate::web::dom::{self, by_id, window};
 
@@ -78,8 +79,33 @@ pub(super) fn on_change(ev: Event) {
         }
         return;
     }
+    if t.id() == "prompts-file" {
+        if let Some(f) = t.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()).and_then(|l| l.get(0)) {
+            wasm_bindgen_futures::spawn_local(read_prompts(f));
+        }
+        return;
+    }
     let Some(name) = t.get_attribute("name") else { return };
     with_app(|app| app.control_changed(&name));
+}
+
+/// Largest prompt set file read (10,000 prompts of a few hundred bytes).
+const MAX_PROMPTS_BYTES: f64 = 8e6;
+
+/// Reads a chosen prompt set file; the worker parses it with the model.
+async fn read_prompts(f: web_sys::File) {
+    let name = f.name();
+    if f.size() > MAX_PROMPTS_BYTES {
+        let msg = format!("{name} is {:.0} MB; a prompt set file may have at most {:.0} MB", f.size() / 1e6, MAX_PROMPTS_BYTES / 1e6);
+        return with_app(|app| app.fail(msg));
+    }
+    match wasm_bindgen_futures::JsFuture::from(f.text()).await {
+        Ok(text) => {
+            let text = text.as_string().unwrap_or_default();
+            with_app(|app| app.prompts_chosen(PromptsFile { name, text }));
+        }
+        Err(e) => with_app(|app| app.fail(format!("cannot read {name}: {e:?}"))),
+    }
 }
 
 pub(super) fn on_input(ev: Event) {
