@@ -24,6 +24,10 @@ pub enum Error {
     /// An error inside candle (tensor shapes, dtypes).
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// The GPU path failed (no adapter, a limit, a lost device); callers
+    /// fall back to the CPU path.
+    #[error("GPU: {0}")]
+    Gpu(String),
     #[error("{0}")]
     Other(String),
 }

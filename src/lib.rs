@@ -5,6 +5,8 @@
 
 pub mod builtin;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod gpu;
 pub mod model;
 pub mod report;
 pub mod reward;

@@ -1,0 +1,158 @@
+//! A whole decoding step of the Llama decoder on the GPU, for a batch of
+//! `rows` sequences advancing together (best-of-N samples of one prompt):
+//! the same computation as `model::llama::Llama::forward` with a KV cache,
+//! kernel by kernel. Weights are uploaded once as f32 (a GGUF model's
+//! dequantised weights), q|k|v and gate|up fused into one matrix each; the
+//! KV cache and all activations are pre-allocated; a step writes the token
+//! ids and the position, submits the pre-built dispatches and reads back the
+//! logits `[rows, vocab]`.
+
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+
+use super::kernels::{submit, Kernels, Op, MAX_ATTENTION_LEN, MAX_HEAD_DIM};
+use super::Gpu;
+use crate::error::{Error, Result};
+use crate::model::config::Config;
+
+pub struct GpuDecoder<'g> {
+    gpu: &'g Gpu,
+    rows: usize,
+    max_len: usize,
+    vocab: usize,
+    pos: usize,
+    ids: wgpu::Buffer,
+    step: wgpu::Buffer,
+    logits: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    ops: Vec<Op>,
+    /// Kept alive for the bind groups.
+    _buffers: Vec<wgpu::Buffer>,
+}
+
+fn host(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.flatten_all()?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?)
+}
+
+type Weights = HashMap<String, Tensor>;
+
+fn weight<'m>(m: &'m Weights, name: &str) -> Result<&'m Tensor> {
+    m.get(name).ok_or_else(|| Error::Weights(format!("missing weight {name}")))
+}
+
+/// The rotary tables exactly as the CPU path computes them (f64, rounded).
+fn rope_tables(cfg: &Config, len: usize) -> (Vec<f32>, Vec<f32>) {
+    let (hd, half) = (cfg.head_dim(), cfg.head_dim() / 2);
+    let mut cos = Vec::with_capacity(len * half);
+    let mut sin = Vec::with_capacity(len * half);
+    for p in 0..len {
+        for i in 0..half {
+            let a = p as f64 * cfg.rope_theta.powf(-2.0 * i as f64 / hd as f64);
+            cos.push(a.cos() as f32);
+            sin.push(a.sin() as f32);
+        }
+    }
+    (cos, sin)
+}
+
+impl<'g> GpuDecoder<'g> {
+    /// Uploads a model (`cfg` and its f32 weights by Hugging Face name, as
+    /// `Model::tensors`) for `rows` sequences of at most `max_len` tokens.
+    pub fn new(gpu: &'g Gpu, k: &Kernels, cfg: &Config, model: &Weights, rows: usize, max_len: usize) -> Result<Self> {
+        let (d, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+        let (h, kvh, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
+        let max_len = max_len.min(cfg.max_position_embeddings);
+        if rows == 0 {
+            return Err(Error::Param("the GPU decoder needs at least one row".into()));
+        }
+        if max_len > MAX_ATTENTION_LEN || hd > MAX_HEAD_DIM || hd % 2 != 0 {
+            return Err(Error::Gpu(format!(
+                "the GPU attention kernel handles up to {MAX_ATTENTION_LEN} positions and even head sizes up to {MAX_HEAD_DIM} (asked {max_len}, head size {hd})"
+            )));
+        }
+        let qkv_n = (h + 2 * kvh) * hd;
+        let buf = |label: &str, n: usize| gpu.zeros(label, n);
+        let (ids, step) = (buf("ids", rows)?, gpu.uniform(&[0, 1, 0, 0]));
+        let (x, xn, qkv, att) = (buf("x", rows * d)?, buf("xn", rows * d)?, buf("qkv", rows * qkv_n)?, buf("att", rows * h * hd)?);
+        let (gu, act, logits) = (buf("gate_up", rows * 2 * f)?, buf("act", rows * f)?, buf("logits", rows * v)?);
+        let embed = gpu.upload("embed", &host(weight(model, "model.embed_tokens.weight")?)?)?;
+        let (cos, sin) = rope_tables(cfg, max_len);
+        let (cos, sin) = (gpu.upload("cos", &cos)?, gpu.upload("sin", &sin)?);
+        let mut ops = vec![k.embed(gpu, &embed, &ids, &x, rows, d, v)];
+        let mut keep = vec![];
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            let w = |n: &str| weight(model, &format!("{p}.{n}.weight"));
+            let cat = |names: &[&str]| -> Result<wgpu::Buffer> {
+                let parts = names.iter().map(|n| w(n).cloned()).collect::<Result<Vec<_>>>()?;
+                gpu.upload(names[0], &host(&Tensor::cat(&parts, 0)?)?)
+            };
+            let attn_norm = gpu.upload("attn_norm", &host(w("input_layernorm")?)?)?;
+            let mlp_norm = gpu.upload("mlp_norm", &host(w("post_attention_layernorm")?)?)?;
+            let wqkv = cat(&["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"])?;
+            let wo = gpu.upload("o_proj", &host(w("self_attn.o_proj")?)?)?;
+            let wgu = cat(&["mlp.gate_proj", "mlp.up_proj"])?;
+            let wdown = gpu.upload("down_proj", &host(w("mlp.down_proj")?)?)?;
+            let (kc, vc) = (buf("k_cache", rows * kvh * max_len * hd)?, buf("v_cache", rows * kvh * max_len * hd)?);
+            let eps = cfg.rms_norm_eps as f32;
+            ops.push(k.rms_norm(gpu, &x, &attn_norm, &xn, rows, d, eps));
+            ops.push(k.matmul(gpu, &xn, &wqkv, &qkv, rows, qkv_n, d, false));
+            ops.push(k.rope(gpu, &qkv, &cos, &sin, &step, rows, h + kvh, hd, qkv_n));
+            ops.push(k.kv_store(gpu, &qkv, &kc, &vc, &step, rows, h, kvh, hd, max_len));
+            ops.push(k.attention(gpu, &qkv, &kc, &vc, &att, &step, rows, h, kvh, hd, max_len));
+            ops.push(k.matmul(gpu, &att, &wo, &x, rows, d, h * hd, true));
+            ops.push(k.rms_norm(gpu, &x, &mlp_norm, &xn, rows, d, eps));
+            ops.push(k.matmul(gpu, &xn, &wgu, &gu, rows, 2 * f, d, false));
+            ops.push(k.swiglu(gpu, &gu, &act, rows, f));
+            ops.push(k.matmul(gpu, &act, &wdown, &x, rows, d, f, true));
+            keep.extend([attn_norm, mlp_norm, wqkv, wo, wgu, wdown, kc, vc]);
+        }
+        let norm = gpu.upload("norm", &host(weight(model, "model.norm.weight")?)?)?;
+        let head = match model.get("lm_head.weight") {
+            Some(t) if !cfg.tie_word_embeddings => gpu.upload("lm_head", &host(t)?)?,
+            _ => embed.clone(),
+        };
+        ops.push(k.rms_norm(gpu, &x, &norm, &xn, rows, d, cfg.rms_norm_eps as f32));
+        ops.push(k.matmul(gpu, &xn, &head, &logits, rows, v, d, false));
+        gpu.check()?;
+        keep.extend([embed, cos, sin, x, xn, qkv, att, gu, act, norm, head]);
+        let staging = gpu.staging(rows * v);
+        Ok(Self { gpu, rows, max_len, vocab: v, pos: 0, ids, step, logits, staging, ops, _buffers: keep })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Tokens fed so far (the next position).
+    pub fn len(&self) -> usize {
+        self.pos
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
+
+    /// Starts new sequences (the cache is overwritten as positions advance).
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Feeds one token per row at the next position and returns the logits,
+    /// `rows x vocab`, row-major.
+    pub fn step(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        if ids.len() != self.rows {
+            return Err(Error::Param(format!("{} token ids for {} rows", ids.len(), self.rows)));
+        }
+        if self.pos >= self.max_len {
+            return Err(Error::Gpu(format!("the GPU KV cache holds {} positions", self.max_len)));
+        }
+        self.gpu.write_u32(&self.ids, ids);
+        self.gpu.write_u32(&self.step, &[self.pos as u32, self.pos as u32 + 1, 0, 0]);
+        submit(self.gpu, &self.ops, Some((&self.logits, &self.staging, self.rows * self.vocab)));
+        let out = self.gpu.read_staging(&self.staging, self.rows * self.vocab)?;
+        self.pos += 1;
+        Ok(out)
+    }
+}

@@ -1,0 +1,208 @@
+//! The WGSL kernels (`shaders/*.wgsl`) as compute pipelines, and [`Op`]: one
+//! dispatch with its bind group and its own small uniform of dimensions,
+//! built once. A decoding step is a list of `Op`s encoded into one compute
+//! pass; only the shared `Step` uniform (position) changes between steps.
+
+use super::Gpu;
+use crate::error::{Error, Result};
+
+/// One dispatch, ready to encode.
+pub struct Op {
+    pipeline: wgpu::ComputePipeline,
+    bind: wgpu::BindGroup,
+    groups: (u32, u32, u32),
+}
+
+/// The thread tile (TM x TM per thread) and K step of the two tiled matmul
+/// variants: 64x64 blocks with 4x4 per thread, 128x128 with 8x8.
+pub const TILED_VARIANTS: [(u32, u32); 2] = [(4, 16), (8, 8)];
+
+/// Products with at most this many rows use the skinny (weight-streaming) kernel.
+pub const SKINNY_MAX_ROWS: usize = 32;
+
+/// The longest sequence the attention kernel handles (its scores live in
+/// workgroup memory); longer ones fall back to the CPU.
+pub const MAX_ATTENTION_LEN: usize = 2048;
+
+/// Largest head size the attention kernel stages.
+pub const MAX_HEAD_DIM: usize = 256;
+
+pub struct Kernels {
+    tiled: Vec<wgpu::ComputePipeline>,
+    /// Which `tiled` variant `matmul` uses.
+    pub tiled_variant: usize,
+    skinny: wgpu::ComputePipeline,
+    rms_norm: wgpu::ComputePipeline,
+    embed: wgpu::ComputePipeline,
+    rope: wgpu::ComputePipeline,
+    kv_store: wgpu::ComputePipeline,
+    attention: wgpu::ComputePipeline,
+    swiglu: wgpu::ComputePipeline,
+    log_softmax: wgpu::ComputePipeline,
+}
+
+fn pipeline(gpu: &Gpu, name: &str, src: &str) -> Result<wgpu::ComputePipeline> {
+    let module = gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(name), source: wgpu::ShaderSource::Wgsl(src.into()) });
+    let p = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    gpu.check().map_err(|e| Error::Gpu(format!("kernel {name}: {e}")))?;
+    Ok(p)
+}
+
+fn tiled_source(tm: u32, bk: u32) -> String {
+    include_str!("shaders/matmul_tiled.wgsl")
+        .replace("{TM}", &tm.to_string())
+        .replace("{BK}", &bk.to_string())
+        .replace("{XS}", &(bk * 16 * tm).to_string())
+        .replace("{ACC}", &(tm * tm).to_string())
+}
+
+/// Workgroups for `n` threads of 256, split over x and y (65535 per dimension).
+fn grid(n: usize) -> (u32, u32, u32) {
+    let g = n.div_ceil(256).max(1) as u32;
+    if g <= 65535 {
+        (g, 1, 1)
+    } else {
+        (65535, g.div_ceil(65535), 1)
+    }
+}
+
+impl Kernels {
+    pub fn new(gpu: &Gpu) -> Result<Self> {
+        let tiled = TILED_VARIANTS.iter().map(|&(tm, bk)| pipeline(gpu, "matmul_tiled", &tiled_source(tm, bk))).collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            tiled,
+            tiled_variant: 1,
+            skinny: pipeline(gpu, "matmul_skinny", include_str!("shaders/matmul_skinny.wgsl"))?,
+            rms_norm: pipeline(gpu, "rms_norm", include_str!("shaders/rms_norm.wgsl"))?,
+            embed: pipeline(gpu, "embed", include_str!("shaders/embed.wgsl"))?,
+            rope: pipeline(gpu, "rope", include_str!("shaders/rope.wgsl"))?,
+            kv_store: pipeline(gpu, "kv_store", include_str!("shaders/kv_store.wgsl"))?,
+            attention: pipeline(gpu, "attention", include_str!("shaders/attention.wgsl"))?,
+            swiglu: pipeline(gpu, "swiglu", include_str!("shaders/swiglu.wgsl"))?,
+            log_softmax: pipeline(gpu, "log_softmax", include_str!("shaders/log_softmax.wgsl"))?,
+        })
+    }
+
+    fn op(gpu: &Gpu, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer], groups: (u32, u32, u32)) -> Op {
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry> =
+            buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
+        let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
+        Op { pipeline: pipeline.clone(), bind, groups }
+    }
+
+    /// `y[m, n] (+)= x[m, k] w[n, k]^T`; skinny kernel up to
+    /// [`SKINNY_MAX_ROWS`] rows, tiled (variant `tiled_variant`) above.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
+        let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
+        if m <= SKINNY_MAX_ROWS {
+            let (gx, gy) = if n <= 65535 { (n as u32, 1) } else { (65535, n.div_ceil(65535) as u32) };
+            Self::op(gpu, &self.skinny, &[x, w, y, &dims], (gx, gy, m.div_ceil(8) as u32))
+        } else {
+            self.matmul_tiled(gpu, self.tiled_variant, x, w, y, m, n, k, accumulate)
+        }
+    }
+
+    /// The tiled kernel, variant `v` of [`TILED_VARIANTS`] (benchmarks).
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul_tiled(&self, gpu: &Gpu, v: usize, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
+        let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
+        let block = 16 * TILED_VARIANTS[v].0 as usize;
+        Self::op(gpu, &self.tiled[v], &[x, w, y, &dims], (n.div_ceil(block) as u32, m.div_ceil(block) as u32, 1))
+    }
+
+    /// The skinny kernel for any row count (tests).
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul_skinny(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
+        let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
+        let (gx, gy) = if n <= 65535 { (n as u32, 1) } else { (65535, n.div_ceil(65535) as u32) };
+        Self::op(gpu, &self.skinny, &[x, w, y, &dims], (gx, gy, m.div_ceil(8) as u32))
+    }
+
+    pub fn rms_norm(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, eps: f32) -> Op {
+        let dims = gpu.uniform(&[rows as u32, n as u32, eps.to_bits()]);
+        Self::op(gpu, &self.rms_norm, &[x, w, y, &dims], (rows as u32, 1, 1))
+    }
+
+    pub fn embed(&self, gpu: &Gpu, table: &wgpu::Buffer, ids: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, vocab: usize) -> Op {
+        let dims = gpu.uniform(&[rows as u32, n as u32, vocab as u32]);
+        Self::op(gpu, &self.embed, &[table, ids, y, &dims], grid(rows * n))
+    }
+
+    /// Rotary positions on the first `heads` heads of each row (row stride
+    /// `stride` floats), at the position in `step`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rope(&self, gpu: &Gpu, qkv: &wgpu::Buffer, cos: &wgpu::Buffer, sin: &wgpu::Buffer, step: &wgpu::Buffer, rows: usize, heads: usize, hd: usize, stride: usize) -> Op {
+        let dims = gpu.uniform(&[rows as u32, heads as u32, hd as u32, stride as u32]);
+        Self::op(gpu, &self.rope, &[qkv, cos, sin, &dims, step], grid(rows * heads * hd / 2))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn kv_store(&self, gpu: &Gpu, qkv: &wgpu::Buffer, kc: &wgpu::Buffer, vc: &wgpu::Buffer, step: &wgpu::Buffer, rows: usize, q_heads: usize, kv_heads: usize, hd: usize, max_len: usize) -> Op {
+        let dims = gpu.uniform(&[rows as u32, kv_heads as u32, hd as u32, q_heads as u32, max_len as u32]);
+        Self::op(gpu, &self.kv_store, &[qkv, kc, vc, &dims, step], grid(rows * kv_heads * hd))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention(
+        &self,
+        gpu: &Gpu,
+        qkv: &wgpu::Buffer,
+        kc: &wgpu::Buffer,
+        vc: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        step: &wgpu::Buffer,
+        rows: usize,
+        q_heads: usize,
+        kv_heads: usize,
+        hd: usize,
+        max_len: usize,
+    ) -> Op {
+        let scale = (1.0 / (hd as f64).sqrt()) as f32;
+        let dims = gpu.uniform(&[rows as u32, q_heads as u32, kv_heads as u32, hd as u32, max_len as u32, scale.to_bits()]);
+        Self::op(gpu, &self.attention, &[qkv, kc, vc, y, &dims, step], (q_heads as u32, rows as u32, 1))
+    }
+
+    pub fn swiglu(&self, gpu: &Gpu, gu: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize) -> Op {
+        let dims = gpu.uniform(&[rows as u32, n as u32]);
+        Self::op(gpu, &self.swiglu, &[gu, y, &dims], grid(rows * n))
+    }
+
+    pub fn log_softmax(&self, gpu: &Gpu, x: &wgpu::Buffer, rows: usize, n: usize) -> Op {
+        let dims = gpu.uniform(&[rows as u32, n as u32]);
+        Self::op(gpu, &self.log_softmax, &[x, &dims], (rows as u32, 1, 1))
+    }
+}
+
+/// Encodes `ops` into one compute pass and, when given, a copy of
+/// `(src, floats)` into `staging`; submits.
+pub fn submit(gpu: &Gpu, ops: &[Op], copy: Option<(&wgpu::Buffer, &wgpu::Buffer, usize)>) {
+    let mut enc = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+        for op in ops {
+            pass.set_pipeline(&op.pipeline);
+            pass.set_bind_group(0, &op.bind, &[]);
+            pass.dispatch_workgroups(op.groups.0, op.groups.1, op.groups.2);
+        }
+    }
+    if let Some((src, staging, floats)) = copy {
+        enc.copy_buffer_to_buffer(src, 0, staging, 0, floats as u64 * 4);
+    }
+    gpu.queue.submit([enc.finish()]);
+}
+
+/// Runs `ops` and waits for them (tests, benchmarks).
+pub fn run(gpu: &Gpu, ops: &[Op]) -> Result<()> {
+    submit(gpu, ops, None);
+    gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    gpu.check()
+}

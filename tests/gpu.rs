@@ -1,0 +1,236 @@
+//! The GPU path against the CPU reference, natively through wgpu on whatever
+//! adapter the machine has (in CI: Mesa's lavapipe, a software Vulkan
+//! device). Every kernel on random inputs of awkward sizes, then whole
+//! decoding steps of the built-in models and SmolLM2: logits within the
+//! stated tolerance of candle's. Without an adapter the tests say SKIPPED,
+//! unless SHARPEN_REQUIRE_GPU=1 (scripts/test.sh sets it), which fails them.
+
+use candle_core::{Device, Tensor};
+use sharpening_lab::gpu::decoder::GpuDecoder;
+use sharpening_lab::gpu::kernels::{run, Kernels, TILED_VARIANTS};
+use sharpening_lab::gpu::Gpu;
+use sharpening_lab::rng::{Purpose, Rng};
+
+fn gpu() -> Option<(Gpu, Kernels)> {
+    match Gpu::new_blocking().and_then(|g| Kernels::new(&g).map(|k| (g, k))) {
+        Ok(x) => Some(x),
+        Err(e) if std::env::var("SHARPEN_REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("SHARPEN_REQUIRE_GPU=1 but {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e} (install mesa-vulkan-drivers for a software adapter)");
+            None
+        }
+    }
+}
+
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut r = Rng::new(seed, Purpose::Init, 7, n as u64);
+    (0..n).map(|_| r.normal() as f32).collect()
+}
+
+/// Asserts |a - b| <= tol * scale elementwise, naming the worst element.
+fn close(what: &str, got: &[f32], want: &[f32], tol: f64, scale: impl Fn(usize) -> f64) -> f64 {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let mut worst = (0.0f64, 0usize);
+    for i in 0..got.len() {
+        let err = (got[i] as f64 - want[i] as f64).abs() / scale(i);
+        assert!(err.is_finite(), "{what}[{i}]: {} vs {}", got[i], want[i]);
+        if err > worst.0 {
+            worst = (err, i);
+        }
+    }
+    assert!(worst.0 <= tol, "{what}: element {} is {} vs {} (scaled error {:.2e} > {tol:.0e})", worst.1, got[worst.1], want[worst.1], worst.0);
+    worst.0
+}
+
+/// y = x w^T in f64 and the scale of each element (sum of |x||w|).
+fn matmul_ref(x: &[f32], w: &[f32], m: usize, n: usize, k: usize) -> (Vec<f32>, Vec<f64>) {
+    let (mut y, mut s) = (vec![0f32; m * n], vec![0f64; m * n]);
+    for i in 0..m {
+        for j in 0..n {
+            let (mut acc, mut mag) = (0f64, 0f64);
+            for l in 0..k {
+                let p = x[i * k + l] as f64 * w[j * k + l] as f64;
+                acc += p;
+                mag += p.abs();
+            }
+            y[i * n + j] = acc as f32;
+            s[i * n + j] = mag.max(1e-30);
+        }
+    }
+    (y, s)
+}
+
+#[test]
+fn matmul_kernels_match_the_cpu_on_awkward_sizes() {
+    let Some((g, k)) = gpu() else { return };
+    for (m, n, kk) in [(1, 1, 1), (3, 5, 7), (8, 9, 64), (17, 33, 65), (33, 70, 130), (70, 129, 37), (129, 67, 200)] {
+        let (x, w, y0) = (random(m * kk, 1), random(n * kk, 2), random(m * n, 3));
+        let (want, scale) = matmul_ref(&x, &w, m, n, kk);
+        let (bx, bw) = (g.upload("x", &x).unwrap(), g.upload("w", &w).unwrap());
+        for variant in 0..=TILED_VARIANTS.len() {
+            for acc in [false, true] {
+                let by = g.upload("y", &y0).unwrap();
+                let op = if variant < TILED_VARIANTS.len() {
+                    k.matmul_tiled(&g, variant, &bx, &bw, &by, m, n, kk, acc)
+                } else {
+                    k.matmul_skinny(&g, &bx, &bw, &by, m, n, kk, acc)
+                };
+                run(&g, &[op]).unwrap();
+                let got = g.download(&by, m * n).unwrap();
+                let want: Vec<f32> = want.iter().zip(&y0).map(|(a, b)| if acc { a + b } else { *a }).collect();
+                // f32 accumulation in another order: relative to sum |x_l w_l| (+ |y0|).
+                close(&format!("matmul {m}x{n}x{kk} variant {variant} acc {acc}"), &got, &want, 1e-5, |i| scale[i] + if acc { y0[i].abs() as f64 } else { 0.0 } + 1e-6);
+            }
+        }
+    }
+}
+
+#[test]
+fn elementwise_kernels_match_candle() {
+    let Some((g, k)) = gpu() else { return };
+    let dev = Device::Cpu;
+    // RMSNorm: candle's fused kernel.
+    for (rows, n) in [(1, 1), (3, 7), (5, 300), (2, 1000)] {
+        let (x, w) = (random(rows * n, 4), random(n, 5));
+        let want = candle_nn::ops::rms_norm(&Tensor::from_vec(x.clone(), (rows, n), &dev).unwrap(), &Tensor::from_vec(w.clone(), n, &dev).unwrap(), 1e-5).unwrap();
+        let (bx, bw, by) = (g.upload("x", &x).unwrap(), g.upload("w", &w).unwrap(), g.zeros("y", rows * n).unwrap());
+        run(&g, &[k.rms_norm(&g, &bx, &bw, &by, rows, n, 1e-5)]).unwrap();
+        close("rms_norm", &g.download(&by, rows * n).unwrap(), &want.flatten_all().unwrap().to_vec1().unwrap(), 1e-5, |_| 1.0);
+    }
+    // SwiGLU.
+    let (rows, n) = (3, 77);
+    let gu = random(rows * 2 * n, 6);
+    let t = Tensor::from_vec(gu.clone(), (rows, 2 * n), &dev).unwrap();
+    let want = (candle_nn::ops::silu(&t.narrow(1, 0, n).unwrap()).unwrap() * t.narrow(1, n, n).unwrap()).unwrap();
+    let (bg, by) = (g.upload("gu", &gu).unwrap(), g.zeros("y", rows * n).unwrap());
+    run(&g, &[k.swiglu(&g, &bg, &by, rows, n)]).unwrap();
+    close("swiglu", &g.download(&by, rows * n).unwrap(), &want.flatten_all().unwrap().to_vec1().unwrap(), 1e-5, |_| 1.0);
+    // Log-softmax, rows of an awkward width with a large offset.
+    let (rows, n) = (4, 1001);
+    let x: Vec<f32> = random(rows * n, 8).iter().map(|v| v * 5.0 + 40.0).collect();
+    let want = candle_nn::ops::log_softmax(&Tensor::from_vec(x.clone(), (rows, n), &dev).unwrap(), 1).unwrap();
+    let bx = g.upload("x", &x).unwrap();
+    run(&g, &[k.log_softmax(&g, &bx, rows, n)]).unwrap();
+    close("log_softmax", &g.download(&bx, rows * n).unwrap(), &want.flatten_all().unwrap().to_vec1().unwrap(), 1e-5, |i| 1.0 + want.flatten_all().unwrap().get(i).unwrap().to_scalar::<f32>().unwrap().abs() as f64);
+    // Embedding rows (an out-of-range id is clamped, never read out of bounds).
+    let (vocab, n) = (11, 13);
+    let table = random(vocab * n, 9);
+    let ids = [3u32, 0, 10, 99];
+    let (bt, bi, by) = (g.upload("t", &table).unwrap(), g.zeros("ids", 4).unwrap(), g.zeros("y", 4 * n).unwrap());
+    g.write_u32(&bi, &ids);
+    run(&g, &[k.embed(&g, &bt, &bi, &by, 4, n, vocab)]).unwrap();
+    let want: Vec<f32> = ids.iter().flat_map(|&i| table[(i.min(10) as usize) * n..][..n].to_vec()).collect();
+    close("embed", &g.download(&by, 4 * n).unwrap(), &want, 0.0, |_| 1.0);
+}
+
+#[test]
+fn rope_kv_cache_and_attention_match_the_cpu() {
+    let Some((g, k)) = gpu() else { return };
+    let dev = Device::Cpu;
+    // Grouped heads: 6 query heads over 2 K/V heads, head size 10, 3 rows, 5 steps.
+    let (rows, h, kvh, hd, max_len, steps) = (3, 6, 2, 10, 7, 5);
+    let stride = (h + 2 * kvh) * hd;
+    let half = hd / 2;
+    let (cos, sin): (Vec<f32>, Vec<f32>) = (0..max_len * half).map(|i| {
+        let a = (i / half) as f64 * 10000f64.powf(-2.0 * (i % half) as f64 / hd as f64);
+        (a.cos() as f32, a.sin() as f32)
+    }).unzip();
+    let (bcos, bsin, step) = (g.upload("cos", &cos).unwrap(), g.upload("sin", &sin).unwrap(), g.uniform(&[0, 1, 0, 0]));
+    let bqkv = g.zeros("qkv", rows * stride).unwrap();
+    let (kc, vc, out) = (g.zeros("k", rows * kvh * max_len * hd).unwrap(), g.zeros("v", rows * kvh * max_len * hd).unwrap(), g.zeros("y", rows * h * hd).unwrap());
+    let ops = [
+        k.rope(&g, &bqkv, &bcos, &bsin, &step, rows, h + kvh, hd, stride),
+        k.kv_store(&g, &bqkv, &kc, &vc, &step, rows, h, kvh, hd, max_len),
+        k.attention(&g, &bqkv, &kc, &vc, &out, &step, rows, h, kvh, hd, max_len),
+    ];
+    let rope = |x: &Tensor, pos: usize| {
+        let c = Tensor::from_vec(cos[pos * half..][..half].to_vec(), (1, half), &dev).unwrap();
+        let s = Tensor::from_vec(sin[pos * half..][..half].to_vec(), (1, half), &dev).unwrap();
+        candle_nn::rotary_emb::rope(x, &c, &s).unwrap()
+    };
+    let (mut keys, mut vals): (Vec<Tensor>, Vec<Tensor>) = (vec![], vec![]);
+    for pos in 0..steps {
+        let qkv = random(rows * stride, 10 + pos as u64);
+        g.write_u32(&step, &[pos as u32, pos as u32 + 1, 0, 0]);
+        let bytes: Vec<u32> = qkv.iter().map(|v| v.to_bits()).collect();
+        g.write_u32(&bqkv, &bytes);
+        run(&g, &ops).unwrap();
+        // CPU: [rows, heads, 1, hd] tensors through candle's rope, softmax(q k^T / sqrt(hd)) v.
+        let t = Tensor::from_vec(qkv, (rows, h + 2 * kvh, 1, hd), &dev).unwrap();
+        let q = rope(&t.narrow(1, 0, h).unwrap().contiguous().unwrap(), pos);
+        keys.push(rope(&t.narrow(1, h, kvh).unwrap().contiguous().unwrap(), pos));
+        vals.push(t.narrow(1, h + kvh, kvh).unwrap().contiguous().unwrap());
+        let kk = Tensor::cat(&keys, 2).unwrap();
+        let vv = Tensor::cat(&vals, 2).unwrap();
+        let rep = |x: &Tensor| {
+            let (b, n, s, e) = x.dims4().unwrap();
+            x.unsqueeze(2).unwrap().expand((b, n, h / kvh, s, e)).unwrap().reshape((b, h, s, e)).unwrap()
+        };
+        let att = (q.matmul(&rep(&kk).t().unwrap()).unwrap() / (hd as f64).sqrt()).unwrap();
+        let want = candle_nn::ops::softmax_last_dim(&att).unwrap().matmul(&rep(&vv)).unwrap();
+        close(&format!("attention at position {pos}"), &g.download(&out, rows * h * hd).unwrap(), &want.flatten_all().unwrap().to_vec1().unwrap(), 1e-5, |_| 1.0);
+        let rq = g.download(&bqkv, rows * stride).unwrap();
+        let rq: Vec<f32> = (0..rows).flat_map(|r| rq[r * stride..][..h * hd].to_vec()).collect();
+        close("rope", &rq, &q.flatten_all().unwrap().to_vec1().unwrap(), 1e-6, |_| 1.0);
+    }
+}
+
+/// Decoding steps on the GPU vs `Llama::forward` with a KV cache on the CPU:
+/// three rows with different tokens; returns the largest logit difference.
+fn decode_matches(g: &Gpu, k: &Kernels, m: &sharpening_lab::model::Model, steps: usize) -> f64 {
+    let rows = 3;
+    let mut dec = GpuDecoder::new(g, k, m.llama.config(), &m.tensors, rows, 64).unwrap();
+    let mut cache = sharpening_lab::model::KvCache::new(m.llama.config().num_hidden_layers);
+    let vocab = m.llama.config().vocab_size as u32;
+    let mut worst = 0f64;
+    for s in 0..steps {
+        let ids: Vec<u32> = (0..rows as u32).map(|r| (7 + 13 * r + 5 * s as u32) % vocab).collect();
+        let got = dec.step(&ids).unwrap();
+        let t = Tensor::from_vec(ids.clone(), (rows, 1), &Device::Cpu).unwrap();
+        let want: Vec<f32> = m.llama.forward(&t, Some(&mut cache)).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let scale = want.iter().fold(1f32, |a, b| a.max(b.abs())) as f64;
+        worst = worst.max(close(&format!("logits at step {s}"), &got, &want, 1e-4, |_| scale));
+    }
+    worst
+}
+
+#[test]
+fn whole_decoding_steps_match_the_cpu_on_the_built_in_models() {
+    let Some((g, k)) = gpu() else { return };
+    for task in ["add", "mul"] {
+        let m = sharpening_lab::builtin::load(task).unwrap();
+        let worst = decode_matches(&g, &k, &m, 8);
+        eprintln!("{task}: largest logit difference {worst:.2e} of the largest |logit| ({})", g.info.name);
+    }
+}
+
+#[test]
+fn smollm2_decoding_steps_match_the_cpu() {
+    let Some((g, k)) = gpu() else { return };
+    let path = std::env::var("SMOLLM2_GGUF").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct.Q4_1.gguf").into());
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("SKIPPED: {path} not found");
+        return;
+    };
+    // f32 weights on both sides (the CPU's quantised kernels would differ by design).
+    let m = sharpening_lab::model::gguf::load_gguf(&bytes, sharpening_lab::model::gguf::Weights::F32).unwrap();
+    let worst = decode_matches(&g, &k, &m, 3);
+    eprintln!("SmolLM2: largest logit difference {worst:.2e} of the largest |logit| ({})", g.info.name);
+}
+
+#[test]
+fn limits_are_errors_not_panics() {
+    let Some((g, k)) = gpu() else { return };
+    let m = sharpening_lab::builtin::load("add").unwrap();
+    let e = GpuDecoder::new(&g, &k, m.llama.config(), &m.tensors, 2, 100_000).err();
+    // The built-in model has few positions: the cache is clamped to them.
+    assert!(e.is_none(), "{e:?}");
+    let mut dec = GpuDecoder::new(&g, &k, m.llama.config(), &m.tensors, 2, 2).unwrap();
+    assert!(dec.step(&[1]).is_err(), "wrong row count");
+    dec.step(&[1, 2]).unwrap();
+    dec.step(&[1, 2]).unwrap();
+    let e = dec.step(&[1, 2]).unwrap_err().to_string();
+    assert!(e.contains("KV cache"), "{e}");
+    let huge = g.zeros("huge", (g.info.max_buffer_bytes / 4 + 1) as usize).err().expect("over the limit").to_string();
+    assert!(huge.contains("MB"), "{huge}");
+}
