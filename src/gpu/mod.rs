@@ -12,6 +12,7 @@
 //! Errors never panic: wgpu's validation errors and a lost device are caught
 //! here and returned as [`Error::Gpu`], so callers can fall back to the CPU.
 
+pub mod bench;
 pub mod decoder;
 pub mod kernels;
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod gpu_bench;
 mod commands;
 mod table;
 
@@ -24,6 +25,7 @@ COMMANDS
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
   train  train a built-in model from a seed        --out DIR --steps 3000
   bench  throughput and model FLOP utilisation     --quick
+  gpu-bench  GPU vs CPU: matmul GFLOP/s, batched decoding  --sizes 256,4096 --batches 1,16,64 --shape smollm2-135m|--model F.gguf
   help   this text
 
 COMMON OPTIONS
@@ -59,11 +61,12 @@ fn main() -> ExitCode {
         "efficiency" => commands::efficiency(rest),
         "train" => commands::train(rest),
         "bench" => bench::run(rest),
+        "gpu-bench" => gpu_bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, closed-form, gap, efficiency, train, bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, closed-form, gap, efficiency, train, bench, gpu-bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

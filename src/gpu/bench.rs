@@ -1,0 +1,208 @@
+//! GPU benchmarks (`sharpen gpu-bench`), GPU and CPU path in the same run:
+//! matmul GFLOP/s of each kernel at several sizes (`2 m n k` flops per
+//! product), and batched greedy decoding tokens/s of a model, the GPU
+//! decoder against `Llama::forward` with a KV cache (candle).
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+
+use super::decoder::GpuDecoder;
+use super::kernels::{run, Kernels, Op, TILED_VARIANTS};
+use super::Gpu;
+use crate::error::Result;
+use crate::model::{Config, KvCache, Llama};
+use crate::throughput::time_fastest;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MatmulRow {
+    pub kernel: String,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub gpu_gflops: f64,
+    /// candle's CPU matmul on the same shapes (None when skipped).
+    pub cpu_gflops: Option<f64>,
+}
+
+/// Deterministic values in [-a, a) (a cheap LCG: benchmark data only).
+pub fn filler(n: usize, a: f32, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * a
+        })
+        .collect()
+}
+
+/// GFLOP/s of `op` (repeated in one submission so a run lasts ~20 ms+).
+fn gpu_rate(gpu: &Gpu, make: &dyn Fn() -> Op, flops: f64, clock: &dyn Fn() -> f64) -> Result<f64> {
+    let reps = ((2e10 / flops).ceil() as usize).clamp(1, 256);
+    let ops: Vec<Op> = (0..reps).map(|_| make()).collect();
+    let t = time_fastest(clock, 0.5, &mut || run(gpu, &ops))?;
+    Ok(flops * reps as f64 / t / 1e9)
+}
+
+/// Each kernel at each `(m, n, k)`; the CPU timed when `cpu` is set.
+pub fn matmul_rows(gpu: &Gpu, kern: &Kernels, sizes: &[(usize, usize, usize)], cpu: bool, clock: &dyn Fn() -> f64) -> Result<Vec<MatmulRow>> {
+    let mut rows = Vec::new();
+    for &(m, n, k) in sizes {
+        let (x, w) = (filler(m * k, 1.0, 1), filler(n * k, 1.0, 2));
+        let flops = 2.0 * (m * n * k) as f64;
+        let cpu_gflops = if cpu {
+            let (xt, wt) = (Tensor::from_vec(x.clone(), (m, k), &Device::Cpu)?, Tensor::from_vec(w.clone(), (n, k), &Device::Cpu)?);
+            let t = time_fastest(clock, 0.5, &mut || {
+                xt.matmul(&wt.t()?)?;
+                Ok(())
+            })?;
+            Some(flops / t / 1e9)
+        } else {
+            None
+        };
+        let (bx, bw, by) = (gpu.upload("x", &x)?, gpu.upload("w", &w)?, gpu.zeros("y", m * n)?);
+        let mut kernels: Vec<(String, Box<dyn Fn() -> Op>)> = TILED_VARIANTS
+            .iter()
+            .enumerate()
+            .map(|(v, (tm, bk))| {
+                let (bx, bw, by) = (&bx, &bw, &by);
+                let f: Box<dyn Fn() -> Op> = Box::new(move || kern.matmul_tiled(gpu, v, bx, bw, by, m, n, k, false));
+                (format!("tiled {}x{} (TM {tm}, BK {bk})", 16 * tm, 16 * tm), f)
+            })
+            .collect();
+        if m <= 64 {
+            kernels.push(("skinny (8 rows per pass)".into(), Box::new(|| kern.matmul_skinny(gpu, &bx, &bw, &by, m, n, k, false))));
+        }
+        for (name, make) in &kernels {
+            rows.push(MatmulRow { kernel: name.clone(), m, n, k, gpu_gflops: gpu_rate(gpu, make.as_ref(), flops, clock)?, cpu_gflops });
+        }
+    }
+    Ok(rows)
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DecodeRow {
+    pub rows: usize,
+    pub gpu_tokens_per_s: f64,
+    pub cpu_tokens_per_s: f64,
+}
+
+fn argmax_rows(logits: &[f32], rows: usize) -> Vec<u32> {
+    let v = logits.len() / rows;
+    (0..rows)
+        .map(|r| logits[r * v..(r + 1) * v].iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32)
+        .collect()
+}
+
+/// Greedy decoding of `new_tokens` tokens for `rows` copies of `prompt`,
+/// timed after the prompt: GPU decoder vs `llama` on the CPU.
+#[allow(clippy::too_many_arguments)]
+pub fn decode_rows(
+    gpu: &Gpu,
+    kern: &Kernels,
+    cfg: &Config,
+    weights: &HashMap<String, Tensor>,
+    llama: &Llama,
+    batches: &[usize],
+    prompt: &[u32],
+    new_tokens: usize,
+    clock: &dyn Fn() -> f64,
+) -> Result<Vec<DecodeRow>> {
+    let mut out = Vec::new();
+    for &rows in batches {
+        let mut dec = GpuDecoder::new(gpu, kern, cfg, weights, rows, prompt.len() + new_tokens)?;
+        let gpu_t = time_fastest(clock, 1.0, &mut || {
+            dec.reset();
+            let mut logits = vec![];
+            for &t in prompt {
+                logits = dec.step(&vec![t; rows])?;
+            }
+            for _ in 0..new_tokens {
+                logits = dec.step(&argmax_rows(&logits, rows))?;
+            }
+            Ok(())
+        })?;
+        // The prompt's cost on its own, to subtract.
+        let gpu_prompt = time_fastest(clock, 0.5, &mut || {
+            dec.reset();
+            for &t in prompt {
+                dec.step(&vec![t; rows])?;
+            }
+            Ok(())
+        })?;
+        let ids = Tensor::from_vec(prompt.repeat(rows), (rows, prompt.len()), &Device::Cpu)?;
+        let mut cpu_prompt = 0.0;
+        let cpu_t = time_fastest(clock, 1.0, &mut || {
+            let t0 = clock();
+            let mut cache = KvCache::new(cfg.num_hidden_layers);
+            let logits = llama.forward(&ids, Some(&mut cache))?;
+            let mut next = argmax_rows(&logits.narrow(1, prompt.len() - 1, 1)?.flatten_all()?.to_vec1()?, rows);
+            let t1 = clock();
+            for _ in 0..new_tokens {
+                let l = llama.forward(&Tensor::from_vec(next.clone(), (rows, 1), &Device::Cpu)?, Some(&mut cache))?;
+                next = argmax_rows(&l.flatten_all()?.to_vec1()?, rows);
+            }
+            cpu_prompt = t1 - t0;
+            Ok(())
+        })?;
+        let tokens = (rows * new_tokens) as f64;
+        out.push(DecodeRow {
+            rows,
+            gpu_tokens_per_s: tokens / (gpu_t - gpu_prompt).max(1e-9),
+            cpu_tokens_per_s: tokens / (cpu_t - cpu_prompt).max(1e-9),
+        });
+    }
+    Ok(out)
+}
+
+/// Model shapes for benchmarks without a model file (random weights: the
+/// speed does not depend on the values).
+pub fn synthetic_config(name: &str) -> Option<Config> {
+    // (hidden, ffn, layers, heads, kv heads, vocab)
+    let (d, f, l, h, kv, v) = match name {
+        // A smoke test for software adapters.
+        "tiny" => (64, 128, 2, 4, 2, 512),
+        "smollm2-135m" => (576, 1536, 30, 9, 3, 49152),
+        "smollm2-360m" => (960, 2560, 32, 15, 5, 49152),
+        "smollm2-1.7b" => (2048, 8192, 24, 32, 32, 49152),
+        _ => return None,
+    };
+    Some(Config {
+        vocab_size: v,
+        hidden_size: d,
+        intermediate_size: f,
+        num_hidden_layers: l,
+        num_attention_heads: h,
+        num_key_value_heads: Some(kv),
+        rms_norm_eps: 1e-5,
+        rope_theta: 100_000.0,
+        max_position_embeddings: 2048,
+        tie_word_embeddings: true,
+    })
+}
+
+/// Random weights for `cfg` by Hugging Face name (uniform, scaled 1/sqrt(in)).
+pub fn synthetic_weights(cfg: &Config) -> Result<HashMap<String, Tensor>> {
+    let (d, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+    let kv = cfg.kv_heads() * cfg.head_dim();
+    let dev = Device::Cpu;
+    let mut w = HashMap::new();
+    let mut seed = 0u64;
+    let mut mat = |name: String, out: usize, inp: usize, w: &mut HashMap<String, Tensor>| -> Result<()> {
+        seed += 1;
+        w.insert(name, Tensor::from_vec(filler(out * inp, 1.0 / (inp as f32).sqrt(), seed), (out, inp), &dev)?);
+        Ok(())
+    };
+    mat("model.embed_tokens.weight".into(), v, d, &mut w)?;
+    for i in 0..cfg.num_hidden_layers {
+        let p = format!("model.layers.{i}");
+        for (n, o, inp) in [("self_attn.q_proj", d, d), ("self_attn.k_proj", kv, d), ("self_attn.v_proj", kv, d), ("self_attn.o_proj", d, d), ("mlp.gate_proj", f, d), ("mlp.up_proj", f, d), ("mlp.down_proj", d, f)] {
+            mat(format!("{p}.{n}.weight"), o, inp, &mut w)?;
+        }
+        for n in ["input_layernorm", "post_attention_layernorm"] {
+            w.insert(format!("{p}.{n}.weight"), Tensor::ones(d, candle_core::DType::F32, &dev)?);
+        }
+    }
+    w.insert("model.norm.weight".into(), Tensor::ones(d, candle_core::DType::F32, &dev)?);
+    Ok(w)
+}
