@@ -17,8 +17,10 @@ pub struct Op {
 /// variants: 64x64 blocks with 4x4 per thread, 128x128 with 8x8.
 pub const TILED_VARIANTS: [(u32, u32); 2] = [(4, 16), (8, 8)];
 
-/// Products with at most this many rows use the skinny (weight-streaming) kernel.
-pub const SKINNY_MAX_ROWS: usize = 32;
+/// Products with at most this many rows use the skinny (weight-streaming)
+/// kernel: on an H100 it beat both tiled variants up to 64 rows
+/// (64x4096x4096: 5.9 TFLOP/s against 4.7 and 2.4; BENCHMARKS.md).
+pub const SKINNY_MAX_ROWS: usize = 64;
 
 /// The longest sequence the attention kernel handles (its scores live in
 /// workgroup memory); longer ones fall back to the CPU.
@@ -29,9 +31,9 @@ pub const MAX_HEAD_DIM: usize = 256;
 
 pub struct Kernels {
     tiled: Vec<wgpu::ComputePipeline>,
-    /// Which `tiled` variant `matmul` uses.
-    pub tiled_variant: usize,
     skinny: wgpu::ComputePipeline,
+    /// The skinny kernel with vec4 loads, for K a multiple of 4.
+    skinny4: wgpu::ComputePipeline,
     rms_norm: wgpu::ComputePipeline,
     embed: wgpu::ComputePipeline,
     rope: wgpu::ComputePipeline,
@@ -43,6 +45,22 @@ pub struct Kernels {
 
 fn pipeline(gpu: &Gpu, name: &str, src: &str) -> Result<wgpu::ComputePipeline> {
     let module = gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(name), source: wgpu::ShaderSource::Wgsl(src.into()) });
+    finish_pipeline(gpu, name, module)
+}
+
+/// A kernel that checks every index itself (`matmul_wgsl`), compiled
+/// without wgpu's injected bounds checks (they cost several times over in
+/// the inner loops).
+fn pipeline_unchecked(gpu: &Gpu, name: &str, src: &str) -> Result<wgpu::ComputePipeline> {
+    let desc = wgpu::ShaderModuleDescriptor { label: Some(name), source: wgpu::ShaderSource::Wgsl(src.into()) };
+    // SAFETY: the generated matmul kernels guard every buffer index by the
+    // dimensions in their uniform, which `Kernels` sets from the sizes the
+    // buffers were created with (tests/gpu.rs runs them on awkward sizes).
+    let module = unsafe { gpu.device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) };
+    finish_pipeline(gpu, name, module)
+}
+
+fn finish_pipeline(gpu: &Gpu, name: &str, module: wgpu::ShaderModule) -> Result<wgpu::ComputePipeline> {
     let p = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(name),
         layout: None,
@@ -53,14 +71,6 @@ fn pipeline(gpu: &Gpu, name: &str, src: &str) -> Result<wgpu::ComputePipeline> {
     });
     gpu.check().map_err(|e| Error::Gpu(format!("kernel {name}: {e}")))?;
     Ok(p)
-}
-
-fn tiled_source(tm: u32, bk: u32) -> String {
-    include_str!("shaders/matmul_tiled.wgsl")
-        .replace("{TM}", &tm.to_string())
-        .replace("{BK}", &bk.to_string())
-        .replace("{XS}", &(bk * 16 * tm).to_string())
-        .replace("{ACC}", &(tm * tm).to_string())
 }
 
 /// Workgroups for `n` threads of 256, split over x and y (65535 per dimension).
@@ -75,11 +85,14 @@ fn grid(n: usize) -> (u32, u32, u32) {
 
 impl Kernels {
     pub fn new(gpu: &Gpu) -> Result<Self> {
-        let tiled = TILED_VARIANTS.iter().map(|&(tm, bk)| pipeline(gpu, "matmul_tiled", &tiled_source(tm, bk))).collect::<Result<Vec<_>>>()?;
+        let tiled = TILED_VARIANTS
+            .iter()
+            .map(|&(tm, bk)| pipeline_unchecked(gpu, "matmul_tiled", &super::matmul_wgsl::tiled(tm as usize, bk as usize)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             tiled,
-            tiled_variant: 1,
-            skinny: pipeline(gpu, "matmul_skinny", include_str!("shaders/matmul_skinny.wgsl"))?,
+            skinny: pipeline_unchecked(gpu, "matmul_skinny", &super::matmul_wgsl::skinny(false))?,
+            skinny4: pipeline_unchecked(gpu, "matmul_skinny_vec4", &super::matmul_wgsl::skinny(true))?,
             rms_norm: pipeline(gpu, "rms_norm", include_str!("shaders/rms_norm.wgsl"))?,
             embed: pipeline(gpu, "embed", include_str!("shaders/embed.wgsl"))?,
             rope: pipeline(gpu, "rope", include_str!("shaders/rope.wgsl"))?,
@@ -99,15 +112,14 @@ impl Kernels {
     }
 
     /// `y[m, n] (+)= x[m, k] w[n, k]^T`; skinny kernel up to
-    /// [`SKINNY_MAX_ROWS`] rows, tiled (variant `tiled_variant`) above.
+    /// [`SKINNY_MAX_ROWS`] rows, tiled above: 64x64 blocks below 1024 rows,
+    /// 128x128 from 1024 (faster from 2048^3 on an H100; BENCHMARKS.md).
     #[allow(clippy::too_many_arguments)]
     pub fn matmul(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
-        let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
         if m <= SKINNY_MAX_ROWS {
-            let (gx, gy) = if n <= 65535 { (n as u32, 1) } else { (65535, n.div_ceil(65535) as u32) };
-            Self::op(gpu, &self.skinny, &[x, w, y, &dims], (gx, gy, m.div_ceil(8) as u32))
+            self.matmul_skinny(gpu, x, w, y, m, n, k, accumulate)
         } else {
-            self.matmul_tiled(gpu, self.tiled_variant, x, w, y, m, n, k, accumulate)
+            self.matmul_tiled(gpu, usize::from(m >= 1024), x, w, y, m, n, k, accumulate)
         }
     }
 
@@ -119,12 +131,13 @@ impl Kernels {
         Self::op(gpu, &self.tiled[v], &[x, w, y, &dims], (n.div_ceil(block) as u32, m.div_ceil(block) as u32, 1))
     }
 
-    /// The skinny kernel for any row count (tests).
+    /// The skinny kernel for any row count (vec4 loads when `k % 4 == 0`).
     #[allow(clippy::too_many_arguments)]
     pub fn matmul_skinny(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
         let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
         let (gx, gy) = if n <= 65535 { (n as u32, 1) } else { (65535, n.div_ceil(65535) as u32) };
-        Self::op(gpu, &self.skinny, &[x, w, y, &dims], (gx, gy, m.div_ceil(8) as u32))
+        let p = if k % 4 == 0 { &self.skinny4 } else { &self.skinny };
+        Self::op(gpu, p, &[x, w, y, &dims], (gx, gy, m.div_ceil(8) as u32))
     }
 
     pub fn rms_norm(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, eps: f32) -> Op {

@@ -15,6 +15,7 @@
 pub mod bench;
 pub mod decoder;
 pub mod kernels;
+mod matmul_wgsl;
 
 use std::sync::{Arc, Mutex};
 
