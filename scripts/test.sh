@@ -3,7 +3,8 @@
 # wasm-bindgen-cli, Trunk, Chromium, playwright-core), then runs every test:
 # the native core, the built-in models, the `sharpen` command line, the page's
 # state/charts/exports natively, and the built page end to end in headless
-# Chromium (tests/e2e). Extra arguments go to `cargo test`.
+# Chromium (tests/e2e), and the GPU kernels on a software Vulkan device
+# (lavapipe). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
@@ -14,6 +15,7 @@ need_cargo
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
 need_real_model_inputs
+need_gpu_test_tools
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -60,6 +60,23 @@ need_browser_test_tools() {
   fi
 }
 
+# The GPU tests (tests/gpu.rs) run the WGSL kernels through wgpu on Mesa's
+# lavapipe, a software Vulkan device; with it installed they must run
+# (SHARPEN_REQUIRE_GPU=1 turns "no adapter" into a failure, not a skip).
+need_gpu_test_tools() {
+  if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q libvulkan.so.1; then
+    echo "== installing Mesa's lavapipe (software Vulkan) for the GPU kernel tests"
+    apt_install mesa-vulkan-drivers libvulkan1
+  fi
+  export SHARPEN_REQUIRE_GPU=1
+  # Mesa wants a private runtime folder; CI runs as root without one.
+  if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    export XDG_RUNTIME_DIR
+    XDG_RUNTIME_DIR=$(mktemp -d)
+    chmod 700 "$XDG_RUNTIME_DIR"
+  fi
+}
+
 build_page() {
   echo "== building the page (trunk build --release -> dist/)"
   trunk build --release

@@ -185,6 +185,61 @@ pub fn sample_batch(
     seed: u64,
     prompt_index: u64,
 ) -> Result<Vec<Sample>> {
+    sample_with(&mut CpuDecode { model, cache: None }, prompt, eos, n, settings, seed, prompt_index)
+}
+
+/// What sampling needs from a backend: each row's next-token logits after
+/// the prompt, then after each token fed. The CPU path (candle) is
+/// [`CpuDecode`]; the GPU path is `gpu::sample::GpuDecode`.
+pub trait Decode {
+    /// Longest sequence (prompt + answer) the backend decodes.
+    fn max_positions(&self) -> usize;
+    /// Starts `n` rows on `prompt` (room for `max_len` tokens in all).
+    fn start(&mut self, prompt: &[u32], n: usize, max_len: usize) -> Result<Vec<Vec<f32>>>;
+    /// Feeds one token per row.
+    fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// The CPU path: one forward pass over the prompt, the KV cache fanned out
+/// to `n` rows, then one pass per token.
+pub struct CpuDecode<'a> {
+    pub model: &'a Llama,
+    pub cache: Option<KvCache>,
+}
+
+impl Decode for CpuDecode<'_> {
+    fn max_positions(&self) -> usize {
+        self.model.config().max_position_embeddings
+    }
+
+    fn start(&mut self, prompt: &[u32], n: usize, _max_len: usize) -> Result<Vec<Vec<f32>>> {
+        let dev = self.model.device();
+        let mut cache = KvCache::new(self.model.config().num_hidden_layers);
+        let ids = Tensor::new(prompt, dev)?.unsqueeze(0)?;
+        let logits = self.model.forward(&ids, Some(&mut cache))?;
+        let last = logits.narrow(1, prompt.len() - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
+        self.cache = Some(cache.fan_out(n)?);
+        Ok(vec![last[0].clone(); n])
+    }
+
+    fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
+        let cache = self.cache.as_mut().ok_or_else(|| crate::error::Error::Other("decoding before start".into()))?;
+        let ids = Tensor::new(ids, self.model.device())?.unsqueeze(1)?;
+        Ok(self.model.forward(&ids, Some(cache))?.squeeze(1)?.to_vec2::<f32>()?)
+    }
+}
+
+/// [`sample_batch`] on any backend: the same random stream per row and the
+/// same choices given the same logits.
+pub fn sample_with(
+    dec: &mut dyn Decode,
+    prompt: &[u32],
+    eos: u32,
+    n: usize,
+    settings: &SampleSettings,
+    seed: u64,
+    prompt_index: u64,
+) -> Result<Vec<Sample>> {
     settings.validate()?;
     if n == 0 || n > 4096 {
         return param_err(format!("number of samples {n} must be in 1..=4096"));
@@ -192,17 +247,11 @@ pub fn sample_batch(
     if prompt.is_empty() {
         return param_err("empty prompt");
     }
-    let dev = model.device();
-    let mut cache = KvCache::new(model.config().num_hidden_layers);
-    let ids = Tensor::new(prompt, dev)?.unsqueeze(0)?;
-    let logits = model.forward(&ids, Some(&mut cache))?;
-    let last = logits.narrow(1, prompt.len() - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
-    let mut rows: Vec<Vec<f32>> = vec![last[0].clone(); n];
-    let mut cache = cache.fan_out(n)?;
+    let room = dec.max_positions().saturating_sub(prompt.len());
+    let max_new = settings.max_new_tokens.min(room);
+    let mut rows = dec.start(prompt, n, prompt.len() + max_new)?;
     let mut rngs: Vec<Rng> = (0..n as u64).map(|j| Rng::new(seed, Purpose::Sample, prompt_index, j)).collect();
     let mut out: Vec<Sample> = (0..n).map(|_| Sample { tokens: vec![], complete: false, logp: 0.0 }).collect();
-    let room = model.config().max_position_embeddings.saturating_sub(prompt.len());
-    let max_new = settings.max_new_tokens.min(room);
     for step in 0..max_new {
         let mut next = Vec::with_capacity(n);
         for (j, s) in out.iter_mut().enumerate() {
@@ -225,9 +274,7 @@ pub fn sample_batch(
         if out.iter().all(|s| s.complete) || step + 1 == max_new {
             break;
         }
-        let ids = Tensor::new(next.as_slice(), dev)?.unsqueeze(1)?;
-        let logits = model.forward(&ids, Some(&mut cache))?;
-        rows = logits.squeeze(1)?.to_vec2::<f32>()?;
+        rows = dec.next(&next)?;
     }
     Ok(out)
 }

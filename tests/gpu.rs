@@ -6,7 +6,7 @@
 //! unless SHARPEN_REQUIRE_GPU=1 (scripts/test.sh sets it), which fails them.
 
 use candle_core::{Device, Tensor};
-use sharpening_lab::gpu::decoder::GpuDecoder;
+use sharpening_lab::gpu::decoder::{GpuDecoder, GpuModel};
 use sharpening_lab::gpu::kernels::{run, Kernels, TILED_VARIANTS};
 use sharpening_lab::gpu::Gpu;
 use sharpening_lab::rng::{Purpose, Rng};
@@ -179,7 +179,8 @@ fn rope_kv_cache_and_attention_match_the_cpu() {
 /// three rows with different tokens; returns the largest logit difference.
 fn decode_matches(g: &Gpu, k: &Kernels, m: &sharpening_lab::model::Model, steps: usize) -> f64 {
     let rows = 3;
-    let mut dec = GpuDecoder::new(g, k, m.llama.config(), &m.tensors, rows, 64).unwrap();
+    let gm = GpuModel::new(g, k, m.llama.config(), &m.tensors).unwrap();
+    let mut dec = GpuDecoder::new(&gm, rows, 64).unwrap();
     let mut cache = sharpening_lab::model::KvCache::new(m.llama.config().num_hidden_layers);
     let vocab = m.llama.config().vocab_size as u32;
     let mut worst = 0f64;
@@ -222,10 +223,11 @@ fn smollm2_decoding_steps_match_the_cpu() {
 fn limits_are_errors_not_panics() {
     let Some((g, k)) = gpu() else { return };
     let m = sharpening_lab::builtin::load("add").unwrap();
-    let e = GpuDecoder::new(&g, &k, m.llama.config(), &m.tensors, 2, 100_000).err();
+    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+    let e = GpuDecoder::new(&gm, 2, 100_000).err();
     // The built-in model has few positions: the cache is clamped to them.
     assert!(e.is_none(), "{e:?}");
-    let mut dec = GpuDecoder::new(&g, &k, m.llama.config(), &m.tensors, 2, 2).unwrap();
+    let mut dec = GpuDecoder::new(&gm, 2, 2).unwrap();
     assert!(dec.step(&[1]).is_err(), "wrong row count");
     dec.step(&[1, 2]).unwrap();
     dec.step(&[1, 2]).unwrap();
@@ -233,4 +235,37 @@ fn limits_are_errors_not_panics() {
     assert!(e.contains("KV cache"), "{e}");
     let huge = g.zeros("huge", (g.info.max_buffer_bytes / 4 + 1) as usize).err().expect("over the limit").to_string();
     assert!(huge.contains("MB"), "{huge}");
+}
+
+/// The same seed gives the same answers on either backend, except where
+/// two tokens' probabilities are within the logits' tolerance of each other
+/// (none in these runs; a difference would show as a mismatch here), and
+/// the same log pi(y|x) within 1e-3 nats.
+#[test]
+fn gpu_sampling_agrees_with_the_cpu_for_the_same_seed() {
+    use sharpening_lab::gpu::sample::GpuDecode;
+    use sharpening_lab::sample::{sample_batch, sample_with, SampleSettings};
+    let Some((g, k)) = gpu() else { return };
+    for task in ["add", "mul"] {
+        let m = sharpening_lab::builtin::load(task).unwrap();
+        let t = sharpening_lab::tasks::by_name(task).unwrap();
+        let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+        let mut dec = GpuDecode::new(&gm);
+        let settings = SampleSettings { max_new_tokens: t.max_answer_tokens() + 1, ..Default::default() };
+        let (mut same, mut total) = (0, 0);
+        for i in 0..6u64 {
+            let ids = m.tok.encode_prompt(&t.problem(i as usize).prompt).unwrap();
+            let cpu = sample_batch(&m.llama, &ids, m.tok.eos, 16, &settings, 3, i).unwrap();
+            let gpu = sample_with(&mut dec, &ids, m.tok.eos, 16, &settings, 3, i).unwrap();
+            for (a, b) in cpu.iter().zip(&gpu) {
+                total += 1;
+                if a.tokens == b.tokens && a.complete == b.complete {
+                    same += 1;
+                    assert!((a.logp - b.logp).abs() < 1e-3, "{task}: log pi {} vs {}", a.logp, b.logp);
+                }
+            }
+        }
+        eprintln!("{task}: {same} of {total} samples identical on GPU and CPU");
+        assert_eq!(same, total, "{task}: a sample differs between backends");
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 
-use super::decoder::GpuDecoder;
+use super::decoder::{GpuDecoder, GpuModel};
 use super::kernels::{run, Kernels, Op, TILED_VARIANTS};
 use super::Gpu;
 use crate::error::Result;
@@ -98,19 +98,17 @@ fn argmax_rows(logits: &[f32], rows: usize) -> Vec<u32> {
 /// timed after the prompt: GPU decoder vs `llama` on the CPU.
 #[allow(clippy::too_many_arguments)]
 pub fn decode_rows(
-    gpu: &Gpu,
-    kern: &Kernels,
-    cfg: &Config,
-    weights: &HashMap<String, Tensor>,
+    gm: &GpuModel,
     llama: &Llama,
     batches: &[usize],
     prompt: &[u32],
     new_tokens: usize,
     clock: &dyn Fn() -> f64,
 ) -> Result<Vec<DecodeRow>> {
+    let cfg = gm.config();
     let mut out = Vec::new();
     for &rows in batches {
-        let mut dec = GpuDecoder::new(gpu, kern, cfg, weights, rows, prompt.len() + new_tokens)?;
+        let mut dec = GpuDecoder::new(gm, rows, prompt.len() + new_tokens)?;
         let gpu_t = time_fastest(clock, 1.0, &mut || {
             dec.reset();
             let mut logits = vec![];

@@ -16,6 +16,31 @@ use super::Gpu;
 use crate::error::{Error, Result};
 use crate::model::config::Config;
 
+/// One block's weights on the GPU (q|k|v and gate|up fused).
+struct BlockWeights {
+    attn_norm: wgpu::Buffer,
+    mlp_norm: wgpu::Buffer,
+    wqkv: wgpu::Buffer,
+    wo: wgpu::Buffer,
+    wgu: wgpu::Buffer,
+    wdown: wgpu::Buffer,
+}
+
+/// A model's weights uploaded once; decoders for any batch size share them.
+pub struct GpuModel<'g> {
+    gpu: &'g Gpu,
+    kernels: &'g Kernels,
+    cfg: Config,
+    embed: wgpu::Buffer,
+    blocks: Vec<BlockWeights>,
+    norm: wgpu::Buffer,
+    head: wgpu::Buffer,
+    /// Rotary tables for `positions` positions.
+    cos: wgpu::Buffer,
+    sin: wgpu::Buffer,
+    positions: usize,
+}
+
 pub struct GpuDecoder<'g> {
     gpu: &'g Gpu,
     rows: usize,
@@ -56,73 +81,106 @@ fn rope_tables(cfg: &Config, len: usize) -> (Vec<f32>, Vec<f32>) {
     (cos, sin)
 }
 
+impl<'g> GpuModel<'g> {
+    /// Uploads a model: `cfg` and its f32 weights by Hugging Face name (as
+    /// `Model::tensors`; a GGUF model's are dequantised), with rotary tables
+    /// for up to [`MAX_ATTENTION_LEN`] positions.
+    pub fn new(gpu: &'g Gpu, kernels: &'g Kernels, cfg: &Config, model: &Weights) -> Result<Self> {
+        let hd = cfg.head_dim();
+        if hd > MAX_HEAD_DIM || hd % 2 != 0 {
+            return Err(Error::Gpu(format!("the GPU attention kernel handles even head sizes up to {MAX_HEAD_DIM} (this model: {hd})")));
+        }
+        let up = |name: &str| -> Result<wgpu::Buffer> { gpu.upload(name, &host(weight(model, name)?)?) };
+        let embed = up("model.embed_tokens.weight")?;
+        let mut blocks = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            let cat = |names: &[&str]| -> Result<wgpu::Buffer> {
+                let parts = names.iter().map(|n| weight(model, &format!("{p}.{n}.weight")).cloned()).collect::<Result<Vec<_>>>()?;
+                gpu.upload(names[0], &host(&Tensor::cat(&parts, 0)?)?)
+            };
+            blocks.push(BlockWeights {
+                attn_norm: up(&format!("{p}.input_layernorm.weight"))?,
+                mlp_norm: up(&format!("{p}.post_attention_layernorm.weight"))?,
+                wqkv: cat(&["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"])?,
+                wo: up(&format!("{p}.self_attn.o_proj.weight"))?,
+                wgu: cat(&["mlp.gate_proj", "mlp.up_proj"])?,
+                wdown: up(&format!("{p}.mlp.down_proj.weight"))?,
+            });
+        }
+        let head = match model.get("lm_head.weight") {
+            Some(t) if !cfg.tie_word_embeddings => gpu.upload("lm_head", &host(t)?)?,
+            _ => embed.clone(),
+        };
+        let positions = cfg.max_position_embeddings.min(MAX_ATTENTION_LEN);
+        let (cos, sin) = rope_tables(cfg, positions);
+        let (cos, sin) = (gpu.upload("cos", &cos)?, gpu.upload("sin", &sin)?);
+        let norm = up("model.norm.weight")?;
+        gpu.check()?;
+        Ok(Self { gpu, kernels, cfg: cfg.clone(), embed, blocks, norm, head, cos, sin, positions })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Longest sequence (prompt + answer) the GPU path decodes.
+    pub fn max_len(&self) -> usize {
+        self.positions
+    }
+}
+
 impl<'g> GpuDecoder<'g> {
-    /// Uploads a model (`cfg` and its f32 weights by Hugging Face name, as
-    /// `Model::tensors`) for `rows` sequences of at most `max_len` tokens.
-    pub fn new(gpu: &'g Gpu, k: &Kernels, cfg: &Config, model: &Weights, rows: usize, max_len: usize) -> Result<Self> {
+    /// Activations, KV cache and the step's dispatches for `rows` sequences
+    /// of at most `max_len` tokens.
+    pub fn new(m: &GpuModel<'g>, rows: usize, max_len: usize) -> Result<Self> {
+        let (gpu, k, cfg) = (m.gpu, m.kernels, &m.cfg);
         let (d, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
         let (h, kvh, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
-        let max_len = max_len.min(cfg.max_position_embeddings);
         if rows == 0 {
             return Err(Error::Param("the GPU decoder needs at least one row".into()));
         }
-        if max_len > MAX_ATTENTION_LEN || hd > MAX_HEAD_DIM || hd % 2 != 0 {
-            return Err(Error::Gpu(format!(
-                "the GPU attention kernel handles up to {MAX_ATTENTION_LEN} positions and even head sizes up to {MAX_HEAD_DIM} (asked {max_len}, head size {hd})"
-            )));
+        let max_len = max_len.min(cfg.max_position_embeddings);
+        if max_len > m.positions {
+            return Err(Error::Gpu(format!("the GPU attention kernel handles up to {MAX_ATTENTION_LEN} positions (asked {max_len})")));
         }
         let qkv_n = (h + 2 * kvh) * hd;
         let buf = |label: &str, n: usize| gpu.zeros(label, n);
         let (ids, step) = (buf("ids", rows)?, gpu.uniform(&[0, 1, 0, 0]));
         let (x, xn, qkv, att) = (buf("x", rows * d)?, buf("xn", rows * d)?, buf("qkv", rows * qkv_n)?, buf("att", rows * h * hd)?);
         let (gu, act, logits) = (buf("gate_up", rows * 2 * f)?, buf("act", rows * f)?, buf("logits", rows * v)?);
-        let embed = gpu.upload("embed", &host(weight(model, "model.embed_tokens.weight")?)?)?;
-        let (cos, sin) = rope_tables(cfg, max_len);
-        let (cos, sin) = (gpu.upload("cos", &cos)?, gpu.upload("sin", &sin)?);
-        let mut ops = vec![k.embed(gpu, &embed, &ids, &x, rows, d, v)];
+        let eps = cfg.rms_norm_eps as f32;
+        let mut ops = vec![k.embed(gpu, &m.embed, &ids, &x, rows, d, v)];
         let mut keep = vec![];
-        for i in 0..cfg.num_hidden_layers {
-            let p = format!("model.layers.{i}");
-            let w = |n: &str| weight(model, &format!("{p}.{n}.weight"));
-            let cat = |names: &[&str]| -> Result<wgpu::Buffer> {
-                let parts = names.iter().map(|n| w(n).cloned()).collect::<Result<Vec<_>>>()?;
-                gpu.upload(names[0], &host(&Tensor::cat(&parts, 0)?)?)
-            };
-            let attn_norm = gpu.upload("attn_norm", &host(w("input_layernorm")?)?)?;
-            let mlp_norm = gpu.upload("mlp_norm", &host(w("post_attention_layernorm")?)?)?;
-            let wqkv = cat(&["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"])?;
-            let wo = gpu.upload("o_proj", &host(w("self_attn.o_proj")?)?)?;
-            let wgu = cat(&["mlp.gate_proj", "mlp.up_proj"])?;
-            let wdown = gpu.upload("down_proj", &host(w("mlp.down_proj")?)?)?;
+        for b in &m.blocks {
             let (kc, vc) = (buf("k_cache", rows * kvh * max_len * hd)?, buf("v_cache", rows * kvh * max_len * hd)?);
-            let eps = cfg.rms_norm_eps as f32;
-            ops.push(k.rms_norm(gpu, &x, &attn_norm, &xn, rows, d, eps));
-            ops.push(k.matmul(gpu, &xn, &wqkv, &qkv, rows, qkv_n, d, false));
-            ops.push(k.rope(gpu, &qkv, &cos, &sin, &step, rows, h + kvh, hd, qkv_n));
+            ops.push(k.rms_norm(gpu, &x, &b.attn_norm, &xn, rows, d, eps));
+            ops.push(k.matmul(gpu, &xn, &b.wqkv, &qkv, rows, qkv_n, d, false));
+            ops.push(k.rope(gpu, &qkv, &m.cos, &m.sin, &step, rows, h + kvh, hd, qkv_n));
             ops.push(k.kv_store(gpu, &qkv, &kc, &vc, &step, rows, h, kvh, hd, max_len));
             ops.push(k.attention(gpu, &qkv, &kc, &vc, &att, &step, rows, h, kvh, hd, max_len));
-            ops.push(k.matmul(gpu, &att, &wo, &x, rows, d, h * hd, true));
-            ops.push(k.rms_norm(gpu, &x, &mlp_norm, &xn, rows, d, eps));
-            ops.push(k.matmul(gpu, &xn, &wgu, &gu, rows, 2 * f, d, false));
+            ops.push(k.matmul(gpu, &att, &b.wo, &x, rows, d, h * hd, true));
+            ops.push(k.rms_norm(gpu, &x, &b.mlp_norm, &xn, rows, d, eps));
+            ops.push(k.matmul(gpu, &xn, &b.wgu, &gu, rows, 2 * f, d, false));
             ops.push(k.swiglu(gpu, &gu, &act, rows, f));
-            ops.push(k.matmul(gpu, &act, &wdown, &x, rows, d, f, true));
-            keep.extend([attn_norm, mlp_norm, wqkv, wo, wgu, wdown, kc, vc]);
+            ops.push(k.matmul(gpu, &act, &b.wdown, &x, rows, d, f, true));
+            keep.extend([kc, vc]);
         }
-        let norm = gpu.upload("norm", &host(weight(model, "model.norm.weight")?)?)?;
-        let head = match model.get("lm_head.weight") {
-            Some(t) if !cfg.tie_word_embeddings => gpu.upload("lm_head", &host(t)?)?,
-            _ => embed.clone(),
-        };
-        ops.push(k.rms_norm(gpu, &x, &norm, &xn, rows, d, cfg.rms_norm_eps as f32));
-        ops.push(k.matmul(gpu, &xn, &head, &logits, rows, v, d, false));
+        ops.push(k.rms_norm(gpu, &x, &m.norm, &xn, rows, d, eps));
+        ops.push(k.matmul(gpu, &xn, &m.head, &logits, rows, v, d, false));
         gpu.check()?;
-        keep.extend([embed, cos, sin, x, xn, qkv, att, gu, act, norm, head]);
+        keep.extend([x, xn, qkv, att, gu, act]);
         let staging = gpu.staging(rows * v);
         Ok(Self { gpu, rows, max_len, vocab: v, pos: 0, ids, step, logits, staging, ops, _buffers: keep })
     }
 
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Positions the KV cache holds.
+    pub fn capacity(&self) -> usize {
+        self.max_len
     }
 
     /// Tokens fed so far (the next position).

@@ -16,6 +16,7 @@ pub mod bench;
 pub mod decoder;
 pub mod kernels;
 mod matmul_wgsl;
+pub mod sample;
 
 use std::sync::{Arc, Mutex};
 

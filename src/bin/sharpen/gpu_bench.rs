@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use serde_json::json;
+use sharpening_lab::gpu::decoder::GpuModel;
 use sharpening_lab::gpu::bench::{decode_rows, matmul_rows, synthetic_config, synthetic_weights};
 use sharpening_lab::gpu::kernels::Kernels;
 use sharpening_lab::gpu::Gpu;
@@ -103,8 +104,9 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         println!("  rows  GPU tokens/s  CPU tokens/s  GPU / CPU");
     }
     let mut dec = Vec::new();
+    let gm = GpuModel::new(&gpu, &kern, &cfg, &weights).map_err(fail)?;
     for &b in &batches {
-        let r = decode_rows(&gpu, &kern, &cfg, &weights, &llama, &[b], &prompt, new_tokens, &clock).map_err(fail)?.remove(0);
+        let r = decode_rows(&gm, &llama, &[b], &prompt, new_tokens, &clock).map_err(fail)?.remove(0);
         if !json_out {
             println!("  {:>4}  {:>12.0}  {:>12.1}  {:>9.1}", r.rows, r.gpu_tokens_per_s, r.cpu_tokens_per_s, r.gpu_tokens_per_s / r.cpu_tokens_per_s);
             use std::io::Write;
