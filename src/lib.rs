@@ -5,7 +5,6 @@
 
 pub mod builtin;
 pub mod error;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod gpu;
 pub mod model;
 pub mod report;

@@ -240,41 +240,82 @@ pub fn sample_with(
     seed: u64,
     prompt_index: u64,
 ) -> Result<Vec<Sample>> {
-    settings.validate()?;
-    if n == 0 || n > 4096 {
-        return param_err(format!("number of samples {n} must be in 1..=4096"));
+    let mut s = Sampler::new(prompt.len(), dec.max_positions(), eos, n, settings, seed, prompt_index)?;
+    let mut rows = dec.start(prompt, n, s.max_len())?;
+    while let Some(next) = s.feed(&rows) {
+        rows = dec.next(&next)?;
     }
-    if prompt.is_empty() {
-        return param_err("empty prompt");
+    Ok(s.finish())
+}
+
+/// The sampling loop as a state machine, so a synchronous backend
+/// ([`sample_with`]) and an asynchronous one (the browser's GPU path) share
+/// it: give it each row's logits, feed the ids it returns, until `None`.
+pub struct Sampler {
+    settings: SampleSettings,
+    eos: u32,
+    rngs: Vec<Rng>,
+    out: Vec<Sample>,
+    max_new: usize,
+    prompt_len: usize,
+    step: usize,
+}
+
+impl Sampler {
+    pub fn new(prompt_len: usize, max_positions: usize, eos: u32, n: usize, settings: &SampleSettings, seed: u64, prompt_index: u64) -> Result<Self> {
+        settings.validate()?;
+        if n == 0 || n > 4096 {
+            return param_err(format!("number of samples {n} must be in 1..=4096"));
+        }
+        if prompt_len == 0 {
+            return param_err("empty prompt");
+        }
+        let max_new = settings.max_new_tokens.min(max_positions.saturating_sub(prompt_len));
+        Ok(Self {
+            settings: settings.clone(),
+            eos,
+            rngs: (0..n as u64).map(|j| Rng::new(seed, Purpose::Sample, prompt_index, j)).collect(),
+            out: (0..n).map(|_| Sample { tokens: vec![], complete: false, logp: 0.0 }).collect(),
+            max_new,
+            prompt_len,
+            step: 0,
+        })
     }
-    let room = dec.max_positions().saturating_sub(prompt.len());
-    let max_new = settings.max_new_tokens.min(room);
-    let mut rows = dec.start(prompt, n, prompt.len() + max_new)?;
-    let mut rngs: Vec<Rng> = (0..n as u64).map(|j| Rng::new(seed, Purpose::Sample, prompt_index, j)).collect();
-    let mut out: Vec<Sample> = (0..n).map(|_| Sample { tokens: vec![], complete: false, logp: 0.0 }).collect();
-    for step in 0..max_new {
-        let mut next = Vec::with_capacity(n);
-        for (j, s) in out.iter_mut().enumerate() {
+
+    /// Positions the backend needs: prompt + longest answer.
+    pub fn max_len(&self) -> usize {
+        self.prompt_len + self.max_new
+    }
+
+    /// Draws one token per row from `rows` (each row's next-token logits);
+    /// returns the ids to feed next, or `None` when every row is done.
+    pub fn feed(&mut self, rows: &[Vec<f32>]) -> Option<Vec<u32>> {
+        if self.step >= self.max_new {
+            return None;
+        }
+        let mut next = Vec::with_capacity(self.out.len());
+        for (j, s) in self.out.iter_mut().enumerate() {
             // Every row draws one number per step, finished or not, so a row's
             // stream position is its step count.
-            let u = rngs[j].uniform();
+            let u = self.rngs[j].uniform();
             if s.complete {
-                next.push(eos);
+                next.push(self.eos);
                 continue;
             }
-            let (tok, lp) = settings.pick_with_logp(&rows[j], u);
+            let (tok, lp) = self.settings.pick_with_logp(&rows[j], u);
             s.logp += lp;
-            if tok == eos {
+            if tok == self.eos {
                 s.complete = true;
             } else {
                 s.tokens.push(tok);
             }
             next.push(tok);
         }
-        if out.iter().all(|s| s.complete) || step + 1 == max_new {
-            break;
-        }
-        rows = dec.next(&next)?;
+        self.step += 1;
+        (!self.out.iter().all(|s| s.complete) && self.step < self.max_new).then_some(next)
     }
-    Ok(out)
+
+    pub fn finish(self) -> Vec<Sample> {
+        self.out
+    }
 }

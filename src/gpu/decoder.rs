@@ -198,8 +198,14 @@ impl<'g> GpuDecoder<'g> {
     }
 
     /// Feeds one token per row at the next position and returns the logits,
-    /// `rows x vocab`, row-major.
+    /// `rows x vocab`, row-major (blocking; native).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn step(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        pollster::block_on(self.step_async(ids))
+    }
+
+    /// [`GpuDecoder::step`], awaiting the readback (the browser's way).
+    pub async fn step_async(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
         if ids.len() != self.rows {
             return Err(Error::Param(format!("{} token ids for {} rows", ids.len(), self.rows)));
         }
@@ -209,7 +215,7 @@ impl<'g> GpuDecoder<'g> {
         self.gpu.write_u32(&self.ids, ids);
         self.gpu.write_u32(&self.step, &[self.pos as u32, self.pos as u32 + 1, 0, 0]);
         submit(self.gpu, &self.ops, Some((&self.logits, &self.staging, self.rows * self.vocab)));
-        let out = self.gpu.read_staging(&self.staging, self.rows * self.vocab)?;
+        let out = self.gpu.read_staging_async(&self.staging, self.rows * self.vocab).await?;
         self.pos += 1;
         Ok(out)
     }

@@ -214,6 +214,7 @@ pub fn submit(gpu: &Gpu, ops: &[Op], copy: Option<(&wgpu::Buffer, &wgpu::Buffer,
 }
 
 /// Runs `ops` and waits for them (tests, benchmarks).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run(gpu: &Gpu, ops: &[Op]) -> Result<()> {
     submit(gpu, ops, None);
     gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;

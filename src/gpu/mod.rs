@@ -12,10 +12,12 @@
 //! Errors never panic: wgpu's validation errors and a lost device are caught
 //! here and returned as [`Error::Gpu`], so callers can fall back to the CPU.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod decoder;
 pub mod kernels;
 mod matmul_wgsl;
+mod oneshot;
 pub mod sample;
 
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,7 @@ impl Gpu {
     }
 
     /// [`Gpu::request`], blocking (native).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Gpu> {
         pollster::block_on(Self::request())
     }
@@ -157,21 +160,17 @@ impl Gpu {
     }
 
     /// Waits for `staging` (already the target of a submitted copy) and reads
-    /// its first `floats` values (native: blocks on the device).
-    pub fn read_staging(&self, staging: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>> {
+    /// its first `floats` values: natively by blocking on the device, in the
+    /// browser by awaiting the mapping.
+    pub async fn read_staging_async(&self, staging: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>> {
         let slice = staging.slice(..floats as u64 * 4);
-        let done = Arc::new(Mutex::new(None));
-        let d = done.clone();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            *d.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-        });
+        let (tx, rx) = oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| tx.send(r));
+        #[cfg(not(target_arch = "wasm32"))]
         self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| gpu_err(format!("waiting for the GPU: {e}")))?;
+        let mapped = rx.await;
         self.check()?;
-        match done.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(gpu_err(format!("reading back from the GPU: {e}"))),
-            None => return Err(gpu_err("the GPU did not finish")),
-        }
+        mapped.map_err(|e| gpu_err(format!("reading back from the GPU: {e}")))?;
         let out = {
             let view = slice.get_mapped_range().map_err(|e| gpu_err(format!("reading back from the GPU: {e:?}")))?;
             view.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
@@ -180,7 +179,14 @@ impl Gpu {
         Ok(out)
     }
 
+    /// [`Gpu::read_staging_async`], blocking (native).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_staging(&self, staging: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>> {
+        pollster::block_on(self.read_staging_async(staging, floats))
+    }
+
     /// Copies `floats` values of `buf` back (a one-off staging buffer; tests).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn download(&self, buf: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>> {
         let staging = self.staging(floats);
         let mut enc = self.device.create_command_encoder(&Default::default());

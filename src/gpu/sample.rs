@@ -5,8 +5,27 @@
 
 use super::decoder::{GpuDecoder, GpuModel};
 use crate::error::Result;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::sample::Decode;
+use crate::sample::{Sample, SampleSettings, Sampler};
 
+/// `sample::sample_batch` on the GPU, awaiting every step's readback (the
+/// browser's worker cannot block): the same streams, the same choices.
+pub async fn sample_async(model: &GpuModel<'_>, prompt: &[u32], eos: u32, n: usize, settings: &SampleSettings, seed: u64, prompt_index: u64) -> Result<Vec<Sample>> {
+    let mut s = Sampler::new(prompt.len(), model.max_len(), eos, n, settings, seed, prompt_index)?;
+    let mut dec = GpuDecoder::new(model, n, s.max_len())?;
+    let mut last = vec![];
+    for &t in prompt {
+        last = dec.step_async(&vec![t; n]).await?;
+    }
+    let mut rows = split(last, n);
+    while let Some(next) = s.feed(&rows) {
+        rows = split(dec.step_async(&next).await?, n);
+    }
+    Ok(s.finish())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 pub struct GpuDecode<'m, 'g> {
     pub model: &'m GpuModel<'g>,
     /// The decoder of the current batch (rebuilt when the row count or the
@@ -14,6 +33,7 @@ pub struct GpuDecode<'m, 'g> {
     dec: Option<GpuDecoder<'g>>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl<'m, 'g> GpuDecode<'m, 'g> {
     pub fn new(model: &'m GpuModel<'g>) -> Self {
         Self { model, dec: None }
@@ -25,6 +45,7 @@ fn split(logits: Vec<f32>, rows: usize) -> Vec<Vec<f32>> {
     logits.chunks(v.max(1)).map(<[f32]>::to_vec).collect()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Decode for GpuDecode<'_, '_> {
     fn max_positions(&self) -> usize {
         self.model.max_len()

@@ -99,6 +99,14 @@ fn yes() -> bool {
 }
 
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
+    let (q, ids) = explore_prompt(model, task, p)?;
+    let samples = sample_batch(&model.llama, &ids, model.tok.eos, p.n, &p.sampling, p.seed, 0)?;
+    explore_report(model, task, p, &q, &ids, samples)
+}
+
+/// The checked parameters' problem and prompt ids (before sampling, which
+/// the browser's GPU path does asynchronously: prompt index 0, `p.seed`).
+pub fn explore_prompt(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<(crate::tasks::Problem, Vec<u32>)> {
     p.sampling.validate()?;
     if p.n == 0 || p.n > 1024 {
         return param_err(format!("N = {} must be in 1..=1024", p.n));
@@ -108,8 +116,13 @@ pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<Expl
     }
     let q = task.parse(&p.prompt)?;
     let ids = model.tok.encode_prompt(&q.prompt)?;
-    let eos = model.tok.eos;
-    let samples = sample_batch(&model.llama, &ids, eos, p.n, &p.sampling, p.seed, 0)?;
+    Ok((q, ids))
+}
+
+/// The report from the `p.n` samples of the prompt.
+pub fn explore_report(model: &Model, task: &dyn Task, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32], samples: Vec<crate::sample::Sample>) -> Result<ExploreReport> {
+    let q = q.clone();
+    let ids = ids.to_vec();
     let judged = judge(model, task, &q, &samples, true)?;
     let votes = judged
         .iter()

@@ -158,7 +158,7 @@ pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: 
         }
     }
     let out = match job {
-        ToWorker::Load { .. } | ToWorker::LoadUrl { .. } => Err(Error::Other("loading is handled by the worker".into())),
+        ToWorker::Load { .. } | ToWorker::LoadUrl { .. } | ToWorker::SetBackend { .. } => Err(Error::Other("loading and backends are handled by the worker".into())),
         ToWorker::Explore(p) => run_explore(s, p),
         ToWorker::Bon(p) => run_bon_job(s, p, post),
         ToWorker::Sft { params, .. } if !s.task.enumerable() => super::jobs_lora::run_lora_job(s, &params, post, clock),
@@ -176,11 +176,23 @@ pub fn run(s: &Session, job: ToWorker, post: &mut dyn FnMut(FromWorker), clock: 
     out.unwrap_or_else(|e| FromWorker::Failed { message: e.to_string() })
 }
 
-fn run_explore(s: &Session, mut p: ExploreParams) -> Result<FromWorker> {
+/// The explorer's parameters with the default prompt filled in.
+pub fn explore_params(s: &Session, mut p: ExploreParams) -> ExploreParams {
     if p.prompt.trim().is_empty() {
         p.prompt = s.info.first_prompt.clone();
     }
+    p
+}
+
+fn run_explore(s: &Session, p: ExploreParams) -> Result<FromWorker> {
+    let p = explore_params(s, p);
     let r = explore(&s.model, s.task.as_ref(), &p)?;
+    Ok(explore_done(s, &p, r, "CPU"))
+}
+
+/// The explorer's result message with its exports (the GPU path samples
+/// asynchronously, then comes here).
+pub fn explore_done(s: &Session, p: &ExploreParams, r: crate::sharpen::ExploreReport, backend: &str) -> FromWorker {
     let prov = s.provenance("explore", p.seed);
     let params = json!(p);
     let q = PromptSamples { index: 0, prompt: &r.prompt, answer: &r.answer, marked: r.marked, samples: &r.samples };
@@ -190,9 +202,9 @@ fn run_explore(s: &Session, mut p: ExploreParams) -> Result<FromWorker> {
         samples_csv: samples_csv(&prov, &params, &[q]),
         steps_csv: String::new(),
         dataset_jsonl: String::new(),
-        stamp: s.chart_stamp(&prov, &format!("prompt {} · N {} · T {}", r.prompt, p.n, p.sampling.temperature)),
+        stamp: s.chart_stamp(&prov, &format!("prompt {} · N {} · T {} · sampled on {backend}", r.prompt, p.n, p.sampling.temperature)),
     };
-    Ok(FromWorker::Explored { report: r, exports })
+    FromWorker::Explored { report: r, exports }
 }
 
 fn run_bon_job(s: &Session, p: BonParams, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {

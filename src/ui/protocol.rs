@@ -41,6 +41,9 @@ pub enum ToWorker {
     Efficiency(EfficiencyParams),
     /// Measure sampling throughput (tokens/s) at N = 64, as `sharpen bench` does.
     Bench,
+    /// Choose the backend ("auto", "cpu", "webgpu") for the loaded model;
+    /// the worker answers with `Backend`.
+    SetBackend { backend: String },
 }
 
 /// Facts about the loaded model.
@@ -137,6 +140,9 @@ pub enum FromWorker {
     /// Decoding speed of a real model at batch 1 and N = 16 (as `sharpen
     /// bench --model`): `(batch, tokens/s)` pairs and the prefill time.
     DecodeBench { rows: Vec<(usize, f64)>, new_tokens: usize, prefill_ms: f64 },
+    /// Which backend runs and why (after `SetBackend`, or after a GPU fault
+    /// that fell back to the CPU).
+    Backend { gpu: bool, text: String },
     /// A run or load failed; the message is for people.
     Failed { message: String },
 }

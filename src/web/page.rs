@@ -67,6 +67,8 @@ pub struct App {
     file: Option<web_sys::File>,
     /// The user's own prompt set (task `custom`), read from a JSONL file.
     prompts: Option<PromptsFile>,
+    /// Which backend runs and why (from the worker), None while it chooses.
+    pub backend_note: Option<String>,
 }
 
 thread_local! {
@@ -148,6 +150,12 @@ impl App {
         self.task_changed();
     }
 
+    fn post_backend(&mut self) {
+        self.backend_note = None;
+        let backend = self.ui.get("backend").to_string();
+        self.post(&ToWorker::SetBackend { backend });
+    }
+
     /// A prompt set file was read: it becomes task `custom`.
     fn prompts_chosen(&mut self, prompts: PromptsFile) {
         self.prompts = Some(prompts);
@@ -199,8 +207,14 @@ impl App {
                 if self.ready_ms.is_none() {
                     self.ready_ms = Some(dom::now_ms());
                 }
+                // The explorer starts once the worker has chosen the backend.
+                self.post_backend();
                 render::all(self);
-                if self.ui.view() == View::Explore && self.results.explore.is_none() {
+            }
+            FromWorker::Backend { text, .. } => {
+                self.backend_note = Some(text);
+                render::chrome(self);
+                if self.ui.view() == View::Explore && self.results.explore.is_none() && self.running.is_none() {
                     self.run();
                 }
             }
@@ -366,6 +380,11 @@ impl App {
         self.write_hash();
         if self.ui.task() != old_task || self.ui.get("model") != old_model {
             self.task_changed();
+        } else if key == "backend" {
+            if self.info.is_some() {
+                self.post_backend();
+            }
+            render::chrome(self);
         } else {
             render::chrome(self);
         }
@@ -405,6 +424,7 @@ impl App {
             return;
         }
         let task_changed = ui.task() != self.ui.task() || ui.get("model") != self.ui.get("model");
+        let backend_changed = ui.get("backend") != self.ui.get("backend");
         self.ui = ui;
         self.notices = msgs;
         if !task_changed && self.info.as_ref().is_some_and(|i| i.real) {
@@ -414,6 +434,9 @@ impl App {
         if task_changed {
             self.task_changed();
         } else {
+            if backend_changed && self.info.is_some() {
+                self.post_backend();
+            }
             if self.running.is_none() {
                 self.status = self.idle_status();
             }
@@ -442,6 +465,7 @@ pub fn start() {
         run_started_ms: 0.0,
         file: None,
         prompts: None,
+        backend_note: None,
     };
     match spawn_worker() {
         Ok(h) => app.worker = Some(h),

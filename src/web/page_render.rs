@@ -72,6 +72,7 @@ pub fn chrome(app: &App) {
         }
     });
     set_text("model-info", &model);
+    set_text("backend-info", app.backend_note.as_deref().unwrap_or(if app.info.is_some() { "choosing…" } else { "after the model loads" }));
     set_text("bench-result", app.bench.as_deref().unwrap_or(""));
     progress(app);
 }

@@ -4,6 +4,7 @@
 //! results and the final message. Cancel = the page terminates this worker.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
@@ -15,7 +16,7 @@ use crate::ui::jobs::{self, PromptsFile, Session};
 use crate::ui::protocol::{FromWorker, ToWorker};
 
 thread_local! {
-    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
+    static SESSION: RefCell<Option<Rc<Session>>> = const { RefCell::new(None) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -72,7 +73,7 @@ async fn load(task: String) {
         Ok(mut s) => {
             s.info.load_ms = (clock() - t0) * 1e3;
             post(&FromWorker::Loaded(s.info.clone()));
-            SESSION.with(|c| *c.borrow_mut() = Some(s));
+            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
         }
         Err(e) => post(&FromWorker::Failed { message: format!("cannot load the {task} model: {e}") }),
     }
@@ -174,7 +175,7 @@ fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: (Box<dy
         Ok(mut s) => {
             s.info.load_ms = (clock() - t0) * 1e3;
             post(&FromWorker::Loaded(s.info.clone()));
-            SESSION.with(|c| *c.borrow_mut() = Some(s));
+            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
         }
         Err(message) => post(&FromWorker::Failed { message }),
     }
@@ -235,10 +236,21 @@ fn on_message(ev: MessageEvent) {
         ToWorker::LoadUrl { url, task, prompts } => return wasm_bindgen_futures::spawn_local(load_url(url, task, prompts)),
         _ => {}
     }
-    let out = SESSION.with(|c| match c.borrow().as_ref() {
+    let session = SESSION.with(|c| c.borrow().clone());
+    match msg {
+        ToWorker::SetBackend { backend } => {
+            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::set_backend(&backend, session).await) });
+        }
+        ToWorker::Explore(p) if session.as_ref().is_some_and(|s| super::gpu_worker::active(&s.info.sha256)) => {
+            let s = session.expect("checked");
+            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::explore(s, p, &|m| post(m), &clock).await) });
+        }
+        _ => {}
+    }
+    let out = match session {
         None => FromWorker::Failed { message: "no model is loaded yet".into() },
-        Some(s) => jobs::run(s, msg, &mut |m| post(&m), &clock),
-    });
+        Some(s) => jobs::run(&s, msg, &mut |m| post(&m), &clock),
+    };
     post(&out);
 }
 

@@ -443,6 +443,50 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   await big.ctx.close();
 });
 
+test("backend=webgpu: the explorer samples on WebGPU (SwiftShader) and matches the CPU; without WebGPU it falls back", async () => {
+  // Without --enable-unsafe-webgpu there is no adapter: a notice, and the CPU runs.
+  const plain = await open("backend=webgpu");
+  await waitStatus(plain.page, ["done"], 60_000);
+  assert.match(await plain.page.textContent("#backend-info"), /^CPU — webgpu: this browser offers no WebGPU adapter/);
+  await plain.ctx.close();
+  const gpuBrowser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: [...FLAGS.filter((f) => f !== "--disable-gpu"), "--enable-unsafe-webgpu"] });
+  try {
+    const ctx = await gpuBrowser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    let page;
+    // A fresh page per run (a new hash on the same page would keep its results).
+    const exported = async (hash) => {
+      page = await ctx.newPage();
+      page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (webgpu)`); });
+      await page.goto(`${base}/lab/#${hash}`);
+      await waitStatus(page, ["done", "error"], 120_000);
+      assert.equal(await status(page), "done", await page.textContent("#error"));
+      return { info: await page.textContent("#backend-info"), stamp: await page.textContent("#results figure"), json: JSON.parse((await download(page, "button[data-what=json]")).bytes.toString()) };
+    };
+    const t0 = Date.now();
+    const g = await exported("backend=webgpu&prompt=39%2B25%3D&seed=5");
+    metrics.webgpu_explore_s = (Date.now() - t0) / 1e3;
+    assert.match(g.info, /^WebGPU — .*fallback, software adapter/);
+    assert.match(g.stamp, /sampled\s*on WebGPU/);
+    const c = await exported("backend=cpu&prompt=39%2B25%3D&seed=5");
+    assert.match(c.info, /^CPU \(chosen\)/);
+    assert.match(c.stamp, /sampled\s*on CPU/);
+    // The same science: the same samples, log pi within 1e-3 nats, the same exact distribution.
+    assert.equal(g.json.samples.length, 16);
+    let maxDiff = 0;
+    g.json.samples.forEach((s, i) => {
+      assert.equal(s.text, c.json.samples[i].text, `sample ${i}`);
+      maxDiff = Math.max(maxDiff, Math.abs(s.logp_base - c.json.samples[i].logp_base));
+    });
+    metrics.webgpu_max_logp_difference = maxDiff;
+    assert.ok(maxDiff < 1e-3, `log pi differs by ${maxDiff}`);
+    assert.deepEqual(g.json.distribution, c.json.distribution, "the exact answer distribution is computed on the CPU either way");
+    await page.screenshot({ path: path.join(SHOTS, "webgpu-explore.png"), fullPage: true });
+    await ctx.close();
+  } finally {
+    await gpuBrowser.close();
+  }
+});
+
 test("works offline after the first visit (service worker)", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const { page } = await open("view=bon", { context: ctx });

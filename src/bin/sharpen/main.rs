@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+#[cfg(not(target_arch = "wasm32"))]
 mod gpu_bench;
 mod commands;
 mod table;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
         "efficiency" => commands::efficiency(rest),
         "train" => commands::train(rest),
         "bench" => bench::run(rest),
+        #[cfg(not(target_arch = "wasm32"))]
         "gpu-bench" => gpu_bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

@@ -1,0 +1,135 @@
+//! The worker's GPU path: WebGPU through wgpu, chosen by the `backend`
+//! parameter. `auto` uses the GPU only for a real model on a hardware
+//! adapter (a built-in model is too small to gain; a fallback adapter such
+//! as SwiftShader is slower than the CPU); `webgpu` forces it; `cpu` never.
+//! The explorer's sampling runs on the GPU (awaiting each step's readback);
+//! any GPU failure falls back to the CPU with a notice and the run goes on.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::gpu::decoder::GpuModel;
+use crate::gpu::kernels::Kernels;
+use crate::gpu::sample::sample_async;
+use crate::gpu::Gpu;
+use crate::sharpen::explore::{explore_prompt, explore_report, ExploreParams};
+use crate::ui::jobs::{self, Session};
+use crate::ui::protocol::{FromWorker, ToWorker};
+
+type Device = (&'static Gpu, &'static Kernels);
+
+thread_local! {
+    /// The device, opened once per worker (leaked: it lives as long as the worker).
+    static DEVICE: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
+    /// The loaded model's weights on the GPU, by weights hash, when the GPU is in use.
+    static MODEL: RefCell<Option<(String, Rc<GpuModel<'static>>)>> = const { RefCell::new(None) };
+}
+
+/// Whether the adapter the browser offers is a fallback (software) one, from
+/// WebGPU's `adapter.info.isFallbackAdapter` (or SwiftShader's architecture
+/// name); None when there is no adapter.
+async fn adapter_is_fallback() -> Option<bool> {
+    use js_sys::Reflect;
+    let nav = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+    let gpu = Reflect::get(&nav, &"gpu".into()).ok().filter(|g| !g.is_undefined())?;
+    let req = Reflect::get(&gpu, &"requestAdapter".into()).ok()?.dyn_into::<js_sys::Function>().ok()?.call0(&gpu).ok()?;
+    let adapter = JsFuture::from(js_sys::Promise::from(req)).await.ok().filter(|a| !a.is_null() && !a.is_undefined())?;
+    let info = Reflect::get(&adapter, &"info".into()).ok();
+    let flag = |o: &wasm_bindgen::JsValue| Reflect::get(o, &"isFallbackAdapter".into()).ok().and_then(|v| v.as_bool());
+    let arch = info.as_ref().and_then(|i| Reflect::get(i, &"architecture".into()).ok()).and_then(|a| a.as_string()).unwrap_or_default();
+    Some(info.as_ref().and_then(flag).or_else(|| flag(&adapter)).unwrap_or(false) || arch.contains("swiftshader"))
+}
+
+async fn device() -> Result<Device, String> {
+    if let Some(d) = DEVICE.with(|d| d.borrow().clone()) {
+        return d;
+    }
+    let opened = match Gpu::request().await {
+        Ok(g) => {
+            let g: &'static Gpu = Box::leak(Box::new(g));
+            Kernels::new(g).map(|k| (g, &*Box::leak(Box::new(k)))).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    DEVICE.with(|d| *d.borrow_mut() = Some(opened.clone()));
+    opened
+}
+
+fn gpu_model(s: &Session, (g, k): Device) -> Result<Rc<GpuModel<'static>>, String> {
+    if let Some((sha, m)) = MODEL.with(|m| m.borrow().clone()) {
+        if sha == s.info.sha256 {
+            return Ok(m);
+        }
+    }
+    MODEL.with(|m| *m.borrow_mut() = None);
+    let m = Rc::new(GpuModel::new(g, k, s.model.llama.config(), &s.model.tensors).map_err(|e| e.to_string())?);
+    MODEL.with(|c| *c.borrow_mut() = Some((s.info.sha256.clone(), m.clone())));
+    Ok(m)
+}
+
+/// Whether the explorer samples on the GPU (for the model with weights hash `sha`).
+pub fn active(sha: &str) -> bool {
+    MODEL.with(|m| m.borrow().as_ref().is_some_and(|(s, _)| s == sha))
+}
+
+fn cpu(text: String) -> FromWorker {
+    MODEL.with(|m| *m.borrow_mut() = None);
+    FromWorker::Backend { gpu: false, text }
+}
+
+/// Chooses the backend for the loaded model and says which runs and why.
+pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
+    let Some(s) = s else { return cpu("CPU (no model loaded yet)".into()) };
+    match backend {
+        "cpu" => return cpu("CPU (chosen)".into()),
+        "auto" if !s.info.real => return cpu("CPU — auto: the built-in models are too small to gain from a GPU (choose webgpu to force it)".into()),
+        _ => {}
+    }
+    let fallback = adapter_is_fallback().await;
+    let Some(fallback) = fallback else {
+        return cpu(format!("CPU — {backend}: this browser offers no WebGPU adapter; the experiments run on the CPU"));
+    };
+    if backend == "auto" && fallback {
+        return cpu("CPU — auto: the only WebGPU adapter is a fallback (software) one, slower than the CPU (choose webgpu to force it)".into());
+    }
+    let dev = match device().await {
+        Ok(d) => d,
+        Err(e) => return cpu(format!("CPU — WebGPU failed ({e}); the experiments run on the CPU")),
+    };
+    match gpu_model(&s, dev) {
+        Ok(_) => FromWorker::Backend {
+            gpu: true,
+            text: format!(
+                "WebGPU — {}{}: the explorer samples on the GPU; scoring, enumeration and training stay on the CPU",
+                if dev.0.info.name.is_empty() { "adapter" } else { &dev.0.info.name },
+                if fallback { " (a fallback, software adapter: forced by backend=webgpu)" } else { "" }
+            ),
+        },
+        Err(e) => cpu(format!("CPU — the model does not fit the GPU path ({e})")),
+    }
+}
+
+/// The explorer with its samples drawn on the GPU; on a GPU failure it
+/// reports the fallback and runs on the CPU.
+pub async fn explore(s: Rc<Session>, p: ExploreParams, post: &dyn Fn(&FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
+    let p = jobs::explore_params(&s, p);
+    let (q, ids) = match explore_prompt(&s.model, s.task.as_ref(), &p) {
+        Ok(x) => x,
+        Err(e) => return FromWorker::Failed { message: e.to_string() },
+    };
+    let model = MODEL.with(|m| m.borrow().as_ref().map(|x| x.1.clone()));
+    let sampled = match model {
+        Some(m) => sample_async(&m, &ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string()),
+        None => Err("no model on the GPU".into()),
+    };
+    match sampled.and_then(|samples| explore_report(&s.model, s.task.as_ref(), &p, &q, &ids, samples).map_err(|e| e.to_string())) {
+        Ok(r) => jobs::explore_done(&s, &p, r, "WebGPU"),
+        Err(e) => {
+            post(&cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
+            jobs::run(&s, ToWorker::Explore(p), &mut |m| post(&m), clock)
+        }
+    }
+}
