@@ -269,3 +269,29 @@ fn gpu_sampling_agrees_with_the_cpu_for_the_same_seed() {
         assert_eq!(same, total, "{task}: a sample differs between backends");
     }
 }
+
+/// `sharpen bon --backend gpu` prints the same JSON as the CPU path (the
+/// choice goes to stderr); `auto` keeps the CPU on a software adapter; a
+/// bad value is an error.
+#[test]
+fn cli_backend_choice() {
+    let Some((g, _)) = gpu() else { return };
+    let run = |backend: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sharpen"))
+            .args(["bon", "--n", "1,4", "--prompts", "5", "--seed", "2", "--json", "--backend", backend])
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (ok_g, json_g, err_g) = run("gpu");
+    let (ok_c, json_c, err_c) = run("cpu");
+    assert!(ok_g && ok_c, "{err_g} {err_c}");
+    assert!(err_g.contains("backend: GPU"), "{err_g}");
+    assert!(err_c.contains("backend: CPU — chosen"), "{err_c}");
+    assert_eq!(json_g, json_c, "the same best-of-N report on either backend");
+    let (ok_a, _, err_a) = run("auto");
+    assert!(ok_a);
+    assert_eq!(err_a.contains("software adapter"), g.info.software, "{err_a}");
+    let (ok_bad, _, err_bad) = run("tpu");
+    assert!(!ok_bad && err_bad.contains("choose cpu, gpu or auto"), "{err_bad}");
+}

@@ -28,15 +28,17 @@ pub async fn sample_async(model: &GpuModel<'_>, prompt: &[u32], eos: u32, n: usi
 #[cfg(not(target_arch = "wasm32"))]
 pub struct GpuDecode<'m, 'g> {
     pub model: &'m GpuModel<'g>,
-    /// The decoder of the current batch (rebuilt when the row count or the
-    /// length grows; weights are shared).
-    dec: Option<GpuDecoder<'g>>,
+    /// One decoder per row count in use (best-of-N alternates N samples and
+    /// one greedy answer), rebuilt only when a longer sequence is asked;
+    /// weights are shared. `current` = the row count of the running batch.
+    decoders: std::collections::HashMap<usize, GpuDecoder<'g>>,
+    current: usize,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 impl<'m, 'g> GpuDecode<'m, 'g> {
     pub fn new(model: &'m GpuModel<'g>) -> Self {
-        Self { model, dec: None }
+        Self { model, decoders: Default::default(), current: 0 }
     }
 }
 
@@ -52,12 +54,12 @@ impl Decode for GpuDecode<'_, '_> {
     }
 
     fn start(&mut self, prompt: &[u32], n: usize, max_len: usize) -> Result<Vec<Vec<f32>>> {
-        let reuse = self.dec.as_ref().is_some_and(|d| d.rows() == n && d.capacity() >= max_len);
-        if !reuse {
-            self.dec = None; // free the old cache first
-            self.dec = Some(GpuDecoder::new(self.model, n, max_len)?);
+        if self.decoders.get(&n).is_none_or(|d| d.capacity() < max_len) {
+            self.decoders.remove(&n); // free the old cache first
+            self.decoders.insert(n, GpuDecoder::new(self.model, n, max_len)?);
         }
-        let dec = self.dec.as_mut().expect("decoder built above");
+        self.current = n;
+        let dec = self.decoders.get_mut(&n).expect("decoder built above");
         dec.reset();
         let mut last = vec![];
         for &t in prompt {
@@ -67,7 +69,7 @@ impl Decode for GpuDecode<'_, '_> {
     }
 
     fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
-        let dec = self.dec.as_mut().ok_or_else(|| crate::error::Error::Other("decoding before start".into()))?;
+        let dec = self.decoders.get_mut(&self.current).ok_or_else(|| crate::error::Error::Other("decoding before start".into()))?;
         Ok(split(dec.step(ids)?, ids.len()))
     }
 }

@@ -15,7 +15,7 @@ use super::metrics::{bon_theory, coverage, mean};
 use crate::error::{param_err, Error, Result};
 use crate::model::Model;
 use crate::reward::{judge, select, Judged, Reward};
-use crate::sample::{sample_batch, SampleSettings};
+use crate::sample::{sample_with, CpuDecode, Decode, SampleSettings};
 use crate::tasks::{is_correct, Problem, Task};
 
 /// Parameters of a best-of-N sweep.
@@ -167,6 +167,13 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
 
 /// [`run_bon`], keeping every judged sample.
 pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress) -> Result<BonRun> {
+    run_bon_with(model, task, p, progress, &mut CpuDecode { model: &model.llama, cache: None })
+}
+
+/// [`run_bon_full`] with the answers (and greedy answers) drawn through
+/// `dec` (the CPU path, or the GPU path natively: `sharpen bon --backend
+/// gpu`); judging, scoring and the exact distributions stay on the CPU.
+pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress, dec: &mut dyn Decode) -> Result<BonRun> {
     p.validate()?;
     let problems = choose_problems(task, p.prompts, p.seed);
     let n_max = *p.n.iter().max().unwrap();
@@ -184,9 +191,9 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
         if !progress(i, problems.len()) {
             return Err(Error::Other("cancelled".into()));
         }
-        let s = sample_batch(&model.llama, ids, eos, n_max, &p.sampling, p.seed, i as u64)?;
+        let s = sample_with(dec, ids, eos, n_max, &p.sampling, p.seed, i as u64)?;
         judged.push(judge(model, task, q, &s, with_verify)?);
-        let g = sample_batch(&model.llama, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
+        let g = sample_with(dec, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
         greedy.push(judge(model, task, q, &g, false)?.remove(0));
     }
     progress(problems.len(), problems.len());

@@ -1,7 +1,7 @@
 //! `sharpen bon`: a best-of-N sweep.
 
 use sharpening_lab::reward::Reward;
-use sharpening_lab::sharpen::{run_bon, BonParams};
+use sharpening_lab::sharpen::{run_bon_with, BonParams};
 
 use super::{fail, print_json, progress_printer, sampling, task_and_model};
 use crate::args::Args;
@@ -22,8 +22,11 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     };
     let json = a.flag("json");
     let quiet = a.flag("quiet") || json;
+    let backend = a.str("backend").unwrap_or_else(|| "cpu".into());
     a.finish()?;
-    let r = run_bon(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet)).map_err(fail)?;
+    let r = super::backend::with_backend(&backend, &model, &mut |dec| {
+        run_bon_with(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet), dec).map(|r| r.report)
+    })?;
     if json {
         print_json("bon", task.as_ref(), &model, &source, p.seed, &p, &r);
         return Ok(());

@@ -2,6 +2,7 @@
 //! table, or with `--json` one JSON object carrying the parameters, seed,
 //! crate version and model weight hash.
 
+mod backend;
 mod bon;
 mod exact;
 mod rlhf;

@@ -1,0 +1,50 @@
+//! `--backend cpu|gpu|auto`: where sampling runs. `gpu` uses the GPU path
+//! (wgpu: Vulkan or GL) and falls back to the CPU with a notice when there is
+//! no adapter, the model does not fit, or the GPU fails during the run;
+//! `auto` also keeps the CPU on a software adapter. The choice and its reason
+//! go to stderr, so `--json` output is the same on either backend.
+
+use sharpening_lab::model::Model;
+use sharpening_lab::sample::{CpuDecode, Decode};
+
+use super::fail;
+
+/// The command line built for wasm (only type-checked) has the CPU only.
+#[cfg(target_arch = "wasm32")]
+pub fn with_backend<T>(_backend: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<T, String> {
+    run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn with_backend<T>(backend: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<T, String> {
+    let cpu = |why: String, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>| {
+        eprintln!("backend: CPU — {why}");
+        run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)
+    };
+    match backend {
+        "cpu" => return cpu("chosen".into(), run),
+        "gpu" | "auto" => {}
+        other => return Err(format!("--backend {other:?}: choose cpu, gpu or auto")),
+    }
+    use sharpening_lab::gpu::{decoder::GpuModel, kernels::Kernels, sample::GpuDecode, Gpu};
+    let gpu = match Gpu::new_blocking() {
+        Ok(g) => g,
+        Err(e) => return cpu(format!("{e}; running on the CPU"), run),
+    };
+    if backend == "auto" && gpu.info.software {
+        return cpu(format!("auto: {} is a software adapter, slower than the CPU (--backend gpu forces it)", gpu.info.name), run);
+    }
+    let kernels = match Kernels::new(&gpu) {
+        Ok(k) => k,
+        Err(e) => return cpu(format!("{e}; running on the CPU"), run),
+    };
+    let gm = match GpuModel::new(&gpu, &kernels, model.llama.config(), &model.tensors) {
+        Ok(m) => m,
+        Err(e) => return cpu(format!("the model does not fit the GPU path ({e}); running on the CPU"), run),
+    };
+    eprintln!("backend: GPU — {} ({}): answers are sampled on the GPU; scoring and exact distributions stay on the CPU", gpu.info.name, gpu.info.backend);
+    match run(&mut GpuDecode::new(&gm)) {
+        Err(sharpening_lab::Error::Gpu(e)) => cpu(format!("the GPU failed during the run ({e}); running again on the CPU"), run),
+        other => other.map_err(fail),
+    }
+}
