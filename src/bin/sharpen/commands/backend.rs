@@ -2,7 +2,8 @@
 //! (wgpu: Vulkan or GL) and falls back to the CPU with a notice when there is
 //! no adapter, the model does not fit, or the GPU fails during the run;
 //! `auto` also keeps the CPU on a software adapter. The choice and its reason
-//! go to stderr, so `--json` output is the same on either backend.
+//! go to stderr (only when `--backend` is given), so `--json` output is the
+//! same on either backend.
 
 use sharpening_lab::model::Model;
 use sharpening_lab::sample::{CpuDecode, Decode};
@@ -22,6 +23,8 @@ pub fn with_backend<T>(backend: &str, model: &Model, run: &mut dyn FnMut(&mut dy
         run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)
     };
     match backend {
+        // The default: no notice (stderr stays for errors).
+        "" => return run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail),
         "cpu" => return cpu("chosen".into(), run),
         "gpu" | "auto" => {}
         other => return Err(format!("--backend {other:?}: choose cpu, gpu or auto")),

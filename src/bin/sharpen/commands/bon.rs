@@ -22,7 +22,7 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     };
     let json = a.flag("json");
     let quiet = a.flag("quiet") || json;
-    let backend = a.str("backend").unwrap_or_else(|| "cpu".into());
+    let backend = a.str("backend").unwrap_or_default();
     a.finish()?;
     let r = super::backend::with_backend(&backend, &model, &mut |dec| {
         run_bon_with(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet), dec).map(|r| r.report)
