@@ -110,24 +110,14 @@ pub fn decode_rows(
     for &rows in batches {
         let mut dec = GpuDecoder::new(gm, rows, prompt.len() + new_tokens)?;
         let gpu_t = time_fastest(clock, 1.0, &mut || {
-            dec.reset();
-            let mut logits = vec![];
-            for &t in prompt {
-                logits = dec.step(&vec![t; rows])?;
-            }
+            let mut logits = pollster::block_on(dec.prompt_async(prompt))?;
             for _ in 0..new_tokens {
                 logits = dec.step(&argmax_rows(&logits, rows))?;
             }
             Ok(())
         })?;
         // The prompt's cost on its own, to subtract.
-        let gpu_prompt = time_fastest(clock, 0.5, &mut || {
-            dec.reset();
-            for &t in prompt {
-                dec.step(&vec![t; rows])?;
-            }
-            Ok(())
-        })?;
+        let gpu_prompt = time_fastest(clock, 0.5, &mut || pollster::block_on(dec.prompt_async(prompt)).map(|_| ()))?;
         let ids = Tensor::from_vec(prompt.repeat(rows), (rows, prompt.len()), &Device::Cpu)?;
         let mut cpu_prompt = 0.0;
         let cpu_t = time_fastest(clock, 1.0, &mut || {

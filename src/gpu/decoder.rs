@@ -66,21 +66,6 @@ fn weight<'m>(m: &'m Weights, name: &str) -> Result<&'m Tensor> {
     m.get(name).ok_or_else(|| Error::Weights(format!("missing weight {name}")))
 }
 
-/// The rotary tables exactly as the CPU path computes them (f64, rounded).
-fn rope_tables(cfg: &Config, len: usize) -> (Vec<f32>, Vec<f32>) {
-    let (hd, half) = (cfg.head_dim(), cfg.head_dim() / 2);
-    let mut cos = Vec::with_capacity(len * half);
-    let mut sin = Vec::with_capacity(len * half);
-    for p in 0..len {
-        for i in 0..half {
-            let a = p as f64 * cfg.rope_theta.powf(-2.0 * i as f64 / hd as f64);
-            cos.push(a.cos() as f32);
-            sin.push(a.sin() as f32);
-        }
-    }
-    (cos, sin)
-}
-
 impl<'g> GpuModel<'g> {
     /// Uploads a model: `cfg` and its f32 weights by Hugging Face name (as
     /// `Model::tensors`; a GGUF model's are dequantised), with rotary tables
@@ -113,7 +98,7 @@ impl<'g> GpuModel<'g> {
             _ => embed.clone(),
         };
         let positions = cfg.max_position_embeddings.min(MAX_ATTENTION_LEN);
-        let (cos, sin) = rope_tables(cfg, positions);
+        let (cos, sin) = crate::model::llama::rope_table_values(cfg, positions);
         let (cos, sin) = (gpu.upload("cos", &cos)?, gpu.upload("sin", &sin)?);
         let norm = up("model.norm.weight")?;
         gpu.check()?;
@@ -202,6 +187,17 @@ impl<'g> GpuDecoder<'g> {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn step(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
         pollster::block_on(self.step_async(ids))
+    }
+
+    /// Starts the rows on `prompt` (the same token for every row, one position
+    /// per step) and returns the logits after its last token.
+    pub async fn prompt_async(&mut self, prompt: &[u32]) -> Result<Vec<f32>> {
+        self.reset();
+        let mut last = vec![];
+        for &t in prompt {
+            last = self.step_async(&vec![t; self.rows]).await?;
+        }
+        Ok(last)
     }
 
     /// [`GpuDecoder::step`], awaiting the readback (the browser's way).

@@ -14,11 +14,7 @@ use crate::sample::{Sample, SampleSettings, Sampler};
 pub async fn sample_async(model: &GpuModel<'_>, prompt: &[u32], eos: u32, n: usize, settings: &SampleSettings, seed: u64, prompt_index: u64) -> Result<Vec<Sample>> {
     let mut s = Sampler::new(prompt.len(), model.max_len(), eos, n, settings, seed, prompt_index)?;
     let mut dec = GpuDecoder::new(model, n, s.max_len())?;
-    let mut last = vec![];
-    for &t in prompt {
-        last = dec.step_async(&vec![t; n]).await?;
-    }
-    let mut rows = split(last, n);
+    let mut rows = split(dec.prompt_async(prompt).await?, n);
     while let Some(next) = s.feed(&rows) {
         rows = split(dec.step_async(&next).await?, n);
     }
@@ -60,12 +56,7 @@ impl Decode for GpuDecode<'_, '_> {
         }
         self.current = n;
         let dec = self.decoders.get_mut(&n).expect("decoder built above");
-        dec.reset();
-        let mut last = vec![];
-        for &t in prompt {
-            last = dec.step(&vec![t; n])?;
-        }
-        Ok(split(last, n))
+        Ok(split(pollster::block_on(dec.prompt_async(prompt))?, n))
     }
 
     fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {

@@ -377,14 +377,14 @@ fn causal_mask(t: usize, offset: usize, dev: &Device) -> candle_core::Result<Opt
 }
 
 /// Rotary position tables (RoFormer): for pair `i` of a head,
-/// `theta_i = base^(-2i / head_dim)`, angle `p * theta_i` at position `p`.
-/// Computed in f64 then rounded, so every platform gets the same f32 tables.
-fn rope_tables(cfg: &Config, dev: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+/// `theta_i = base^(-2i / head_dim)`, angle `p * theta_i` at position `p`,
+/// for positions `0..len`, row-major `[len, head_dim / 2]`. Computed in f64
+/// then rounded, so every platform (and the GPU path) gets the same f32 tables.
+pub fn rope_table_values(cfg: &Config, len: usize) -> (Vec<f32>, Vec<f32>) {
     let half = cfg.head_dim() / 2;
-    let n = cfg.max_position_embeddings;
-    let mut cos = Vec::with_capacity(n * half);
-    let mut sin = Vec::with_capacity(n * half);
-    for p in 0..n {
+    let mut cos = Vec::with_capacity(len * half);
+    let mut sin = Vec::with_capacity(len * half);
+    for p in 0..len {
         for i in 0..half {
             let theta = cfg.rope_theta.powf(-2.0 * i as f64 / cfg.head_dim() as f64);
             let a = p as f64 * theta;
@@ -392,6 +392,13 @@ fn rope_tables(cfg: &Config, dev: &Device) -> candle_core::Result<(Tensor, Tenso
             sin.push(a.sin() as f32);
         }
     }
+    (cos, sin)
+}
+
+/// [`rope_table_values`] for every position, as tensors.
+fn rope_tables(cfg: &Config, dev: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    let (n, half) = (cfg.max_position_embeddings, cfg.head_dim() / 2);
+    let (cos, sin) = rope_table_values(cfg, n);
     Ok((Tensor::from_vec(cos, (n, half), dev)?, Tensor::from_vec(sin, (n, half), dev)?))
 }
 

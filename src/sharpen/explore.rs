@@ -121,18 +121,16 @@ pub fn explore_prompt(model: &Model, task: &dyn Task, p: &ExploreParams) -> Resu
 
 /// The report from the `p.n` samples of the prompt.
 pub fn explore_report(model: &Model, task: &dyn Task, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32], samples: Vec<crate::sample::Sample>) -> Result<ExploreReport> {
-    let q = q.clone();
-    let ids = ids.to_vec();
-    let judged = judge(model, task, &q, &samples, true)?;
+    let judged = judge(model, task, q, &samples, true)?;
     let votes = judged
         .iter()
         .map(|j| j.answer.as_ref().map_or(0, |a| judged.iter().filter(|o| o.answer.as_ref() == Some(a)).count()))
         .collect();
     let picks = Reward::ALL.iter().map(|&reward| Pick { reward, index: select(reward, &judged) }).collect();
-    let token_logps = per_token(model, &ids, &samples)?;
+    let token_logps = per_token(model, ids, &samples)?;
     let exact = task.enumerable();
     let (rows, leftover, entropy, sample_accuracy_exact) = if exact {
-        let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, &q, p.threshold)?;
+        let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, q, p.threshold)?;
         let acc = rows.iter().filter(|r| r.correct).map(|r| r.p).sum();
         (rows, leftover, entropy, acc)
     } else {
@@ -144,8 +142,8 @@ pub fn explore_report(model: &Model, task: &dyn Task, p: &ExploreParams, q: &cra
     // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0000".
     let rest_mass = rows.iter().skip(p.show).map(|r| r.p).sum::<f64>() + 0.0;
     Ok(ExploreReport {
-        prompt: q.prompt,
-        answer: q.answer,
+        prompt: q.prompt.clone(),
+        answer: q.answer.clone(),
         marked: q.marked,
         temperature: p.sampling.temperature,
         seed: p.seed,
