@@ -11,35 +11,12 @@ use sharpening_lab::gpu::kernels::{run, Kernels, TILED_VARIANTS};
 use sharpening_lab::gpu::Gpu;
 use sharpening_lab::rng::{Purpose, Rng};
 
-fn gpu() -> Option<(Gpu, Kernels)> {
-    match Gpu::new_blocking().and_then(|g| Kernels::new(&g).map(|k| (g, k))) {
-        Ok(x) => Some(x),
-        Err(e) if std::env::var("SHARPEN_REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("SHARPEN_REQUIRE_GPU=1 but {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: {e} (install mesa-vulkan-drivers for a software adapter)");
-            None
-        }
-    }
-}
+mod common;
+use common::{close, gpu};
 
 fn random(n: usize, seed: u64) -> Vec<f32> {
     let mut r = Rng::new(seed, Purpose::Init, 7, n as u64);
     (0..n).map(|_| r.normal() as f32).collect()
-}
-
-/// Asserts |a - b| <= tol * scale elementwise, naming the worst element.
-fn close(what: &str, got: &[f32], want: &[f32], tol: f64, scale: impl Fn(usize) -> f64) -> f64 {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let mut worst = (0.0f64, 0usize);
-    for i in 0..got.len() {
-        let err = (got[i] as f64 - want[i] as f64).abs() / scale(i);
-        assert!(err.is_finite(), "{what}[{i}]: {} vs {}", got[i], want[i]);
-        if err > worst.0 {
-            worst = (err, i);
-        }
-    }
-    assert!(worst.0 <= tol, "{what}: element {} is {} vs {} (scaled error {:.2e} > {tol:.0e})", worst.1, got[worst.1], want[worst.1], worst.0);
-    worst.0
 }
 
 /// y = x w^T in f64 and the scale of each element (sum of |x||w|).
@@ -135,13 +112,13 @@ fn rope_kv_cache_and_attention_match_the_cpu() {
         let a = (i / half) as f64 * 10000f64.powf(-2.0 * (i % half) as f64 / hd as f64);
         (a.cos() as f32, a.sin() as f32)
     }).unzip();
-    let (bcos, bsin, step) = (g.upload("cos", &cos).unwrap(), g.upload("sin", &sin).unwrap(), g.uniform(&[0, 1, 0, 0]));
+    let (bcos, bsin, info) = (g.upload("cos", &cos).unwrap(), g.upload("sin", &sin).unwrap(), g.zeros("info", 4 * rows).unwrap());
     let bqkv = g.zeros("qkv", rows * stride).unwrap();
     let (kc, vc, out) = (g.zeros("k", rows * kvh * max_len * hd).unwrap(), g.zeros("v", rows * kvh * max_len * hd).unwrap(), g.zeros("y", rows * h * hd).unwrap());
     let ops = [
-        k.rope(&g, &bqkv, &bcos, &bsin, &step, rows, h + kvh, hd, stride),
-        k.kv_store(&g, &bqkv, &kc, &vc, &step, rows, h, kvh, hd, max_len),
-        k.attention(&g, &bqkv, &kc, &vc, &out, &step, rows, h, kvh, hd, max_len),
+        k.rope(&g, &bqkv, &bcos, &bsin, &info, rows, h + kvh, hd, stride),
+        k.kv_store(&g, &bqkv, &kc, &vc, &info, rows, h, kvh, hd, max_len),
+        k.attention(&g, &bqkv, &kc, &vc, &out, &info, rows, h, kvh, hd, max_len),
     ];
     let rope = |x: &Tensor, pos: usize| {
         let c = Tensor::from_vec(cos[pos * half..][..half].to_vec(), (1, half), &dev).unwrap();
@@ -151,7 +128,8 @@ fn rope_kv_cache_and_attention_match_the_cpu() {
     let (mut keys, mut vals): (Vec<Tensor>, Vec<Tensor>) = (vec![], vec![]);
     for pos in 0..steps {
         let qkv = random(rows * stride, 10 + pos as u64);
-        g.write_u32(&step, &[pos as u32, pos as u32 + 1, 0, 0]);
+        // Row r = slot r at `pos`, nothing shared.
+        g.write_u32(&info, &(0..rows as u32).flat_map(|r| [r, pos as u32, 0, 0]).collect::<Vec<_>>());
         let bytes: Vec<u32> = qkv.iter().map(|v| v.to_bits()).collect();
         g.write_u32(&bqkv, &bytes);
         run(&g, &ops).unwrap();

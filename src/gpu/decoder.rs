@@ -1,20 +1,23 @@
-//! A whole decoding step of the Llama decoder on the GPU, for a batch of
-//! `rows` sequences advancing together (best-of-N samples of one prompt):
-//! the same computation as `model::llama::Llama::forward` with a KV cache,
-//! kernel by kernel. Weights are uploaded once as f32 (a GGUF model's
-//! dequantised weights), q|k|v and gate|up fused into one matrix each; the
-//! KV cache and all activations are pre-allocated; a step writes the token
-//! ids and the position, submits the pre-built dispatches and reads back the
-//! logits `[rows, vocab]`.
+//! The Llama decoder's forward pass on the GPU: the same computation as
+//! `model::llama::Llama::forward` with a KV cache, kernel by kernel. Weights
+//! are uploaded once as f32 (a GGUF model's dequantised weights), q|k|v and
+//! gate|up fused into one matrix each; the KV cache and all activations are
+//! pre-allocated. A decoding step (one token for each of `seqs` sequences,
+//! e.g. best-of-N samples of one prompt) writes the token ids and the rows'
+//! positions, submits the pre-built dispatches and reads back the logits;
+//! a prefill or scoring pass feeds up to 64 positions at once and reads
+//! back one row of logits or the targets' log-probabilities.
 
 use std::collections::HashMap;
 
 use candle_core::Tensor;
 
-use super::kernels::{submit, Kernels, Op, MAX_ATTENTION_LEN, MAX_HEAD_DIM};
+use super::kernels::{submit, Kernels, Op, Readback, MAX_ATTENTION_LEN, MAX_HEAD_DIM};
+use super::plan::{self, Row, PASS_ROWS};
 use super::Gpu;
 use crate::error::{Error, Result};
 use crate::model::config::Config;
+use crate::score::Scored;
 
 /// One block's weights on the GPU (q|k|v and gate|up fused).
 struct BlockWeights {
@@ -41,17 +44,27 @@ pub struct GpuModel<'g> {
     positions: usize,
 }
 
+/// Activations, KV cache and pre-built dispatches for `seqs` sequences.
+/// Decoding steps feed one token per sequence; prefill and scoring passes
+/// feed up to [`PASS_ROWS`] tokens of one or more sequences at once
+/// (`plan`), the prompt of a batch once for all its sequences.
 pub struct GpuDecoder<'g> {
     gpu: &'g Gpu,
-    rows: usize,
+    seqs: usize,
     max_len: usize,
     vocab: usize,
+    /// The next decoding position, and the prompt's length (positions the
+    /// sequences read from slot 0).
     pos: usize,
+    prompt_len: usize,
     ids: wgpu::Buffer,
-    step: wgpu::Buffer,
+    info: wgpu::Buffer,
+    targets: wgpu::Buffer,
     logits: wgpu::Buffer,
+    logps: wgpu::Buffer,
     staging: wgpu::Buffer,
-    ops: Vec<Op>,
+    step_ops: Vec<Op>,
+    pass_ops: Vec<Op>,
     /// Kept alive for the bind groups.
     _buffers: Vec<wgpu::Buffer>,
 }
@@ -116,51 +129,48 @@ impl<'g> GpuModel<'g> {
 }
 
 impl<'g> GpuDecoder<'g> {
-    /// Activations, KV cache and the step's dispatches for `rows` sequences
-    /// of at most `max_len` tokens.
-    pub fn new(m: &GpuModel<'g>, rows: usize, max_len: usize) -> Result<Self> {
-        let (gpu, k, cfg) = (m.gpu, m.kernels, &m.cfg);
+    /// Activations, KV cache and dispatches for `seqs` sequences of at most
+    /// `max_len` tokens.
+    pub fn new(m: &GpuModel<'g>, seqs: usize, max_len: usize) -> Result<Self> {
+        let (gpu, cfg) = (m.gpu, &m.cfg);
         let (d, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
         let (h, kvh, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
-        if rows == 0 {
+        if seqs == 0 {
             return Err(Error::Param("the GPU decoder needs at least one row".into()));
         }
         let max_len = max_len.min(cfg.max_position_embeddings);
         if max_len > m.positions {
             return Err(Error::Gpu(format!("the GPU attention kernel handles up to {MAX_ATTENTION_LEN} positions (asked {max_len})")));
         }
+        let cap = seqs.max(PASS_ROWS);
         let qkv_n = (h + 2 * kvh) * hd;
         let buf = |label: &str, n: usize| gpu.zeros(label, n);
-        let (ids, step) = (buf("ids", rows)?, gpu.uniform(&[0, 1, 0, 0]));
-        let (x, xn, qkv, att) = (buf("x", rows * d)?, buf("xn", rows * d)?, buf("qkv", rows * qkv_n)?, buf("att", rows * h * hd)?);
-        let (gu, act, logits) = (buf("gate_up", rows * 2 * f)?, buf("act", rows * f)?, buf("logits", rows * v)?);
-        let eps = cfg.rms_norm_eps as f32;
-        let mut ops = vec![k.embed(gpu, &m.embed, &ids, &x, rows, d, v)];
-        let mut keep = vec![];
-        for b in &m.blocks {
-            let (kc, vc) = (buf("k_cache", rows * kvh * max_len * hd)?, buf("v_cache", rows * kvh * max_len * hd)?);
-            ops.push(k.rms_norm(gpu, &x, &b.attn_norm, &xn, rows, d, eps));
-            ops.push(k.matmul(gpu, &xn, &b.wqkv, &qkv, rows, qkv_n, d, false));
-            ops.push(k.rope(gpu, &qkv, &m.cos, &m.sin, &step, rows, h + kvh, hd, qkv_n));
-            ops.push(k.kv_store(gpu, &qkv, &kc, &vc, &step, rows, h, kvh, hd, max_len));
-            ops.push(k.attention(gpu, &qkv, &kc, &vc, &att, &step, rows, h, kvh, hd, max_len));
-            ops.push(k.matmul(gpu, &att, &b.wo, &x, rows, d, h * hd, true));
-            ops.push(k.rms_norm(gpu, &x, &b.mlp_norm, &xn, rows, d, eps));
-            ops.push(k.matmul(gpu, &xn, &b.wgu, &gu, rows, 2 * f, d, false));
-            ops.push(k.swiglu(gpu, &gu, &act, rows, f));
-            ops.push(k.matmul(gpu, &act, &b.wdown, &x, rows, d, f, true));
-            keep.extend([kc, vc]);
-        }
-        ops.push(k.rms_norm(gpu, &x, &m.norm, &xn, rows, d, eps));
-        ops.push(k.matmul(gpu, &xn, &m.head, &logits, rows, v, d, false));
+        let (ids, info, targets, logps) = (buf("ids", cap)?, buf("rows", 4 * cap)?, buf("targets", cap)?, buf("logps", cap)?);
+        let a = Activations {
+            x: buf("x", cap * d)?,
+            xn: buf("xn", cap * d)?,
+            qkv: buf("qkv", cap * qkv_n)?,
+            att: buf("att", cap * h * hd)?,
+            gu: buf("gate_up", cap * 2 * f)?,
+            act: buf("act", cap * f)?,
+            logits: buf("logits", cap * v)?,
+            cache: (0..cfg.num_hidden_layers)
+                .map(|_| Ok((buf("k_cache", seqs * kvh * max_len * hd)?, buf("v_cache", seqs * kvh * max_len * hd)?)))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        let step_ops = m.forward_ops(&a, &ids, &info, seqs, max_len);
+        let mut pass_ops = m.forward_ops(&a, &ids, &info, PASS_ROWS, max_len);
+        pass_ops.push(m.kernels.token_logp(gpu, &a.logits, &targets, &logps, PASS_ROWS, v));
         gpu.check()?;
-        keep.extend([x, xn, qkv, att, gu, act]);
-        let staging = gpu.staging(rows * v);
-        Ok(Self { gpu, rows, max_len, vocab: v, pos: 0, ids, step, logits, staging, ops, _buffers: keep })
+        let staging = gpu.staging((seqs * v).max(v).max(PASS_ROWS));
+        let logits = a.logits.clone();
+        let mut keep = vec![a.x, a.xn, a.qkv, a.att, a.gu, a.act];
+        keep.extend(a.cache.into_iter().flat_map(|(k, v)| [k, v]));
+        Ok(Self { gpu, seqs, max_len, vocab: v, pos: 0, prompt_len: 0, ids, info, targets, logits, logps, staging, step_ops, pass_ops, _buffers: keep })
     }
 
     pub fn rows(&self) -> usize {
-        self.rows
+        self.seqs
     }
 
     /// Positions the KV cache holds.
@@ -179,7 +189,7 @@ impl<'g> GpuDecoder<'g> {
 
     /// Starts new sequences (the cache is overwritten as positions advance).
     pub fn reset(&mut self) {
-        self.pos = 0;
+        (self.pos, self.prompt_len) = (0, 0);
     }
 
     /// Feeds one token per row at the next position and returns the logits,
@@ -189,30 +199,118 @@ impl<'g> GpuDecoder<'g> {
         pollster::block_on(self.step_async(ids))
     }
 
-    /// Starts the rows on `prompt` (the same token for every row, one position
-    /// per step) and returns the logits after its last token.
+    /// Starts every row on `prompt`: the prompt is fed once, [`PASS_ROWS`]
+    /// positions per pass, into slot 0, which the rows then share; returns
+    /// the logits after its last token, once per row.
     pub async fn prompt_async(&mut self, prompt: &[u32]) -> Result<Vec<f32>> {
         self.reset();
+        let passes = plan::prefill_passes(prompt, self.max_len)?;
         let mut last = vec![];
-        for &t in prompt {
-            last = self.step_async(&vec![t; self.rows]).await?;
+        for (i, rows) in passes.iter().enumerate() {
+            if i + 1 < passes.len() {
+                self.pass(rows, None);
+            } else {
+                let offset = (rows.len() - 1) * self.vocab;
+                self.pass(rows, Some(Readback { src: &self.logits, offset, floats: self.vocab, staging: &self.staging }));
+                last = self.gpu.read_staging_async(&self.staging, self.vocab).await?;
+            }
         }
-        Ok(last)
+        (self.pos, self.prompt_len) = (prompt.len(), prompt.len());
+        Ok(last.repeat(self.seqs))
     }
 
     /// [`GpuDecoder::step`], awaiting the readback (the browser's way).
     pub async fn step_async(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
-        if ids.len() != self.rows {
-            return Err(Error::Param(format!("{} token ids for {} rows", ids.len(), self.rows)));
+        if ids.len() != self.seqs {
+            return Err(Error::Param(format!("{} token ids for {} rows", ids.len(), self.seqs)));
         }
         if self.pos >= self.max_len {
             return Err(Error::Gpu(format!("the GPU KV cache holds {} positions", self.max_len)));
         }
+        let (pos, shared) = (self.pos as u32, self.prompt_len as u32);
+        let info: Vec<u32> = (0..self.seqs as u32).flat_map(|r| [r, pos, shared, 0]).collect();
         self.gpu.write_u32(&self.ids, ids);
-        self.gpu.write_u32(&self.step, &[self.pos as u32, self.pos as u32 + 1, 0, 0]);
-        submit(self.gpu, &self.ops, Some((&self.logits, &self.staging, self.rows * self.vocab)));
-        let out = self.gpu.read_staging_async(&self.staging, self.rows * self.vocab).await?;
+        self.gpu.write_u32(&self.info, &info);
+        let floats = self.seqs * self.vocab;
+        submit(self.gpu, &self.step_ops, Some(Readback { src: &self.logits, offset: 0, floats, staging: &self.staging }));
+        let out = self.gpu.read_staging_async(&self.staging, floats).await?;
         self.pos += 1;
         Ok(out)
+    }
+
+    /// `log pi(y_t | x, y_<t)` of every continuation token of `items`
+    /// (`score::token_logps` on the GPU): passes of up to [`PASS_ROWS`]
+    /// positions, a prompt shared by consecutive items fed once. Ends any
+    /// decoding in progress.
+    pub async fn token_logps_async(&mut self, items: &[Scored<'_>]) -> Result<Vec<Vec<f64>>> {
+        self.reset();
+        let mut out: Vec<Vec<f64>> = items.iter().map(|it| vec![0.0; it.continuation.len()]).collect();
+        for rows in plan::scoring_passes(items, self.seqs, self.max_len)? {
+            self.pass(&rows, Some(Readback { src: &self.logps, offset: 0, floats: rows.len(), staging: &self.staging }));
+            let lp = self.gpu.read_staging_async(&self.staging, rows.len()).await?;
+            for (row, v) in rows.iter().zip(lp) {
+                if let Some((i, k)) = row.out {
+                    out[i][k] = v as f64;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`GpuDecoder::token_logps_async`], blocking (native).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn token_logps(&mut self, items: &[Scored<'_>]) -> Result<Vec<Vec<f64>>> {
+        pollster::block_on(self.token_logps_async(items))
+    }
+
+    /// Submits one pass over `rows` (at most [`PASS_ROWS`]; the rest of the
+    /// pass repeats the last row, which rewrites the same cache entry).
+    fn pass(&self, rows: &[Row], read: Option<Readback>) {
+        let last = *rows.last().expect("a pass has rows");
+        let padded = || rows.iter().copied().chain(std::iter::repeat(last)).take(PASS_ROWS);
+        self.gpu.write_u32(&self.ids, &padded().map(|r| r.token).collect::<Vec<_>>());
+        self.gpu.write_u32(&self.info, &padded().flat_map(|r| r.info()).collect::<Vec<_>>());
+        self.gpu.write_u32(&self.targets, &padded().map(|r| r.target).collect::<Vec<_>>());
+        submit(self.gpu, &self.pass_ops, read);
+    }
+}
+
+/// A decoder's activation buffers (room for its widest pass) and per-layer
+/// KV caches.
+struct Activations {
+    x: wgpu::Buffer,
+    xn: wgpu::Buffer,
+    qkv: wgpu::Buffer,
+    att: wgpu::Buffer,
+    gu: wgpu::Buffer,
+    act: wgpu::Buffer,
+    logits: wgpu::Buffer,
+    cache: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+impl GpuModel<'_> {
+    /// The dispatches of one forward pass over `rows` rows of `a` (token ids
+    /// in `ids`, rows' slots and positions in `info`), ending in the logits.
+    fn forward_ops(&self, a: &Activations, ids: &wgpu::Buffer, info: &wgpu::Buffer, rows: usize, max_len: usize) -> Vec<Op> {
+        let (gpu, k, cfg) = (self.gpu, self.kernels, &self.cfg);
+        let (d, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+        let (h, kvh, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
+        let (qkv_n, eps) = ((h + 2 * kvh) * hd, cfg.rms_norm_eps as f32);
+        let mut ops = vec![k.embed(gpu, &self.embed, ids, &a.x, rows, d, v)];
+        for (b, (kc, vc)) in self.blocks.iter().zip(&a.cache) {
+            ops.push(k.rms_norm(gpu, &a.x, &b.attn_norm, &a.xn, rows, d, eps));
+            ops.push(k.matmul(gpu, &a.xn, &b.wqkv, &a.qkv, rows, qkv_n, d, false));
+            ops.push(k.rope(gpu, &a.qkv, &self.cos, &self.sin, info, rows, h + kvh, hd, qkv_n));
+            ops.push(k.kv_store(gpu, &a.qkv, kc, vc, info, rows, h, kvh, hd, max_len));
+            ops.push(k.attention(gpu, &a.qkv, kc, vc, &a.att, info, rows, h, kvh, hd, max_len));
+            ops.push(k.matmul(gpu, &a.att, &b.wo, &a.x, rows, d, h * hd, true));
+            ops.push(k.rms_norm(gpu, &a.x, &b.mlp_norm, &a.xn, rows, d, eps));
+            ops.push(k.matmul(gpu, &a.xn, &b.wgu, &a.gu, rows, 2 * f, d, false));
+            ops.push(k.swiglu(gpu, &a.gu, &a.act, rows, f));
+            ops.push(k.matmul(gpu, &a.act, &b.wdown, &a.x, rows, d, f, true));
+        }
+        ops.push(k.rms_norm(gpu, &a.x, &self.norm, &a.xn, rows, d, eps));
+        ops.push(k.matmul(gpu, &a.xn, &self.head, &a.logits, rows, v, d, false));
+        ops
     }
 }

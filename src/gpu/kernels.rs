@@ -1,7 +1,8 @@
 //! The WGSL kernels (`shaders/*.wgsl`) as compute pipelines, and [`Op`]: one
 //! dispatch with its bind group and its own small uniform of dimensions,
-//! built once. A decoding step is a list of `Op`s encoded into one compute
-//! pass; only the shared `Step` uniform (position) changes between steps.
+//! built once. A decoding step (or a prefill / scoring pass) is a list of
+//! `Op`s encoded into one compute pass; between passes only the token ids,
+//! the rows' (slot, position) table and the scoring targets change.
 
 use super::Gpu;
 use crate::error::{Error, Result};
@@ -41,6 +42,7 @@ pub struct Kernels {
     attention: wgpu::ComputePipeline,
     swiglu: wgpu::ComputePipeline,
     log_softmax: wgpu::ComputePipeline,
+    token_logp: wgpu::ComputePipeline,
 }
 
 fn pipeline(gpu: &Gpu, name: &str, src: &str) -> Result<wgpu::ComputePipeline> {
@@ -100,6 +102,7 @@ impl Kernels {
             attention: pipeline(gpu, "attention", include_str!("shaders/attention.wgsl"))?,
             swiglu: pipeline(gpu, "swiglu", include_str!("shaders/swiglu.wgsl"))?,
             log_softmax: pipeline(gpu, "log_softmax", include_str!("shaders/log_softmax.wgsl"))?,
+            token_logp: pipeline(gpu, "token_logp", include_str!("shaders/token_logp.wgsl"))?,
         })
     }
 
@@ -151,17 +154,18 @@ impl Kernels {
     }
 
     /// Rotary positions on the first `heads` heads of each row (row stride
-    /// `stride` floats), at the position in `step`.
+    /// `stride` floats), at each row's position in `info` (`[slot, position,
+    /// shared, prefix slot]` per row, as u32; kv_store.wgsl).
     #[allow(clippy::too_many_arguments)]
-    pub fn rope(&self, gpu: &Gpu, qkv: &wgpu::Buffer, cos: &wgpu::Buffer, sin: &wgpu::Buffer, step: &wgpu::Buffer, rows: usize, heads: usize, hd: usize, stride: usize) -> Op {
+    pub fn rope(&self, gpu: &Gpu, qkv: &wgpu::Buffer, cos: &wgpu::Buffer, sin: &wgpu::Buffer, info: &wgpu::Buffer, rows: usize, heads: usize, hd: usize, stride: usize) -> Op {
         let dims = gpu.uniform(&[rows as u32, heads as u32, hd as u32, stride as u32]);
-        Self::op(gpu, &self.rope, &[qkv, cos, sin, &dims, step], grid(rows * heads * hd / 2))
+        Self::op(gpu, &self.rope, &[qkv, cos, sin, &dims, info], grid(rows * heads * hd / 2))
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn kv_store(&self, gpu: &Gpu, qkv: &wgpu::Buffer, kc: &wgpu::Buffer, vc: &wgpu::Buffer, step: &wgpu::Buffer, rows: usize, q_heads: usize, kv_heads: usize, hd: usize, max_len: usize) -> Op {
+    pub fn kv_store(&self, gpu: &Gpu, qkv: &wgpu::Buffer, kc: &wgpu::Buffer, vc: &wgpu::Buffer, info: &wgpu::Buffer, rows: usize, q_heads: usize, kv_heads: usize, hd: usize, max_len: usize) -> Op {
         let dims = gpu.uniform(&[rows as u32, kv_heads as u32, hd as u32, q_heads as u32, max_len as u32]);
-        Self::op(gpu, &self.kv_store, &[qkv, kc, vc, &dims, step], grid(rows * kv_heads * hd))
+        Self::op(gpu, &self.kv_store, &[qkv, kc, vc, &dims, info], grid(rows * kv_heads * hd))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -172,7 +176,7 @@ impl Kernels {
         kc: &wgpu::Buffer,
         vc: &wgpu::Buffer,
         y: &wgpu::Buffer,
-        step: &wgpu::Buffer,
+        info: &wgpu::Buffer,
         rows: usize,
         q_heads: usize,
         kv_heads: usize,
@@ -181,12 +185,18 @@ impl Kernels {
     ) -> Op {
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
         let dims = gpu.uniform(&[rows as u32, q_heads as u32, kv_heads as u32, hd as u32, max_len as u32, scale.to_bits()]);
-        Self::op(gpu, &self.attention, &[qkv, kc, vc, y, &dims, step], (q_heads as u32, rows as u32, 1))
+        Self::op(gpu, &self.attention, &[qkv, kc, vc, y, &dims, info], (q_heads as u32, rows as u32, 1))
     }
 
     pub fn swiglu(&self, gpu: &Gpu, gu: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize) -> Op {
         let dims = gpu.uniform(&[rows as u32, n as u32]);
         Self::op(gpu, &self.swiglu, &[gu, y, &dims], grid(rows * n))
+    }
+
+    /// `y[r] = log_softmax(x[r])[target[r]]` for `rows` rows of `n` logits.
+    pub fn token_logp(&self, gpu: &Gpu, x: &wgpu::Buffer, target: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize) -> Op {
+        let dims = gpu.uniform(&[rows as u32, n as u32]);
+        Self::op(gpu, &self.token_logp, &[x, target, y, &dims], (rows as u32, 1, 1))
     }
 
     pub fn log_softmax(&self, gpu: &Gpu, x: &wgpu::Buffer, rows: usize, n: usize) -> Op {
@@ -195,9 +205,18 @@ impl Kernels {
     }
 }
 
-/// Encodes `ops` into one compute pass and, when given, a copy of
-/// `(src, floats)` into `staging`; submits.
-pub fn submit(gpu: &Gpu, ops: &[Op], copy: Option<(&wgpu::Buffer, &wgpu::Buffer, usize)>) {
+/// What a submission copies back: `floats` values of `src` from float
+/// `offset` into the start of `staging`.
+pub struct Readback<'a> {
+    pub src: &'a wgpu::Buffer,
+    pub offset: usize,
+    pub floats: usize,
+    pub staging: &'a wgpu::Buffer,
+}
+
+/// Encodes `ops` into one compute pass and, when given, the readback copy;
+/// submits.
+pub fn submit(gpu: &Gpu, ops: &[Op], copy: Option<Readback>) {
     let mut enc = gpu.device.create_command_encoder(&Default::default());
     {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
@@ -207,8 +226,8 @@ pub fn submit(gpu: &Gpu, ops: &[Op], copy: Option<(&wgpu::Buffer, &wgpu::Buffer,
             pass.dispatch_workgroups(op.groups.0, op.groups.1, op.groups.2);
         }
     }
-    if let Some((src, staging, floats)) = copy {
-        enc.copy_buffer_to_buffer(src, 0, staging, 0, floats as u64 * 4);
+    if let Some(r) = copy {
+        enc.copy_buffer_to_buffer(r.src, r.offset as u64 * 4, r.staging, 0, r.floats as u64 * 4);
     }
     gpu.queue.submit([enc.finish()]);
 }

@@ -16,6 +16,7 @@
 pub mod bench;
 pub mod decoder;
 pub mod kernels;
+pub mod plan;
 mod matmul_wgsl;
 mod oneshot;
 pub mod sample;

@@ -95,3 +95,32 @@ pub fn tiny(seed: u64, scale: f64) -> Tiny {
     let model = Model::from_bytes(config_json.as_bytes(), &weight_bytes, tokenizer_json.as_bytes()).unwrap();
     Tiny { model, cfg, weights, config_json, weight_bytes, tokenizer_json }
 }
+
+/// The GPU path's adapter and kernels: None (the test says SKIPPED) without
+/// an adapter, a failure when SHARPEN_REQUIRE_GPU=1 (scripts/test.sh).
+pub fn gpu() -> Option<(sharpening_lab::gpu::Gpu, sharpening_lab::gpu::kernels::Kernels)> {
+    match sharpening_lab::gpu::Gpu::new_blocking().and_then(|g| sharpening_lab::gpu::kernels::Kernels::new(&g).map(|k| (g, k))) {
+        Ok(x) => Some(x),
+        Err(e) if std::env::var("SHARPEN_REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("SHARPEN_REQUIRE_GPU=1 but {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e} (install mesa-vulkan-drivers for a software adapter)");
+            None
+        }
+    }
+}
+
+/// Asserts |a - b| <= tol * scale elementwise, naming the worst element.
+pub fn close(what: &str, got: &[f32], want: &[f32], tol: f64, scale: impl Fn(usize) -> f64) -> f64 {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let mut worst = (0.0f64, 0usize);
+    for i in 0..got.len() {
+        let err = (got[i] as f64 - want[i] as f64).abs() / scale(i);
+        assert!(err.is_finite(), "{what}[{i}]: {} vs {}", got[i], want[i]);
+        if err > worst.0 {
+            worst = (err, i);
+        }
+    }
+    assert!(worst.0 <= tol, "{what}: element {} is {} vs {} (scaled error {:.2e} > {tol:.0e})", worst.1, got[worst.1], want[worst.1], worst.0);
+    worst.0
+}
+

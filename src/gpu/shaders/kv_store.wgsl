@@ -1,13 +1,15 @@
-// Appends each row's k and v (after rotary positions) to the KV cache at
-// position st.pos. Cache layout [rows, kv_heads, max_len, hd].
+// Stores each row's k and v (after rotary positions) in the KV cache. A row
+// is one token of one sequence: info[r] = (slot, position, shared, prefix
+// slot): its k/v go to cache slot `slot` at `position`. Cache layout
+// [slots, kv_heads, max_len, hd]. Rows of one dispatch may be several
+// positions of the same sequence (a prefill or scoring pass).
 struct Dims { rows: u32, kv_heads: u32, hd: u32, q_heads: u32, max_len: u32, _a: u32, _b: u32, _c: u32 }
-struct Step { pos: u32, len: u32, _a: u32, _b: u32 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read_write> kc: array<f32>;
 @group(0) @binding(2) var<storage, read_write> vc: array<f32>;
 @group(0) @binding(3) var<uniform> d: Dims;
-@group(0) @binding(4) var<uniform> st: Step;
+@group(0) @binding(4) var<storage, read> info: array<vec4<u32>>;
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -21,7 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let e = j % d.hd;
     let stride = (d.q_heads + 2u * d.kv_heads) * d.hd;
     let src = r * stride + d.q_heads * d.hd + j;
-    let dst = ((r * d.kv_heads + h) * d.max_len + st.pos) * d.hd + e;
+    let dst = ((info[r].x * d.kv_heads + h) * d.max_len + info[r].y) * d.hd + e;
     kc[dst] = qkv[src];
     vc[dst] = qkv[src + kvd];
 }

@@ -2,15 +2,15 @@
 // candle's `rope` / Hugging Face Llama: for pair i of a head of size hd,
 // (x_i, x_{i+hd/2}) -> (x_i cos - x_{i+hd/2} sin, x_{i+hd/2} cos + x_i sin),
 // angle = pos * theta_i from the same f32 tables as the CPU path. Applied in
-// place to the first `heads` heads of each row of the fused q|k|v buffer.
+// place to the first `heads` heads of each row of the fused q|k|v buffer,
+// at the row's own position (info[r].y; see kv_store.wgsl for the row layout).
 struct Dims { rows: u32, heads: u32, hd: u32, stride: u32 }
-struct Step { pos: u32, len: u32, _a: u32, _b: u32 }
 
 @group(0) @binding(0) var<storage, read_write> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read> cos_t: array<f32>;
 @group(0) @binding(2) var<storage, read> sin_t: array<f32>;
 @group(0) @binding(3) var<uniform> d: Dims;
-@group(0) @binding(4) var<uniform> st: Step;
+@group(0) @binding(4) var<storage, read> info: array<vec4<u32>>;
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -22,8 +22,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let h = (i / half) % d.heads;
     let r = i / (half * d.heads);
     let base = r * d.stride + h * d.hd;
-    let c = cos_t[st.pos * half + p];
-    let s = sin_t[st.pos * half + p];
+    let pos = info[r].y;
+    let c = cos_t[pos * half + p];
+    let s = sin_t[pos * half + p];
     let a = qkv[base + p];
     let b = qkv[base + p + half];
     qkv[base + p] = a * c - b * s;
