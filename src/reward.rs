@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{param_err, Error, Result};
 use crate::model::Model;
 use crate::sample::Sample;
-use crate::score::{score, Scored};
+use crate::score::{Score, Scored};
 use crate::tasks::{Problem, Task};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,8 +82,9 @@ pub struct Judged {
 }
 
 /// Judges samples of `problem` whose `logp` is under the base model `base`.
-/// `with_verify` computes the self-verification reward (one more forward pass).
-pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample], with_verify: bool) -> Result<Vec<Judged>> {
+/// `with_verify` computes the self-verification reward (one more forward
+/// pass, through `scorer`: the CPU or the GPU path).
+pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample], with_verify: bool, scorer: &mut dyn Score) -> Result<Vec<Judged>> {
     let mut out = Vec::with_capacity(samples.len());
     for s in samples {
         let text = base.tok.decode(&s.tokens)?;
@@ -97,23 +98,28 @@ pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample
         out.push(Judged { tokens: s.tokens.clone(), text, answer, complete: s.complete, correct, logp_base: lp, logp_norm: norm, verify: f64::NEG_INFINITY });
     }
     if with_verify {
-        let yes = base.tok.encode(task.verify_yes())?;
-        if yes.len() != 1 {
-            return Err(Error::Tokenizer(format!("the verification answer {:?} is not a single token", task.verify_yes())));
-        }
-        let idx: Vec<usize> = (0..out.len()).filter(|&i| out[i].complete).collect();
-        let prompts = idx
-            .iter()
-            .map(|&i| base.tok.encode_prompt(&task.verify_prompt(&problem.prompt, &out[i].text)))
-            .collect::<Result<Vec<_>>>()?;
+        let (idx, prompts, yes) = verify_items(base, task, problem, &out)?;
         let items: Vec<Scored> = prompts.iter().map(|p| Scored { prompt: p, continuation: &yes }).collect();
         if !items.is_empty() {
-            for (&i, v) in idx.iter().zip(score(&base.llama, &items)?) {
+            for (&i, v) in idx.iter().zip(scorer.score(&items)?) {
                 out[i].verify = v;
             }
         }
     }
     Ok(out)
+}
+
+/// What self-verification scores: the indices of the complete answers, each
+/// one's verification prompt, and the one-token continuation (`Y`) whose
+/// log-probability is the reward.
+pub fn verify_items(base: &Model, task: &dyn Task, problem: &Problem, judged: &[Judged]) -> Result<(Vec<usize>, Vec<Vec<u32>>, Vec<u32>)> {
+    let yes = base.tok.encode(task.verify_yes())?;
+    if yes.len() != 1 {
+        return Err(Error::Tokenizer(format!("the verification answer {:?} is not a single token", task.verify_yes())));
+    }
+    let idx: Vec<usize> = (0..judged.len()).filter(|&i| judged[i].complete).collect();
+    let prompts = idx.iter().map(|&i| base.tok.encode_prompt(&task.verify_prompt(&problem.prompt, &judged[i].text))).collect::<Result<Vec<_>>>()?;
+    Ok((idx, prompts, yes))
 }
 
 /// Index of the answer best-of-N returns from `group` under `reward`: the

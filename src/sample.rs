@@ -191,7 +191,9 @@ pub fn sample_batch(
 /// What sampling needs from a backend: each row's next-token logits after
 /// the prompt, then after each token fed. The CPU path (candle) is
 /// [`CpuDecode`]; the GPU path is `gpu::sample::GpuDecode`.
-pub trait Decode {
+/// A backend that samples also scores (self-verification, per-token
+/// log-probabilities) on the same device.
+pub trait Decode: crate::score::Score {
     /// Longest sequence (prompt + answer) the backend decodes.
     fn max_positions(&self) -> usize;
     /// Starts `n` rows on `prompt` (room for `max_len` tokens in all).
@@ -205,6 +207,12 @@ pub trait Decode {
 pub struct CpuDecode<'a> {
     pub model: &'a Llama,
     pub cache: Option<KvCache>,
+}
+
+impl crate::score::Score for CpuDecode<'_> {
+    fn token_logps(&mut self, items: &[crate::score::Scored]) -> Result<Vec<Vec<f64>>> {
+        crate::score::token_logps(self.model, items)
+    }
 }
 
 impl Decode for CpuDecode<'_> {

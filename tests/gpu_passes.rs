@@ -136,7 +136,7 @@ fn gpu_scoring_and_prefill_match_the_cpu_on_the_built_in_and_a_random_model() {
         max_position_embeddings: 256,
         ..common::tiny_config(tok.vocab_size())
     };
-    let w = common::safetensors_bytes(&common::random_weights(&cfg, 5, 1.0));
+    let w = common::safetensors_bytes(&common::random_weights(&cfg, 5, 0.5));
     let m = sharpening_lab::model::Model::from_bytes(cfg.to_json().as_bytes(), &w, tok.to_json().unwrap().as_bytes()).unwrap();
     let v = cfg.vocab_size as u32;
     let prompts: Vec<Vec<u32>> = [3usize, 70, 150, 20, 1].iter().map(|&n| (0..n as u32).map(|t| (t * 5 + n as u32) % v).collect()).collect();
@@ -161,4 +161,44 @@ fn gpu_scoring_and_prefill_match_the_cpu_on_smollm2() {
     let prompts = vec![m.tok.encode_prompt("What is 7 + 2?").unwrap()];
     let worst = scores_match(&m, &prompts, 12, &[2]);
     eprintln!("SmolLM2: largest per-token log pi difference {worst:.2e} nats");
+}
+
+/// The page's WebGPU explorer, natively: the scoring items listed by
+/// `explore_scoring`, scored on the GPU, then the report built from that
+/// table: nothing scored on the CPU behind its back, the same picks and
+/// log-probabilities (1e-3 nats) as the CPU report.
+#[test]
+fn the_explorer_scores_on_the_gpu_and_matches_the_cpu() {
+    use sharpening_lab::score::{CpuScore, Prescored, Score};
+    use sharpening_lab::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
+    let Some((g, k)) = gpu() else { return };
+    let m = sharpening_lab::builtin::load("add").unwrap();
+    let t = sharpening_lab::tasks::by_name("add").unwrap();
+    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+    let mut dec = sharpening_lab::gpu::sample::GpuDecode::new(&gm);
+    for i in [3, 11] {
+        let prompt = t.problem(i).prompt;
+        let p = ExploreParams { prompt: prompt.clone(), n: 16, ..Default::default() };
+        let (q, ids) = explore_prompt(&m, t.as_ref(), &p).unwrap();
+        let samples = sharpening_lab::sample::sample_batch(&m.llama, &ids, m.tok.eos, p.n, &p.sampling, p.seed, 0).unwrap();
+        let pairs = explore_scoring(&m, t.as_ref(), &q, &ids, &samples).unwrap();
+        let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
+        let table = pairs.iter().cloned().zip(dec.token_logps(&items).unwrap()).collect();
+        let mut pre = Prescored { table, fallback: &m.llama, missed: 0 };
+        let gpu_r = explore_report(&m, t.as_ref(), &p, &q, &ids, samples.clone(), &mut pre).unwrap();
+        assert_eq!(pre.missed, 0, "the report scored items explore_scoring did not list");
+        let cpu_r = explore_report(&m, t.as_ref(), &p, &q, &ids, samples, &mut CpuScore(&m.llama)).unwrap();
+        assert_eq!(gpu_r.picks.iter().map(|p| p.index).collect::<Vec<_>>(), cpu_r.picks.iter().map(|p| p.index).collect::<Vec<_>>());
+        let mut worst = 0f64;
+        for (a, b) in gpu_r.samples.iter().zip(&cpu_r.samples) {
+            if b.verify.is_finite() {
+                worst = worst.max((a.verify - b.verify).abs());
+            }
+        }
+        for (a, b) in gpu_r.token_logps.iter().flatten().zip(cpu_r.token_logps.iter().flatten()) {
+            worst = worst.max((a.logp - b.logp).abs());
+        }
+        assert!(worst < 1e-3, "{prompt}: {worst}");
+        eprintln!("{prompt}: {} items scored on the GPU; largest difference {worst:.2e} nats", items.len());
+    }
 }

@@ -172,7 +172,8 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
 
 /// [`run_bon_full`] with the answers (and greedy answers) drawn through
 /// `dec` (the CPU path, or the GPU path natively: `sharpen bon --backend
-/// gpu`); judging, scoring and the exact distributions stay on the CPU.
+/// gpu`), which also scores self-verification; the exact distributions
+/// (built-in tasks) stay on the CPU.
 pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress, dec: &mut dyn Decode) -> Result<BonRun> {
     p.validate()?;
     let problems = choose_problems(task, p.prompts, p.seed);
@@ -192,9 +193,9 @@ pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
             return Err(Error::Other("cancelled".into()));
         }
         let s = sample_with(dec, ids, eos, n_max, &p.sampling, p.seed, i as u64)?;
-        judged.push(judge(model, task, q, &s, with_verify)?);
+        judged.push(judge(model, task, q, &s, with_verify, dec)?);
         let g = sample_with(dec, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
-        greedy.push(judge(model, task, q, &g, false)?.remove(0));
+        greedy.push(judge(model, task, q, &g, false, dec)?.remove(0));
     }
     progress(problems.len(), problems.len());
     if !exact {

@@ -9,7 +9,7 @@ use crate::error::{param_err, Result};
 use crate::model::{Llama, Model, Tok};
 use crate::reward::{judge, select, Judged, Reward};
 use crate::sample::{sample_batch, SampleSettings};
-use crate::score::{token_logps, Scored};
+use crate::score::{CpuScore, Score, Scored};
 use crate::tasks::{Problem, Task};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -101,7 +101,7 @@ fn yes() -> bool {
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
     let (q, ids) = explore_prompt(model, task, p)?;
     let samples = sample_batch(&model.llama, &ids, model.tok.eos, p.n, &p.sampling, p.seed, 0)?;
-    explore_report(model, task, p, &q, &ids, samples)
+    explore_report(model, task, p, &q, &ids, samples, &mut CpuScore(&model.llama))
 }
 
 /// The checked parameters' problem and prompt ids (before sampling, which
@@ -120,14 +120,25 @@ pub fn explore_prompt(model: &Model, task: &dyn Task, p: &ExploreParams) -> Resu
 }
 
 /// The report from the `p.n` samples of the prompt.
-pub fn explore_report(model: &Model, task: &dyn Task, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32], samples: Vec<crate::sample::Sample>) -> Result<ExploreReport> {
-    let judged = judge(model, task, q, &samples, true)?;
+/// Scoring (self-verification and each sample's per-token log-probabilities)
+/// goes through `scorer`.
+#[allow(clippy::too_many_arguments)]
+pub fn explore_report(
+    model: &Model,
+    task: &dyn Task,
+    p: &ExploreParams,
+    q: &crate::tasks::Problem,
+    ids: &[u32],
+    samples: Vec<crate::sample::Sample>,
+    scorer: &mut dyn Score,
+) -> Result<ExploreReport> {
+    let judged = judge(model, task, q, &samples, true, scorer)?;
     let votes = judged
         .iter()
         .map(|j| j.answer.as_ref().map_or(0, |a| judged.iter().filter(|o| o.answer.as_ref() == Some(a)).count()))
         .collect();
     let picks = Reward::ALL.iter().map(|&reward| Pick { reward, index: select(reward, &judged) }).collect();
-    let token_logps = per_token(model, ids, &samples)?;
+    let token_logps = per_token(model, ids, &samples, scorer)?;
     let exact = task.enumerable();
     let (rows, leftover, entropy, sample_accuracy_exact) = if exact {
         let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, q, p.threshold)?;
@@ -161,15 +172,27 @@ pub fn explore_report(model: &Model, task: &dyn Task, p: &ExploreParams, q: &cra
     })
 }
 
+/// The (prompt, continuation) pairs [`explore_report`] scores for these
+/// samples, so that a backend can score them beforehand (`score::Prescored`).
+pub fn explore_scoring(model: &Model, task: &dyn Task, q: &Problem, ids: &[u32], samples: &[crate::sample::Sample]) -> Result<Vec<(Vec<u32>, Vec<u32>)>> {
+    let judged = judge(model, task, q, samples, false, &mut CpuScore(&model.llama))?;
+    let (_, prompts, yes) = crate::reward::verify_items(model, task, q, &judged)?;
+    let mut out: Vec<(Vec<u32>, Vec<u32>)> = prompts.into_iter().map(|p| (p, yes.clone())).collect();
+    out.extend(sample_answers(model, samples).into_iter().filter(|y| !y.is_empty()).map(|y| (ids.to_vec(), y)));
+    Ok(out)
+}
+
+/// Each sample's tokens, `</s>` included when it ended with it.
+fn sample_answers(model: &Model, samples: &[crate::sample::Sample]) -> Vec<Vec<u32>> {
+    samples.iter().map(|s| s.tokens.iter().copied().chain(s.complete.then_some(model.tok.eos)).collect()).collect()
+}
+
 /// Per-token log-probabilities of every sample (`</s>` included when the
 /// sample ended with it), scored in one batch.
-fn per_token(model: &Model, ids: &[u32], samples: &[crate::sample::Sample]) -> Result<Vec<Vec<TokenLogp>>> {
-    let seqs: Vec<Vec<u32>> = samples
-        .iter()
-        .map(|s| s.tokens.iter().copied().chain(s.complete.then_some(model.tok.eos)).collect())
-        .collect();
+fn per_token(model: &Model, ids: &[u32], samples: &[crate::sample::Sample], scorer: &mut dyn Score) -> Result<Vec<Vec<TokenLogp>>> {
+    let seqs = sample_answers(model, samples);
     let items: Vec<Scored> = seqs.iter().filter(|y| !y.is_empty()).map(|y| Scored { prompt: ids, continuation: y }).collect();
-    let mut scored = token_logps(&model.llama, &items)?.into_iter();
+    let mut scored = scorer.token_logps(&items)?.into_iter();
     seqs.iter()
         .map(|y| {
             if y.is_empty() {

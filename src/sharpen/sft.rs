@@ -133,7 +133,7 @@ pub fn bon_example(
     i: usize,
 ) -> Result<Option<(Example, Judged)>> {
     let s = sample_batch(&base.llama, ids, base.tok.eos, n, sampling, seed, i as u64)?;
-    let mut js = judge(base, task, q, &s, reward == Reward::SelfVerify)?;
+    let mut js = judge(base, task, q, &s, reward == Reward::SelfVerify, &mut crate::score::CpuScore(&base.llama))?;
     let w = js.swap_remove(select(reward, &js));
     if !w.complete {
         return Ok(None);

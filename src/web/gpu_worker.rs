@@ -2,8 +2,9 @@
 //! parameter. `auto` uses the GPU only for a real model on a hardware
 //! adapter (a built-in model is too small to gain; a fallback adapter such
 //! as SwiftShader is slower than the CPU); `webgpu` forces it; `cpu` never.
-//! The explorer's sampling runs on the GPU (awaiting each step's readback);
-//! any GPU failure falls back to the CPU with a notice and the run goes on.
+//! The explorer's sampling and scoring run on the GPU (awaiting each
+//! readback); any GPU failure falls back to the CPU with a notice and the
+//! run goes on.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,9 +14,10 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::gpu::decoder::GpuModel;
 use crate::gpu::kernels::Kernels;
-use crate::gpu::sample::sample_async;
+use crate::gpu::sample::{sample_async, scoring_decoder};
 use crate::gpu::Gpu;
-use crate::sharpen::explore::{explore_prompt, explore_report, ExploreParams};
+use crate::score::{Prescored, Scored};
+use crate::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
 use crate::ui::jobs::{self, Session};
 use crate::ui::protocol::{FromWorker, ToWorker};
 
@@ -103,13 +105,33 @@ pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
         Ok(_) => FromWorker::Backend {
             gpu: true,
             text: format!(
-                "WebGPU — {}{}: the explorer samples on the GPU; scoring, enumeration and training stay on the CPU",
+                "WebGPU — {}{}: the explorer samples and scores on the GPU; enumeration and training stay on the CPU",
                 if dev.0.info.name.is_empty() { "adapter" } else { &dev.0.info.name },
                 if fallback { " (a fallback, software adapter: forced by backend=webgpu)" } else { "" }
             ),
         },
         Err(e) => cpu(format!("CPU — the model does not fit the GPU path ({e})")),
     }
+}
+
+/// The explorer's report with its samples drawn and scored on the GPU: the
+/// scoring items are listed first and scored in passes, then the report is
+/// built from that table (`Prescored`; a missed item would be scored on the
+/// CPU).
+async fn sample_and_score(s: &Session, m: &GpuModel<'static>, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32]) -> Result<crate::sharpen::explore::ExploreReport, String> {
+    let samples = sample_async(m, ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string())?;
+    let pairs = explore_scoring(&s.model, s.task.as_ref(), q, ids, &samples).map_err(|e| e.to_string())?;
+    let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
+    let mut dec = None;
+    let mut table = std::collections::HashMap::new();
+    if !items.is_empty() {
+        scoring_decoder(m, &mut dec, &items).map_err(|e| e.to_string())?;
+        let lps = dec.as_mut().expect("built above").token_logps_async(&items).await.map_err(|e| e.to_string())?;
+        table.extend(pairs.into_iter().zip(lps));
+    }
+    drop(dec);
+    let mut scorer = Prescored { table, fallback: &s.model.llama, missed: 0 };
+    explore_report(&s.model, s.task.as_ref(), p, q, ids, samples, &mut scorer).map_err(|e| e.to_string())
 }
 
 /// The explorer with its samples drawn on the GPU; on a GPU failure it
@@ -121,11 +143,11 @@ pub async fn explore(s: Rc<Session>, p: ExploreParams, post: &dyn Fn(&FromWorker
         Err(e) => return FromWorker::Failed { message: e.to_string() },
     };
     let model = MODEL.with(|m| m.borrow().as_ref().map(|x| x.1.clone()));
-    let sampled = match model {
-        Some(m) => sample_async(&m, &ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string()),
+    let report = match model {
+        Some(m) => sample_and_score(&s, &m, &p, &q, &ids).await,
         None => Err("no model on the GPU".into()),
     };
-    match sampled.and_then(|samples| explore_report(&s.model, s.task.as_ref(), &p, &q, &ids, samples).map_err(|e| e.to_string())) {
+    match report {
         Ok(r) => jobs::explore_done(&s, &p, r, "WebGPU"),
         Err(e) => {
             post(&cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
