@@ -202,7 +202,7 @@ pub fn explore_done(s: &Session, p: &ExploreParams, r: crate::sharpen::ExploreRe
         samples_csv: samples_csv(&prov, &params, &[q]),
         steps_csv: String::new(),
         dataset_jsonl: String::new(),
-        stamp: s.chart_stamp(&prov, &format!("prompt {} · N {} · T {} · sampled on {backend}", r.prompt, p.n, p.sampling.temperature)),
+        stamp: s.chart_stamp(&prov, &format!("prompt {} · N {} · T {} · sampled and scored on {backend}", r.prompt, p.n, p.sampling.temperature)),
     };
     FromWorker::Explored { report: r, exports }
 }

@@ -443,7 +443,7 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   await big.ctx.close();
 });
 
-test("backend=webgpu: the explorer samples on WebGPU (SwiftShader) and matches the CPU; without WebGPU it falls back", async () => {
+test("backend=webgpu: the explorer samples and scores on WebGPU (SwiftShader) and matches the CPU; without WebGPU it falls back", async () => {
   // Without --enable-unsafe-webgpu there is no adapter: a notice, and the CPU runs.
   const plain = await open("backend=webgpu");
   await waitStatus(plain.page, ["done"], 60_000);
@@ -466,16 +466,22 @@ test("backend=webgpu: the explorer samples on WebGPU (SwiftShader) and matches t
     const g = await exported("backend=webgpu&prompt=39%2B25%3D&seed=5");
     metrics.webgpu_explore_s = (Date.now() - t0) / 1e3;
     assert.match(g.info, /^WebGPU — .*fallback, software adapter/);
-    assert.match(g.stamp, /sampled\s*on WebGPU/);
+    assert.match(g.stamp, /sampled\s*and\s*scored\s*on WebGPU/);
     const c = await exported("backend=cpu&prompt=39%2B25%3D&seed=5");
     assert.match(c.info, /^CPU \(chosen\)/);
-    assert.match(c.stamp, /sampled\s*on CPU/);
-    // The same science: the same samples, log pi within 1e-3 nats, the same exact distribution.
+    assert.match(c.stamp, /sampled\s*and\s*scored\s*on CPU/);
+    // The same science: the same samples and picks; log pi, self-verification
+    // and per-token log-probabilities (scored on the GPU) within 1e-3 nats;
+    // the same exact distribution.
     assert.equal(g.json.samples.length, 16);
+    assert.deepEqual(g.json.picks, c.json.picks);
     let maxDiff = 0;
+    const diff = (a, b) => (a === b ? 0 : Math.abs(a - b));
     g.json.samples.forEach((s, i) => {
-      assert.equal(s.text, c.json.samples[i].text, `sample ${i}`);
-      maxDiff = Math.max(maxDiff, Math.abs(s.logp_base - c.json.samples[i].logp_base));
+      const o = c.json.samples[i];
+      assert.equal(s.text, o.text, `sample ${i}`);
+      maxDiff = Math.max(maxDiff, diff(s.logp_base, o.logp_base), diff(s.verify, o.verify));
+      g.json.token_logps[i].forEach((t, j) => { maxDiff = Math.max(maxDiff, diff(t.logp, c.json.token_logps[i][j].logp)); });
     });
     metrics.webgpu_max_logp_difference = maxDiff;
     assert.ok(maxDiff < 1e-3, `log pi differs by ${maxDiff}`);

@@ -45,7 +45,7 @@ pub fn with_backend<T>(backend: &str, model: &Model, run: &mut dyn FnMut(&mut dy
         Ok(m) => m,
         Err(e) => return cpu(format!("the model does not fit the GPU path ({e}); running on the CPU"), run),
     };
-    eprintln!("backend: GPU — {} ({}): answers are sampled on the GPU; scoring and exact distributions stay on the CPU", gpu.info.name, gpu.info.backend);
+    eprintln!("backend: GPU — {} ({}): answers are sampled and self-verification scored on the GPU; exact distributions stay on the CPU", gpu.info.name, gpu.info.backend);
     match run(&mut GpuDecode::new(&gm)) {
         Err(sharpening_lab::Error::Gpu(e)) => cpu(format!("the GPU failed during the run ({e}); running again on the CPU"), run),
         other => other.map_err(fail),
