@@ -7,6 +7,7 @@
 
 use candle_core::{Device, Tensor};
 use sharpening_lab::gpu::decoder::{GpuDecoder, GpuModel};
+use sharpening_lab::gpu::Precision;
 use sharpening_lab::gpu::kernels::{run, Kernels, TILED_VARIANTS};
 use sharpening_lab::gpu::Gpu;
 use sharpening_lab::rng::{Purpose, Rng};
@@ -41,9 +42,15 @@ fn matmul_ref(x: &[f32], w: &[f32], m: usize, n: usize, k: usize) -> (Vec<f32>, 
 fn matmul_kernels_match_the_cpu_on_awkward_sizes() {
     let Some((g, k)) = gpu() else { return };
     for (m, n, kk) in [(1, 1, 1), (3, 5, 7), (8, 9, 64), (17, 33, 65), (33, 70, 130), (70, 129, 37), (129, 67, 200)] {
-        let (x, w, y0) = (random(m * kk, 1), random(n * kk, 2), random(m * n, 3));
+        let (x, w32, y0) = (random(m * kk, 1), random(n * kk, 2), random(m * n, 3));
+        // f16 weights: the reference uses the same rounded values.
+        for precision in [Precision::F32, Precision::F16] {
+        let w: Vec<f32> = match precision {
+            Precision::F32 => w32.clone(),
+            Precision::F16 => w32.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect(),
+        };
         let (want, scale) = matmul_ref(&x, &w, m, n, kk);
-        let (bx, bw) = (g.upload("x", &x).unwrap(), g.upload("w", &w).unwrap());
+        let (bx, bw) = (g.upload("x", &x).unwrap(), g.upload_weight("w", &w32, precision).unwrap());
         for variant in 0..=TILED_VARIANTS.len() {
             for acc in [false, true] {
                 let by = g.upload("y", &y0).unwrap();
@@ -56,8 +63,9 @@ fn matmul_kernels_match_the_cpu_on_awkward_sizes() {
                 let got = g.download(&by, m * n).unwrap();
                 let want: Vec<f32> = want.iter().zip(&y0).map(|(a, b)| if acc { a + b } else { *a }).collect();
                 // f32 accumulation in another order: relative to sum |x_l w_l| (+ |y0|).
-                close(&format!("matmul {m}x{n}x{kk} variant {variant} acc {acc}"), &got, &want, 1e-5, |i| scale[i] + if acc { y0[i].abs() as f64 } else { 0.0 } + 1e-6);
+                close(&format!("matmul {m}x{n}x{kk} variant {variant} acc {acc} {precision:?}"), &got, &want, 1e-5, |i| scale[i] + if acc { y0[i].abs() as f64 } else { 0.0 } + 1e-6);
             }
+        }
         }
     }
 }
@@ -93,11 +101,15 @@ fn elementwise_kernels_match_candle() {
     let (vocab, n) = (11, 13);
     let table = random(vocab * n, 9);
     let ids = [3u32, 0, 10, 99];
-    let (bt, bi, by) = (g.upload("t", &table).unwrap(), g.zeros("ids", 4).unwrap(), g.zeros("y", 4 * n).unwrap());
-    g.write_u32(&bi, &ids);
-    run(&g, &[k.embed(&g, &bt, &bi, &by, 4, n, vocab)]).unwrap();
-    let want: Vec<f32> = ids.iter().flat_map(|&i| table[(i.min(10) as usize) * n..][..n].to_vec()).collect();
-    close("embed", &g.download(&by, 4 * n).unwrap(), &want, 0.0, |_| 1.0);
+    // Odd row length: f16 rows start mid-word.
+    for precision in [Precision::F32, Precision::F16] {
+        let (bt, bi, by) = (g.upload_weight("t", &table, precision).unwrap(), g.zeros("ids", 4).unwrap(), g.zeros("y", 4 * n).unwrap());
+        g.write_u32(&bi, &ids);
+        run(&g, &[k.embed(&g, &bt, &bi, &by, 4, n, vocab)]).unwrap();
+        let round = |v: f32| if precision == Precision::F16 { half::f16::from_f32(v).to_f32() } else { v };
+        let want: Vec<f32> = ids.iter().flat_map(|&i| table[(i.min(10) as usize) * n..][..n].iter().map(|&v| round(v)).collect::<Vec<_>>()).collect();
+        close(&format!("embed {precision:?}"), &g.download(&by, 4 * n).unwrap(), &want, 0.0, |_| 1.0);
+    }
 }
 
 #[test]
@@ -156,8 +168,14 @@ fn rope_kv_cache_and_attention_match_the_cpu() {
 /// Decoding steps on the GPU vs `Llama::forward` with a KV cache on the CPU:
 /// three rows with different tokens; returns the largest logit difference.
 fn decode_matches(g: &Gpu, k: &Kernels, m: &sharpening_lab::model::Model, steps: usize) -> f64 {
+    decode_matches_with(g, k, m, steps, Precision::F32)
+}
+
+/// [`decode_matches`] with the GPU's weights in `precision` (the CPU model
+/// must carry the same values: f16-rounded weights for f16).
+fn decode_matches_with(g: &Gpu, k: &Kernels, m: &sharpening_lab::model::Model, steps: usize, precision: Precision) -> f64 {
     let rows = 3;
-    let gm = GpuModel::new(g, k, m.llama.config(), &m.tensors).unwrap();
+    let gm = GpuModel::new(g, k, m.llama.config(), &m.tensors, precision).unwrap();
     let mut dec = GpuDecoder::new(&gm, rows, 64).unwrap();
     let mut cache = sharpening_lab::model::KvCache::new(m.llama.config().num_hidden_layers);
     let vocab = m.llama.config().vocab_size as u32;
@@ -183,6 +201,27 @@ fn whole_decoding_steps_match_the_cpu_on_the_built_in_models() {
     }
 }
 
+/// f16 weights: the GPU's logits match a CPU model whose weights were rounded
+/// to f16 the same way (same tolerance as f32); against the f32 model they
+/// differ by the rounding (reported, and bounded loosely).
+#[test]
+fn f16_weights_match_a_cpu_model_with_f16_rounded_weights() {
+    let Some((g, k)) = gpu() else { return };
+    for task in ["add", "mul"] {
+        let m = sharpening_lab::builtin::load(task).unwrap();
+        let rounded: std::collections::HashMap<String, Tensor> = m
+            .tensors
+            .iter()
+            .map(|(n, t)| (n.clone(), t.to_dtype(candle_core::DType::F16).unwrap().to_dtype(candle_core::DType::F32).unwrap()))
+            .collect();
+        let vb = candle_nn::VarBuilder::from_tensors(rounded.clone(), candle_core::DType::F32, &Device::Cpu);
+        let llama = sharpening_lab::model::Llama::new(m.llama.config(), vb, false).unwrap();
+        let mr = sharpening_lab::model::Model { llama, tensors: rounded, tok: m.tok, weights_sha256: String::new() };
+        let worst = decode_matches_with(&g, &k, &mr, 8, Precision::F16);
+        eprintln!("{task}, f16 weights: largest logit difference {worst:.2e} of the largest |logit| vs f16-rounded CPU weights");
+    }
+}
+
 #[test]
 fn smollm2_decoding_steps_match_the_cpu() {
     let Some((g, k)) = gpu() else { return };
@@ -201,7 +240,7 @@ fn smollm2_decoding_steps_match_the_cpu() {
 fn limits_are_errors_not_panics() {
     let Some((g, k)) = gpu() else { return };
     let m = sharpening_lab::builtin::load("add").unwrap();
-    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors, Precision::F32).unwrap();
     let e = GpuDecoder::new(&gm, 2, 100_000).err();
     // The built-in model has few positions: the cache is clamped to them.
     assert!(e.is_none(), "{e:?}");
@@ -227,7 +266,7 @@ fn gpu_sampling_agrees_with_the_cpu_for_the_same_seed() {
     for task in ["add", "mul"] {
         let m = sharpening_lab::builtin::load(task).unwrap();
         let t = sharpening_lab::tasks::by_name(task).unwrap();
-        let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+        let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors, Precision::F32).unwrap();
         let mut dec = GpuDecode::new(&gm);
         let settings = SampleSettings { max_new_tokens: t.max_answer_tokens() + 1, ..Default::default() };
         let (mut same, mut total) = (0, 0);
@@ -272,4 +311,17 @@ fn cli_backend_choice() {
     assert_eq!(err_a.contains("software adapter"), g.info.software, "{err_a}");
     let (ok_bad, _, err_bad) = run("tpu");
     assert!(!ok_bad && err_bad.contains("choose cpu, gpu or auto"), "{err_bad}");
+    // f16 weights: said on stderr and in the JSON parameters; a bad value is an error.
+    let half = |w: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sharpen"))
+            .args(["bon", "--n", "1,4", "--prompts", "3", "--seed", "2", "--json", "--backend", "gpu", "--gpu-weights", w])
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (ok_h, json_h, err_h) = half("f16");
+    assert!(ok_h && err_h.contains("f16 weights"), "{err_h}");
+    assert!(json_h.contains(r#""gpu_weights":"f16""#), "{json_h}");
+    let (ok_b, _, err_b) = half("f8");
+    assert!(!ok_b && err_b.contains("choose f32 or f16"), "{err_b}");
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use sharpening_lab::gpu::decoder::{GpuDecoder, GpuModel};
+use sharpening_lab::gpu::Precision;
 use sharpening_lab::gpu::plan::{prefill_passes, scoring_passes, PASS_ROWS};
 use sharpening_lab::score::{next_token_logits, token_logps, Scored};
 
@@ -86,7 +87,7 @@ fn the_pass_plan_feeds_every_row_its_own_sequence() {
 /// per-token log-probability difference (nats).
 fn scores_match(m: &sharpening_lab::model::Model, prompts: &[Vec<u32>], max_cont: usize, slot_counts: &[usize]) -> f64 {
     let (g, k) = gpu().expect("checked by the caller");
-    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors, Precision::F32).unwrap();
     let items = items_for(prompts, m.llama.config().vocab_size as u32, max_cont);
     let s = scored(&items);
     let want = token_logps(&m.llama, &s).unwrap();
@@ -174,7 +175,7 @@ fn the_explorer_scores_on_the_gpu_and_matches_the_cpu() {
     let Some((g, k)) = gpu() else { return };
     let m = sharpening_lab::builtin::load("add").unwrap();
     let t = sharpening_lab::tasks::by_name("add").unwrap();
-    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors).unwrap();
+    let gm = GpuModel::new(&g, &k, m.llama.config(), &m.tensors, Precision::F32).unwrap();
     let mut dec = sharpening_lab::gpu::sample::GpuDecode::new(&gm);
     for i in [3, 11] {
         let prompt = t.problem(i).prompt;

@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor};
 
 use super::decoder::{GpuDecoder, GpuModel};
 use super::kernels::{run, Kernels, Op, TILED_VARIANTS};
-use super::Gpu;
+use super::{Gpu, Precision};
 use crate::error::Result;
 use crate::model::{Config, KvCache, Llama};
 use crate::throughput::time_fastest;
@@ -60,18 +60,20 @@ pub fn matmul_rows(gpu: &Gpu, kern: &Kernels, sizes: &[(usize, usize, usize)], c
         } else {
             None
         };
-        let (bx, bw, by) = (gpu.upload("x", &x)?, gpu.upload("w", &w)?, gpu.zeros("y", m * n)?);
-        let mut kernels: Vec<(String, Box<dyn Fn() -> Op>)> = TILED_VARIANTS
-            .iter()
-            .enumerate()
-            .map(|(v, (tm, bk))| {
-                let (bx, bw, by) = (&bx, &bw, &by);
-                let f: Box<dyn Fn() -> Op> = Box::new(move || kern.matmul_tiled(gpu, v, bx, bw, by, m, n, k, false));
-                (format!("tiled {}x{} (TM {tm}, BK {bk})", 16 * tm, 16 * tm), f)
-            })
-            .collect();
-        if m <= 64 {
-            kernels.push(("skinny (8 rows per pass)".into(), Box::new(|| kern.matmul_skinny(gpu, &bx, &bw, &by, m, n, k, false))));
+        let (bx, by) = (gpu.upload("x", &x)?, gpu.zeros("y", m * n)?);
+        let bw = [gpu.upload_weight("w", &w, Precision::F32)?, gpu.upload_weight("w", &w, Precision::F16)?];
+        let mut kernels: Vec<(String, Box<dyn Fn() -> Op>)> = vec![];
+        for w in &bw {
+            let p = w.precision.name();
+            for (v, (tm, bk)) in TILED_VARIANTS.iter().enumerate() {
+                let (bx, by) = (&bx, &by);
+                let f: Box<dyn Fn() -> Op> = Box::new(move || kern.matmul_tiled(gpu, v, bx, w, by, m, n, k, false));
+                kernels.push((format!("tiled {}x{} (TM {tm}, BK {bk}), {p} w", 16 * tm, 16 * tm), f));
+            }
+            if m <= 64 {
+                let (bx, by) = (&bx, &by);
+                kernels.push((format!("skinny (8 rows per pass), {p} w"), Box::new(move || kern.matmul_skinny(gpu, bx, w, by, m, n, k, false))));
+            }
         }
         for (name, make) in &kernels {
             rows.push(MatmulRow { kernel: name.clone(), m, n, k, gpu_gflops: gpu_rate(gpu, make.as_ref(), flops, clock)?, cpu_gflops });
@@ -141,6 +143,48 @@ pub fn decode_rows(
         });
     }
     Ok(out)
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScoreRow {
+    /// Answers scored, each `answer_tokens` long after one shared prompt of
+    /// `prompt_tokens`.
+    pub answers: usize,
+    pub prompt_tokens: usize,
+    pub answer_tokens: usize,
+    /// Scored (answer) tokens per second.
+    pub gpu_tokens_per_s: f64,
+    pub cpu_tokens_per_s: f64,
+    /// Prefill of the prompt alone, milliseconds.
+    pub gpu_prefill_ms: f64,
+    pub cpu_prefill_ms: f64,
+}
+
+/// Scoring `answers` continuations of `answer_tokens` after one prompt of
+/// `prompt_tokens` (best-of-N's and the explorer's shape): GPU passes vs
+/// `score::token_logps` on the CPU; and the prompt's prefill alone.
+pub fn score_rows(gm: &GpuModel, llama: &Llama, answers: usize, prompt_tokens: usize, answer_tokens: usize, clock: &dyn Fn() -> f64) -> Result<ScoreRow> {
+    let v = gm.config().vocab_size as u32;
+    let prompt: Vec<u32> = (0..prompt_tokens as u32).map(|i| (i * 131 + 7) % v).collect();
+    let conts: Vec<Vec<u32>> = (0..answers as u32).map(|a| (0..answer_tokens as u32).map(|i| (a * 977 + i * 61 + 3) % v).collect()).collect();
+    let items: Vec<crate::score::Scored> = conts.iter().map(|c| crate::score::Scored { prompt: &prompt, continuation: c }).collect();
+    let mut dec = GpuDecoder::new(gm, answers.min(64), prompt_tokens + answer_tokens)?;
+    let gpu_t = time_fastest(clock, 1.0, &mut || dec.token_logps(&items).map(|_| ()))?;
+    let mut one = GpuDecoder::new(gm, 1, prompt_tokens)?;
+    let gpu_prefill = time_fastest(clock, 0.5, &mut || pollster::block_on(one.prompt_async(&prompt)).map(|_| ()))?;
+    let cpu_t = time_fastest(clock, 1.0, &mut || crate::score::token_logps(llama, &items).map(|_| ()))?;
+    let ids = Tensor::from_vec(prompt.clone(), (1, prompt_tokens), &Device::Cpu)?;
+    let cpu_prefill = time_fastest(clock, 0.5, &mut || llama.forward(&ids, Some(&mut KvCache::new(gm.config().num_hidden_layers))).map(|_| ()))?;
+    let tokens = (answers * answer_tokens) as f64;
+    Ok(ScoreRow {
+        answers,
+        prompt_tokens,
+        answer_tokens,
+        gpu_tokens_per_s: tokens / gpu_t,
+        cpu_tokens_per_s: tokens / cpu_t,
+        gpu_prefill_ms: gpu_prefill * 1e3,
+        cpu_prefill_ms: cpu_prefill * 1e3,
+    })
 }
 
 /// Model shapes for benchmarks without a model file (random weights: the

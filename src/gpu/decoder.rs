@@ -14,7 +14,7 @@ use candle_core::Tensor;
 
 use super::kernels::{submit, Kernels, Op, Readback, MAX_ATTENTION_LEN, MAX_HEAD_DIM};
 use super::plan::{self, Row, PASS_ROWS};
-use super::Gpu;
+use super::{Gpu, Precision, Weight};
 use crate::error::{Error, Result};
 use crate::model::config::Config;
 use crate::score::Scored;
@@ -23,10 +23,10 @@ use crate::score::Scored;
 struct BlockWeights {
     attn_norm: wgpu::Buffer,
     mlp_norm: wgpu::Buffer,
-    wqkv: wgpu::Buffer,
-    wo: wgpu::Buffer,
-    wgu: wgpu::Buffer,
-    wdown: wgpu::Buffer,
+    wqkv: Weight,
+    wo: Weight,
+    wgu: Weight,
+    wdown: Weight,
 }
 
 /// A model's weights uploaded once; decoders for any batch size share them.
@@ -34,10 +34,11 @@ pub struct GpuModel<'g> {
     gpu: &'g Gpu,
     kernels: &'g Kernels,
     cfg: Config,
-    embed: wgpu::Buffer,
+    precision: Precision,
+    embed: Weight,
     blocks: Vec<BlockWeights>,
     norm: wgpu::Buffer,
-    head: wgpu::Buffer,
+    head: Weight,
     /// Rotary tables for `positions` positions.
     cos: wgpu::Buffer,
     sin: wgpu::Buffer,
@@ -81,33 +82,35 @@ fn weight<'m>(m: &'m Weights, name: &str) -> Result<&'m Tensor> {
 
 impl<'g> GpuModel<'g> {
     /// Uploads a model: `cfg` and its f32 weights by Hugging Face name (as
-    /// `Model::tensors`; a GGUF model's are dequantised), with rotary tables
-    /// for up to [`MAX_ATTENTION_LEN`] positions.
-    pub fn new(gpu: &'g Gpu, kernels: &'g Kernels, cfg: &Config, model: &Weights) -> Result<Self> {
+    /// `Model::tensors`; a GGUF model's are dequantised), matrices and the
+    /// embedding table stored in `precision` (norms and rotary tables f32),
+    /// with rotary tables for up to [`MAX_ATTENTION_LEN`] positions.
+    pub fn new(gpu: &'g Gpu, kernels: &'g Kernels, cfg: &Config, model: &Weights, precision: Precision) -> Result<Self> {
         let hd = cfg.head_dim();
         if hd > MAX_HEAD_DIM || hd % 2 != 0 {
             return Err(Error::Gpu(format!("the GPU attention kernel handles even head sizes up to {MAX_HEAD_DIM} (this model: {hd})")));
         }
         let up = |name: &str| -> Result<wgpu::Buffer> { gpu.upload(name, &host(weight(model, name)?)?) };
-        let embed = up("model.embed_tokens.weight")?;
+        let mat = |name: &str| -> Result<Weight> { gpu.upload_weight(name, &host(weight(model, name)?)?, precision) };
+        let embed = mat("model.embed_tokens.weight")?;
         let mut blocks = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let p = format!("model.layers.{i}");
-            let cat = |names: &[&str]| -> Result<wgpu::Buffer> {
+            let cat = |names: &[&str]| -> Result<Weight> {
                 let parts = names.iter().map(|n| weight(model, &format!("{p}.{n}.weight")).cloned()).collect::<Result<Vec<_>>>()?;
-                gpu.upload(names[0], &host(&Tensor::cat(&parts, 0)?)?)
+                gpu.upload_weight(names[0], &host(&Tensor::cat(&parts, 0)?)?, precision)
             };
             blocks.push(BlockWeights {
                 attn_norm: up(&format!("{p}.input_layernorm.weight"))?,
                 mlp_norm: up(&format!("{p}.post_attention_layernorm.weight"))?,
                 wqkv: cat(&["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"])?,
-                wo: up(&format!("{p}.self_attn.o_proj.weight"))?,
+                wo: mat(&format!("{p}.self_attn.o_proj.weight"))?,
                 wgu: cat(&["mlp.gate_proj", "mlp.up_proj"])?,
-                wdown: up(&format!("{p}.mlp.down_proj.weight"))?,
+                wdown: mat(&format!("{p}.mlp.down_proj.weight"))?,
             });
         }
         let head = match model.get("lm_head.weight") {
-            Some(t) if !cfg.tie_word_embeddings => gpu.upload("lm_head", &host(t)?)?,
+            Some(t) if !cfg.tie_word_embeddings => gpu.upload_weight("lm_head", &host(t)?, precision)?,
             _ => embed.clone(),
         };
         let positions = cfg.max_position_embeddings.min(MAX_ATTENTION_LEN);
@@ -115,11 +118,16 @@ impl<'g> GpuModel<'g> {
         let (cos, sin) = (gpu.upload("cos", &cos)?, gpu.upload("sin", &sin)?);
         let norm = up("model.norm.weight")?;
         gpu.check()?;
-        Ok(Self { gpu, kernels, cfg: cfg.clone(), embed, blocks, norm, head, cos, sin, positions })
+        Ok(Self { gpu, kernels, cfg: cfg.clone(), precision, embed, blocks, norm, head, cos, sin, positions })
     }
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// How the weight matrices are stored.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Longest sequence (prompt + answer) the GPU path decodes.

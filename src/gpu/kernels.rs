@@ -4,7 +4,7 @@
 //! `Op`s encoded into one compute pass; between passes only the token ids,
 //! the rows' (slot, position) table and the scoring targets change.
 
-use super::Gpu;
+use super::{Gpu, Weight};
 use crate::error::{Error, Result};
 
 /// One dispatch, ready to encode.
@@ -30,13 +30,14 @@ pub const MAX_ATTENTION_LEN: usize = 2048;
 /// Largest head size the attention kernel stages.
 pub const MAX_HEAD_DIM: usize = 256;
 
+/// The pipelines; weight-reading ones per [`Precision`] (index `p as usize`).
 pub struct Kernels {
-    tiled: Vec<wgpu::ComputePipeline>,
-    skinny: wgpu::ComputePipeline,
+    tiled: [Vec<wgpu::ComputePipeline>; 2],
+    skinny: [wgpu::ComputePipeline; 2],
     /// The skinny kernel with vec4 loads, for K a multiple of 4.
-    skinny4: wgpu::ComputePipeline,
+    skinny4: [wgpu::ComputePipeline; 2],
     rms_norm: wgpu::ComputePipeline,
-    embed: wgpu::ComputePipeline,
+    embed: [wgpu::ComputePipeline; 2],
     rope: wgpu::ComputePipeline,
     kv_store: wgpu::ComputePipeline,
     attention: wgpu::ComputePipeline,
@@ -87,16 +88,20 @@ fn grid(n: usize) -> (u32, u32, u32) {
 
 impl Kernels {
     pub fn new(gpu: &Gpu) -> Result<Self> {
-        let tiled = TILED_VARIANTS
-            .iter()
-            .map(|&(tm, bk)| pipeline_unchecked(gpu, "matmul_tiled", &super::matmul_wgsl::tiled(tm as usize, bk as usize)))
-            .collect::<Result<Vec<_>>>()?;
+        use super::matmul_wgsl::{skinny, tiled};
+        let tiled_all = |half: bool| {
+            TILED_VARIANTS.iter().map(|&(tm, bk)| pipeline_unchecked(gpu, "matmul_tiled", &tiled(tm as usize, bk as usize, half))).collect::<Result<Vec<_>>>()
+        };
+        let embed = include_str!("shaders/embed.wgsl");
+        let embed_half = embed
+            .replace("var<storage, read> table: array<f32>;", "var<storage, read> table: array<u32>;")
+            .replace("y[i] = table[id * d.n + i % d.n];", "let e = id * d.n + i % d.n;\n    y[i] = unpack2x16float(table[e >> 1u])[e & 1u];");
         Ok(Self {
-            tiled,
-            skinny: pipeline_unchecked(gpu, "matmul_skinny", &super::matmul_wgsl::skinny(false))?,
-            skinny4: pipeline_unchecked(gpu, "matmul_skinny_vec4", &super::matmul_wgsl::skinny(true))?,
+            tiled: [tiled_all(false)?, tiled_all(true)?],
+            skinny: [pipeline_unchecked(gpu, "matmul_skinny", &skinny(false, false))?, pipeline_unchecked(gpu, "matmul_skinny_f16", &skinny(false, true))?],
+            skinny4: [pipeline_unchecked(gpu, "matmul_skinny_vec4", &skinny(true, false))?, pipeline_unchecked(gpu, "matmul_skinny_vec4_f16", &skinny(true, true))?],
             rms_norm: pipeline(gpu, "rms_norm", include_str!("shaders/rms_norm.wgsl"))?,
-            embed: pipeline(gpu, "embed", include_str!("shaders/embed.wgsl"))?,
+            embed: [pipeline(gpu, "embed", embed)?, pipeline(gpu, "embed_f16", &embed_half)?],
             rope: pipeline(gpu, "rope", include_str!("shaders/rope.wgsl"))?,
             kv_store: pipeline(gpu, "kv_store", include_str!("shaders/kv_store.wgsl"))?,
             attention: pipeline(gpu, "attention", include_str!("shaders/attention.wgsl"))?,
@@ -114,11 +119,11 @@ impl Kernels {
         Op { pipeline: pipeline.clone(), bind, groups }
     }
 
-    /// `y[m, n] (+)= x[m, k] w[n, k]^T`; skinny kernel up to
+    /// `y[m, n] (+)= x[m, k] w[n, k]^T` (`w` f32 or packed f16); skinny kernel up to
     /// [`SKINNY_MAX_ROWS`] rows, tiled above: 64x64 blocks below 1024 rows,
     /// 128x128 from 1024 (faster from 2048^3 on an H100; BENCHMARKS.md).
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
+    pub fn matmul(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &Weight, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
         if m <= SKINNY_MAX_ROWS {
             self.matmul_skinny(gpu, x, w, y, m, n, k, accumulate)
         } else {
@@ -128,19 +133,19 @@ impl Kernels {
 
     /// The tiled kernel, variant `v` of [`TILED_VARIANTS`] (benchmarks).
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul_tiled(&self, gpu: &Gpu, v: usize, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
+    pub fn matmul_tiled(&self, gpu: &Gpu, v: usize, x: &wgpu::Buffer, w: &Weight, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
         let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
         let block = 16 * TILED_VARIANTS[v].0 as usize;
-        Self::op(gpu, &self.tiled[v], &[x, w, y, &dims], (n.div_ceil(block) as u32, m.div_ceil(block) as u32, 1))
+        Self::op(gpu, &self.tiled[w.precision as usize][v], &[x, &w.buf, y, &dims], (n.div_ceil(block) as u32, m.div_ceil(block) as u32, 1))
     }
 
     /// The skinny kernel for any row count (vec4 loads when `k % 4 == 0`).
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul_skinny(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
+    pub fn matmul_skinny(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &Weight, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
         let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
         let (gx, gy) = if n <= 65535 { (n as u32, 1) } else { (65535, n.div_ceil(65535) as u32) };
         let p = if k % 4 == 0 { &self.skinny4 } else { &self.skinny };
-        Self::op(gpu, p, &[x, w, y, &dims], (gx, gy, m.div_ceil(8) as u32))
+        Self::op(gpu, &p[w.precision as usize], &[x, &w.buf, y, &dims], (gx, gy, m.div_ceil(8) as u32))
     }
 
     pub fn rms_norm(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, eps: f32) -> Op {
@@ -148,9 +153,9 @@ impl Kernels {
         Self::op(gpu, &self.rms_norm, &[x, w, y, &dims], (rows as u32, 1, 1))
     }
 
-    pub fn embed(&self, gpu: &Gpu, table: &wgpu::Buffer, ids: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, vocab: usize) -> Op {
+    pub fn embed(&self, gpu: &Gpu, table: &Weight, ids: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, vocab: usize) -> Op {
         let dims = gpu.uniform(&[rows as u32, n as u32, vocab as u32]);
-        Self::op(gpu, &self.embed, &[table, ids, y, &dims], grid(rows * n))
+        Self::op(gpu, &self.embed[table.precision as usize], &[&table.buf, ids, y, &dims], grid(rows * n))
     }
 
     /// Rotary positions on the first `heads` heads of each row (row stride

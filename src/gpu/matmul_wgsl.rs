@@ -13,7 +13,9 @@
 //!   `vec4` loads when K is a multiple of 4), then reduce in workgroup memory.
 //!
 //! Both check every bound themselves, so they run without wgpu's injected
-//! bounds checks.
+//! bounds checks. With `half`, `w` holds f16 values packed two per u32
+//! (element `2i` in the low half) and read with `unpack2x16float` (core
+//! WGSL: no `shader-f16` needed); products and sums stay f32.
 
 const HEADER: &str = "struct Dims { m: u32, n: u32, k: u32, accumulate: u32 }
 @group(0) @binding(0) var<storage, read> x: array<T>;
@@ -26,8 +28,23 @@ fn lines(n: usize, f: impl Fn(usize) -> String) -> String {
     (0..n).map(f).collect::<Vec<_>>().join("\n")
 }
 
+/// The binding of `w` and an expression reading its element at the
+/// (f32-element) index `i`.
+fn weight(half: bool, i: &str) -> (&'static str, String) {
+    if half {
+        ("array<u32>", format!("unpack2x16float(w[({i}) >> 1u])[({i}) & 1u]"))
+    } else {
+        ("array<f32>", format!("w[{i}]"))
+    }
+}
+
+fn header(x: &str, w: &str) -> String {
+    HEADER.replacen("array<T>", x, 1).replacen("array<T>", w, 1)
+}
+
 /// The tiled kernel with `tm x tm` outputs per thread and K steps of `bk`.
-pub fn tiled(tm: usize, bk: usize) -> String {
+pub fn tiled(tm: usize, bk: usize, half: bool) -> String {
+    let (wty, wread) = weight(half, "(col0 + r) * d.k + kk");
     let bm = 16 * tm;
     let acc = lines(tm * tm, |i| format!("    var c{i} = 0.0;"));
     let a = lines(tm, |i| format!("            let a{i} = xs[c * {bm}u + lid.y + {}u];", 16 * i));
@@ -58,7 +75,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
             var xv = 0.0;
             var wv = 0.0;
             if (row0 + r < d.m && kk < d.k) {{ xv = x[(row0 + r) * d.k + kk]; }}
-            if (col0 + r < d.n && kk < d.k) {{ wv = w[(col0 + r) * d.k + kk]; }}
+            if (col0 + r < d.n && kk < d.k) {{ wv = {wread}; }}
             xs[(e % {bk}u) * {bm}u + r] = xv;
             ws[(e % {bk}u) * {bm}u + r] = wv;
         }}
@@ -73,14 +90,23 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 {store}
 }}
 ",
-        header = HEADER.replace("array<T>", "array<f32>"),
+        header = header("array<f32>", wty),
         xs = bm * bk,
     )
 }
 
-/// The skinny kernel; `vec4`: K is a multiple of 4 and loads are `vec4<f32>`.
-pub fn skinny(vec4: bool) -> String {
+/// The skinny kernel; `vec4`: K is a multiple of 4 and loads are `vec4<f32>`
+/// (with `half`, two packed u32 words per 4 weights).
+pub fn skinny(vec4: bool, half: bool) -> String {
     let (ty, kdiv) = if vec4 { ("vec4<f32>", "d.k / 4u") } else { ("f32", "d.k") };
+    let (wty, wread) = match (vec4, half) {
+        (true, true) => ("array<vec2<u32>>", "let p = w[n * kk + k];\n            let wv = vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));".to_string()),
+        (true, false) => ("array<vec4<f32>>", "let wv = w[n * kk + k];".to_string()),
+        (false, _) => {
+            let (t, e) = weight(half, "n * kk + k");
+            (t, format!("let wv = {e};"))
+        }
+    };
     let off = lines(8, |i| format!("        let o{i} = min(r0 + {i}u, d.m - 1u) * kk;"));
     let acc = if vec4 {
         lines(8, |i| format!("            a{i} = a{i} + dot(x[o{i} + k], wv);"))
@@ -105,7 +131,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         // Rows past M repeat the last row (never stored): constant loop bounds.
 {off}
         for (var k = t; k < kk; k += 64u) {{
-            let wv = w[n * kk + k];
+            {wread}
 {acc}
         }}
     }}
@@ -123,6 +149,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }}
 }}
 ",
-        header = HEADER.replace("array<T>", &format!("array<{ty}>")),
+        header = header(&format!("array<{ty}>"), wty),
     )
 }

@@ -117,6 +117,27 @@ impl Gpu {
         }))
     }
 
+    /// A weight matrix (or table) in `precision`: f32 as is, or f16
+    /// (round to nearest even) packed two per u32, element `2i` in the low
+    /// half, as `unpack2x16float` reads it.
+    pub fn upload_weight(&self, label: &str, data: &[f32], precision: Precision) -> Result<Weight> {
+        let buf = match precision {
+            Precision::F32 => self.upload(label, data)?,
+            Precision::F16 => {
+                let words: Vec<f32> = data
+                    .chunks(2)
+                    .map(|p| {
+                        let lo = half::f16::from_f32(p[0]).to_bits() as u32;
+                        let hi = p.get(1).map_or(0, |&v| half::f16::from_f32(v).to_bits() as u32);
+                        f32::from_bits(lo | hi << 16)
+                    })
+                    .collect();
+                self.upload(label, &words)?
+            }
+        };
+        Ok(Weight { buf, precision })
+    }
+
     /// A zeroed storage buffer of `floats` f32 values (at least one).
     pub fn zeros(&self, label: &str, floats: usize) -> Result<wgpu::Buffer> {
         let bytes = floats.max(1) as u64 * 4;
@@ -201,6 +222,42 @@ impl Gpu {
         let bytes: Vec<u8> = words.iter().flat_map(|x| x.to_le_bytes()).collect();
         self.queue.write_buffer(buf, 0, &bytes);
     }
+}
+
+/// How weight matrices are stored on the GPU. Activations, products and
+/// sums are f32 either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Exact: the CPU path's values (logits within 1e-5 of candle's).
+    F32,
+    /// Half the memory and bandwidth; each weight rounded to f16 (read with
+    /// WGSL's core `unpack2x16float`, so every adapter has it).
+    F16,
+}
+
+impl Precision {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(Self::F32),
+            "f16" => Ok(Self::F16),
+            _ => Err(Error::Param(format!("GPU weights {s:?}: choose f32 or f16"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F16 => "f16",
+        }
+    }
+}
+
+/// A weight matrix on the GPU and how it is stored.
+#[derive(Clone, Debug)]
+pub struct Weight {
+    pub buf: wgpu::Buffer,
+    pub precision: Precision,
 }
 
 fn bytemuck_f32(data: &[f32]) -> &[u8] {

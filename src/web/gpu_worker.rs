@@ -67,7 +67,7 @@ fn gpu_model(s: &Session, (g, k): Device) -> Result<Rc<GpuModel<'static>>, Strin
         }
     }
     MODEL.with(|m| *m.borrow_mut() = None);
-    let m = Rc::new(GpuModel::new(g, k, s.model.llama.config(), &s.model.tensors).map_err(|e| e.to_string())?);
+    let m = Rc::new(GpuModel::new(g, k, s.model.llama.config(), &s.model.tensors, crate::gpu::Precision::F32).map_err(|e| e.to_string())?);
     MODEL.with(|c| *c.borrow_mut() = Some((s.info.sha256.clone(), m.clone())));
     Ok(m)
 }

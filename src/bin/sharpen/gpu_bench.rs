@@ -3,13 +3,16 @@
 //! kernel at several sizes (with the share of the GPU's f32 peak where the
 //! adapter is known), and batched greedy decoding tokens/s of a model (a GGUF
 //! file's f32 weights, or a model shape with random weights: speed does not
-//! depend on the values). Software adapters only show correctness.
+//! depend on the values), with the weights stored as f32 and as f16
+//! (`--weights`), and scoring / prefill passes. Software adapters only show
+//! correctness.
 
 use std::time::Instant;
 
 use serde_json::json;
 use sharpening_lab::gpu::decoder::GpuModel;
-use sharpening_lab::gpu::bench::{decode_rows, matmul_rows, synthetic_config, synthetic_weights};
+use sharpening_lab::gpu::Precision;
+use sharpening_lab::gpu::bench::{decode_rows, matmul_rows, score_rows, synthetic_config, synthetic_weights};
 use sharpening_lab::gpu::kernels::Kernels;
 use sharpening_lab::gpu::Gpu;
 use sharpening_lab::model::gguf::{load_gguf, Weights};
@@ -47,6 +50,12 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let model_path = a.str("model");
     let peak_arg: Option<f64> = a.str("peak-gflops").map(|s| s.parse().map_err(|_| format!("--peak-gflops {s:?} is not a number"))).transpose()?;
     let json_out = a.flag("json");
+    let precisions = a
+        .str("weights")
+        .unwrap_or_else(|| "f32,f16".into())
+        .split(',')
+        .map(|w| Precision::parse(w.trim()).map_err(|e| format!("--weights: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
     a.finish()?;
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
 
@@ -101,23 +110,36 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let prompt: Vec<u32> = (0..8u32).map(|i| (i * 97 + 13) % cfg.vocab_size as u32).collect();
     if !json_out {
         println!("\ndecoding: {what} ({} parameters), {} prompt tokens then {new_tokens} greedy tokens per row, prompt excluded, logits read back every step", cfg.num_params(), prompt.len());
-        println!("  rows  GPU tokens/s  CPU tokens/s  GPU / CPU");
+        println!("  weights  rows  GPU tokens/s  CPU tokens/s  GPU / CPU");
     }
-    let mut dec = Vec::new();
-    let gm = GpuModel::new(&gpu, &kern, &cfg, &weights).map_err(fail)?;
-    for &b in &batches {
-        let r = decode_rows(&gm, &llama, &[b], &prompt, new_tokens, &clock).map_err(fail)?.remove(0);
-        if !json_out {
-            println!("  {:>4}  {:>12.0}  {:>12.1}  {:>9.1}", r.rows, r.gpu_tokens_per_s, r.cpu_tokens_per_s, r.gpu_tokens_per_s / r.cpu_tokens_per_s);
-            use std::io::Write;
-            let _ = std::io::stdout().flush();
+    let (mut dec, mut scores) = (Vec::new(), Vec::new());
+    for &precision in &precisions {
+        let gm = GpuModel::new(&gpu, &kern, &cfg, &weights, precision).map_err(fail)?;
+        for &b in &batches {
+            let r = decode_rows(&gm, &llama, &[b], &prompt, new_tokens, &clock).map_err(fail)?.remove(0);
+            if !json_out {
+                println!("  {:>7}  {:>4}  {:>12.0}  {:>12.1}  {:>9.1}", precision.name(), r.rows, r.gpu_tokens_per_s, r.cpu_tokens_per_s, r.gpu_tokens_per_s / r.cpu_tokens_per_s);
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            }
+            dec.push(json!({"weights": precision, "row": r}));
         }
-        dec.push(r);
+        // Scoring 16 answers of 32 tokens after a 64-token prompt (best-of-N,
+        // the explorer) and prefilling that prompt alone.
+        let sc = score_rows(&gm, &llama, 16, 64, 32, &clock).map_err(fail)?;
+        if !json_out {
+            println!(
+                "  scoring ({} weights): {} answers x {} tokens after a {}-token prompt (per-token log pi): GPU {:.0} tokens/s, CPU {:.1} tokens/s ({:.1}x); prefill of the prompt alone: GPU {:.1} ms, CPU {:.1} ms ({:.1}x)",
+                precision.name(), sc.answers, sc.answer_tokens, sc.prompt_tokens, sc.gpu_tokens_per_s, sc.cpu_tokens_per_s, sc.gpu_tokens_per_s / sc.cpu_tokens_per_s,
+                sc.gpu_prefill_ms, sc.cpu_prefill_ms, sc.cpu_prefill_ms / sc.gpu_prefill_ms
+            );
+        }
+        scores.push(json!({"weights": precision, "row": sc}));
     }
     if json_out {
         let v = json!({"command": "gpu-bench", "version": sharpening_lab::VERSION, "adapter": gpu.info, "peak_gflops": peak,
             "cpu_threads": threads, "matmul": mm, "decode": {"model": what, "params": cfg.num_params(), "prompt_tokens": prompt.len(),
-            "new_tokens": new_tokens, "rows": dec}});
+            "new_tokens": new_tokens, "rows": dec}, "score": scores});
         println!("{v}");
     }
     Ok(())

@@ -16,7 +16,7 @@ sharpen — sharpening experiments on small transformers (arXiv 2412.01951)
 USAGE: sharpen <command> [options]
 
 COMMANDS
-  bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,... [--backend cpu|gpu|auto]
+  bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,... [--backend cpu|gpu|auto] [--gpu-weights f32|f16]
   sft    SFT-Sharpening        --steps 200 --prompts 64 --samples 16 --reward loglik --lr 1e-3
   rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 200 --pairs 32 --lr 1e-3 [--online --alpha A]
   score  log-probabilities of an answer      --model FILE.gguf|DIR --prompt P --answer A [--raw]

@@ -3,7 +3,9 @@
 //! no adapter, the model does not fit, or the GPU fails during the run;
 //! `auto` also keeps the CPU on a software adapter. The choice and its reason
 //! go to stderr (only when `--backend` is given), so `--json` output is the
-//! same on either backend.
+//! same on either backend with f32 GPU weights. `--gpu-weights f16` stores
+//! the GPU's weight matrices as f16 (half the memory; numbers no longer
+//! identical to the CPU's: the JSON parameters then say `gpu_weights`).
 
 use sharpening_lab::model::Model;
 use sharpening_lab::sample::{CpuDecode, Decode};
@@ -12,19 +14,28 @@ use super::fail;
 
 /// The command line built for wasm (only type-checked) has the CPU only.
 #[cfg(target_arch = "wasm32")]
-pub fn with_backend<T>(_backend: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<T, String> {
-    run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)
+pub fn with_backend<T>(_backend: &str, _weights: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<(T, Ran), String> {
+    Ok((run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)?, Ran::Cpu))
+}
+
+/// Where a run went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ran {
+    Cpu,
+    /// The GPU path, weights stored as f32 (`false`) or f16 (`true`).
+    Gpu { f16: bool },
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub fn with_backend<T>(backend: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<T, String> {
+pub fn with_backend<T>(backend: &str, weights: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<(T, Ran), String> {
+    let precision = sharpening_lab::gpu::Precision::parse(if weights.is_empty() { "f32" } else { weights }).map_err(|e| format!("--gpu-weights: {e}"))?;
     let cpu = |why: String, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>| {
         eprintln!("backend: CPU — {why}");
-        run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)
+        Ok((run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)?, Ran::Cpu))
     };
     match backend {
         // The default: no notice (stderr stays for errors).
-        "" => return run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail),
+        "" => return Ok((run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)?, Ran::Cpu)),
         "cpu" => return cpu("chosen".into(), run),
         "gpu" | "auto" => {}
         other => return Err(format!("--backend {other:?}: choose cpu, gpu or auto")),
@@ -41,13 +52,18 @@ pub fn with_backend<T>(backend: &str, model: &Model, run: &mut dyn FnMut(&mut dy
         Ok(k) => k,
         Err(e) => return cpu(format!("{e}; running on the CPU"), run),
     };
-    let gm = match GpuModel::new(&gpu, &kernels, model.llama.config(), &model.tensors) {
+    let gm = match GpuModel::new(&gpu, &kernels, model.llama.config(), &model.tensors, precision) {
         Ok(m) => m,
         Err(e) => return cpu(format!("the model does not fit the GPU path ({e}); running on the CPU"), run),
     };
-    eprintln!("backend: GPU — {} ({}): answers are sampled and self-verification scored on the GPU; exact distributions stay on the CPU", gpu.info.name, gpu.info.backend);
+    eprintln!(
+        "backend: GPU — {} ({}, {} weights): answers are sampled and self-verification scored on the GPU; exact distributions stay on the CPU",
+        gpu.info.name,
+        gpu.info.backend,
+        precision.name()
+    );
     match run(&mut GpuDecode::new(&gm)) {
         Err(sharpening_lab::Error::Gpu(e)) => cpu(format!("the GPU failed during the run ({e}); running again on the CPU"), run),
-        other => other.map_err(fail),
+        other => Ok((other.map_err(fail)?, Ran::Gpu { f16: precision == sharpening_lab::gpu::Precision::F16 })),
     }
 }

@@ -23,12 +23,18 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     let json = a.flag("json");
     let quiet = a.flag("quiet") || json;
     let backend = a.str("backend").unwrap_or_default();
+    let weights = a.str("gpu-weights").unwrap_or_default();
     a.finish()?;
-    let r = super::backend::with_backend(&backend, &model, &mut |dec| {
+    let (r, ran) = super::backend::with_backend(&backend, &weights, &model, &mut |dec| {
         run_bon_with(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet), dec).map(|r| r.report)
     })?;
     if json {
-        print_json("bon", task.as_ref(), &model, &source, p.seed, &p, &r);
+        let mut params = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+        if ran == (super::backend::Ran::Gpu { f16: true }) {
+            // f16 weights change the numbers: the export says so.
+            params["gpu_weights"] = "f16".into();
+        }
+        print_json("bon", task.as_ref(), &model, &source, p.seed, &params, &r);
         return Ok(());
     }
     println!(
