@@ -15,9 +15,9 @@ if ! ldconfig -p | grep -q libvulkan.so.1 && ls .gl/*.deb >/dev/null 2>&1; then
 fi
 [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 # The largest shape, against all CPU cores (the strongest CPU baseline here).
-RAYON_NUM_THREADS=$(nproc) timeout 180 "$BIN" gpu-bench --sizes 1024,2048,4096 --batches 16,64 --tokens 8 --shape smollm2-1.7b > "$OUT/smollm2-1.7b.txt" 2>&1
+RAYON_NUM_THREADS=$(nproc) timeout 330 "$BIN" gpu-bench --sizes 2048,4096 --batches 1,16,64 --tokens 8 --weights f32,f16 --shape smollm2-1.7b > "$OUT/smollm2-1.7b.txt" 2>&1
 echo "exit $?" >> "$OUT/smollm2-1.7b.txt"
 # SmolLM2-135M's shape against the CPU path as the CLI runs it (one thread).
-RAYON_NUM_THREADS=1 timeout 120 "$BIN" gpu-bench --sizes 576 --batches 1,16,64 --tokens 16 --shape smollm2-135m > "$OUT/smollm2-135m.txt" 2>&1
+RAYON_NUM_THREADS=1 timeout 150 "$BIN" gpu-bench --sizes 576 --batches 1,16,64 --tokens 16 --weights f32,f16 --shape smollm2-135m > "$OUT/smollm2-135m.txt" 2>&1
 echo "exit $?" >> "$OUT/smollm2-135m.txt"
 tail -n 60 "$OUT"/*.txt

@@ -97,7 +97,8 @@ fn argmax_rows(logits: &[f32], rows: usize) -> Vec<u32> {
 }
 
 /// Greedy decoding of `new_tokens` tokens for `rows` copies of `prompt`,
-/// timed after the prompt: GPU decoder vs `llama` on the CPU.
+/// timed after the prompt: GPU decoder vs `llama` on the CPU (`cpu_known`:
+/// the CPU's tokens/s per batch size already measured in this run, reused).
 #[allow(clippy::too_many_arguments)]
 pub fn decode_rows(
     gm: &GpuModel,
@@ -105,6 +106,7 @@ pub fn decode_rows(
     batches: &[usize],
     prompt: &[u32],
     new_tokens: usize,
+    cpu_known: &HashMap<usize, f64>,
     clock: &dyn Fn() -> f64,
 ) -> Result<Vec<DecodeRow>> {
     let cfg = gm.config();
@@ -120,6 +122,11 @@ pub fn decode_rows(
         })?;
         // The prompt's cost on its own, to subtract.
         let gpu_prompt = time_fastest(clock, 0.5, &mut || pollster::block_on(dec.prompt_async(prompt)).map(|_| ()))?;
+        let tokens = (rows * new_tokens) as f64;
+        if let Some(&cpu) = cpu_known.get(&rows) {
+            out.push(DecodeRow { rows, gpu_tokens_per_s: tokens / (gpu_t - gpu_prompt).max(1e-9), cpu_tokens_per_s: cpu });
+            continue;
+        }
         let ids = Tensor::from_vec(prompt.repeat(rows), (rows, prompt.len()), &Device::Cpu)?;
         let mut cpu_prompt = 0.0;
         let cpu_t = time_fastest(clock, 1.0, &mut || {
@@ -135,7 +142,6 @@ pub fn decode_rows(
             cpu_prompt = t1 - t0;
             Ok(())
         })?;
-        let tokens = (rows * new_tokens) as f64;
         out.push(DecodeRow {
             rows,
             gpu_tokens_per_s: tokens / (gpu_t - gpu_prompt).max(1e-9),
@@ -162,8 +168,9 @@ pub struct ScoreRow {
 
 /// Scoring `answers` continuations of `answer_tokens` after one prompt of
 /// `prompt_tokens` (best-of-N's and the explorer's shape): GPU passes vs
-/// `score::token_logps` on the CPU; and the prompt's prefill alone.
-pub fn score_rows(gm: &GpuModel, llama: &Llama, answers: usize, prompt_tokens: usize, answer_tokens: usize, clock: &dyn Fn() -> f64) -> Result<ScoreRow> {
+/// `score::token_logps` on the CPU; and the prompt's prefill alone. `cpu_known`:
+/// the CPU's (tokens/s, prefill ms) already measured in this run, reused.
+pub fn score_rows(gm: &GpuModel, llama: &Llama, answers: usize, prompt_tokens: usize, answer_tokens: usize, cpu_known: Option<(f64, f64)>, clock: &dyn Fn() -> f64) -> Result<ScoreRow> {
     let v = gm.config().vocab_size as u32;
     let prompt: Vec<u32> = (0..prompt_tokens as u32).map(|i| (i * 131 + 7) % v).collect();
     let conts: Vec<Vec<u32>> = (0..answers as u32).map(|a| (0..answer_tokens as u32).map(|i| (a * 977 + i * 61 + 3) % v).collect()).collect();
@@ -172,10 +179,15 @@ pub fn score_rows(gm: &GpuModel, llama: &Llama, answers: usize, prompt_tokens: u
     let gpu_t = time_fastest(clock, 1.0, &mut || dec.token_logps(&items).map(|_| ()))?;
     let mut one = GpuDecoder::new(gm, 1, prompt_tokens)?;
     let gpu_prefill = time_fastest(clock, 0.5, &mut || pollster::block_on(one.prompt_async(&prompt)).map(|_| ()))?;
-    let cpu_t = time_fastest(clock, 1.0, &mut || crate::score::token_logps(llama, &items).map(|_| ()))?;
-    let ids = Tensor::from_vec(prompt.clone(), (1, prompt_tokens), &Device::Cpu)?;
-    let cpu_prefill = time_fastest(clock, 0.5, &mut || llama.forward(&ids, Some(&mut KvCache::new(gm.config().num_hidden_layers))).map(|_| ()))?;
     let tokens = (answers * answer_tokens) as f64;
+    let (cpu_t, cpu_prefill) = match cpu_known {
+        Some((rate, ms)) => (tokens / rate, ms / 1e3),
+        None => {
+            let t = time_fastest(clock, 1.0, &mut || crate::score::token_logps(llama, &items).map(|_| ()))?;
+            let ids = Tensor::from_vec(prompt.clone(), (1, prompt_tokens), &Device::Cpu)?;
+            (t, time_fastest(clock, 0.5, &mut || llama.forward(&ids, Some(&mut KvCache::new(gm.config().num_hidden_layers))).map(|_| ()))?)
+        }
+    };
     Ok(ScoreRow {
         answers,
         prompt_tokens,

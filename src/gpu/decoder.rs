@@ -87,7 +87,7 @@ impl<'g> GpuModel<'g> {
     /// with rotary tables for up to [`MAX_ATTENTION_LEN`] positions.
     pub fn new(gpu: &'g Gpu, kernels: &'g Kernels, cfg: &Config, model: &Weights, precision: Precision) -> Result<Self> {
         let hd = cfg.head_dim();
-        if hd > MAX_HEAD_DIM || hd % 2 != 0 {
+        if hd > MAX_HEAD_DIM || !hd.is_multiple_of(2) {
             return Err(Error::Gpu(format!("the GPU attention kernel handles even head sizes up to {MAX_HEAD_DIM} (this model: {hd})")));
         }
         let up = |name: &str| -> Result<wgpu::Buffer> { gpu.upload(name, &host(weight(model, name)?)?) };

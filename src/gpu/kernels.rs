@@ -144,15 +144,17 @@ impl Kernels {
     pub fn matmul_skinny(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &Weight, y: &wgpu::Buffer, m: usize, n: usize, k: usize, accumulate: bool) -> Op {
         let dims = gpu.uniform(&[m as u32, n as u32, k as u32, accumulate as u32]);
         let (gx, gy) = if n <= 65535 { (n as u32, 1) } else { (65535, n.div_ceil(65535) as u32) };
-        let p = if k % 4 == 0 { &self.skinny4 } else { &self.skinny };
+        let p = if k.is_multiple_of(4) { &self.skinny4 } else { &self.skinny };
         Self::op(gpu, &p[w.precision as usize], &[x, &w.buf, y, &dims], (gx, gy, m.div_ceil(8) as u32))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn rms_norm(&self, gpu: &Gpu, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, eps: f32) -> Op {
         let dims = gpu.uniform(&[rows as u32, n as u32, eps.to_bits()]);
         Self::op(gpu, &self.rms_norm, &[x, w, y, &dims], (rows as u32, 1, 1))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn embed(&self, gpu: &Gpu, table: &Weight, ids: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize, vocab: usize) -> Op {
         let dims = gpu.uniform(&[rows as u32, n as u32, vocab as u32]);
         Self::op(gpu, &self.embed[table.precision as usize], &[&table.buf, ids, y, &dims], grid(rows * n))

@@ -11,10 +11,9 @@ use std::time::Instant;
 
 use serde_json::json;
 use sharpening_lab::gpu::decoder::GpuModel;
-use sharpening_lab::gpu::Precision;
 use sharpening_lab::gpu::bench::{decode_rows, matmul_rows, score_rows, synthetic_config, synthetic_weights};
 use sharpening_lab::gpu::kernels::Kernels;
-use sharpening_lab::gpu::Gpu;
+use sharpening_lab::gpu::{Gpu, Precision};
 use sharpening_lab::model::gguf::{load_gguf, Weights};
 use sharpening_lab::model::Llama;
 
@@ -90,7 +89,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             ]);
         }
         t.print();
-        println!("matmul: y = x w^T (w stored [n, k]), f32, 2mnk flops; GPU time per product from back-to-back dispatches in one submission, fastest third");
+        println!("matmul: y = x w^T (w stored [n, k] as f32 or f16, as named; f32 arithmetic), 2mnk flops; GPU time per product from back-to-back dispatches in one submission, fastest third");
     }
 
     let (cfg, weights, what) = match &model_path {
@@ -113,10 +112,13 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         println!("  weights  rows  GPU tokens/s  CPU tokens/s  GPU / CPU");
     }
     let (mut dec, mut scores) = (Vec::new(), Vec::new());
+    // The CPU's numbers do not depend on the GPU's weight format: measured once.
+    let (mut cpu_decode, mut cpu_score) = (std::collections::HashMap::new(), None);
     for &precision in &precisions {
         let gm = GpuModel::new(&gpu, &kern, &cfg, &weights, precision).map_err(fail)?;
         for &b in &batches {
-            let r = decode_rows(&gm, &llama, &[b], &prompt, new_tokens, &clock).map_err(fail)?.remove(0);
+            let r = decode_rows(&gm, &llama, &[b], &prompt, new_tokens, &cpu_decode, &clock).map_err(fail)?.remove(0);
+            cpu_decode.insert(b, r.cpu_tokens_per_s);
             if !json_out {
                 println!("  {:>7}  {:>4}  {:>12.0}  {:>12.1}  {:>9.1}", precision.name(), r.rows, r.gpu_tokens_per_s, r.cpu_tokens_per_s, r.gpu_tokens_per_s / r.cpu_tokens_per_s);
                 use std::io::Write;
@@ -126,7 +128,8 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         }
         // Scoring 16 answers of 32 tokens after a 64-token prompt (best-of-N,
         // the explorer) and prefilling that prompt alone.
-        let sc = score_rows(&gm, &llama, 16, 64, 32, &clock).map_err(fail)?;
+        let sc = score_rows(&gm, &llama, 16, 64, 32, cpu_score, &clock).map_err(fail)?;
+        cpu_score = Some((sc.cpu_tokens_per_s, sc.cpu_prefill_ms));
         if !json_out {
             println!(
                 "  scoring ({} weights): {} answers x {} tokens after a {}-token prompt (per-token log pi): GPU {:.0} tokens/s, CPU {:.1} tokens/s ({:.1}x); prefill of the prompt alone: GPU {:.1} ms, CPU {:.1} ms ({:.1}x)",
