@@ -33,8 +33,14 @@ impl Model {
     /// Loads a model from the bytes of `config.json`, `model.safetensors` and
     /// `tokenizer.json`. Every inconsistency is an error naming the culprit.
     pub fn from_bytes(config: &[u8], weights: &[u8], tokenizer: &[u8]) -> Result<Self> {
+        Self::from_hf_files(config, weights, tokenizer, None)
+    }
+
+    /// [`Model::from_bytes`] with a Hugging Face folder's optional
+    /// `tokenizer_config.json` (special tokens, chat template; `Tok::from_hf`).
+    pub fn from_hf_files(config: &[u8], weights: &[u8], tokenizer: &[u8], tokenizer_config: Option<&[u8]>) -> Result<Self> {
         let cfg = Config::from_json(config)?;
-        let tok = Tok::from_json(tokenizer)?;
+        let tok = Tok::from_hf(tokenizer, tokenizer_config, config)?;
         if tok.vocab_size() > cfg.vocab_size {
             return Err(Error::Tokenizer(format!(
                 "tokenizer has {} tokens but the model only {}: wrong tokenizer for this model?",

@@ -2,7 +2,7 @@
 //! the metadata, every weight dequantised to f32 under the Hugging Face names
 //! our decoder uses, the tokenizer rebuilt from the vocabulary and merges in the
 //! metadata (byte-level BPE, digits split one per token), and the chat template
-//! (ChatML) the file carries.
+//! the file carries (rendered with minijinja: `chat_template`).
 //!
 //! llama.cpp's converter permutes the rows of the query and key projections so
 //! that its rotary embedding can rotate adjacent pairs `(x[2i], x[2i+1])`; our
@@ -20,6 +20,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
 use super::bundle::{sha256_hex, Model};
+use super::chat_template::ChatTemplate;
 use super::tokenizer::{PromptFormat, Tok};
 use super::Config;
 use crate::error::{Error, Result};
@@ -113,22 +114,14 @@ fn config(c: &Content) -> Result<Config> {
     Config::from_json(&json)
 }
 
-/// The prompt format from the chat template in the metadata: ChatML (with the
-/// template's default system prompt, if it has one) or plain text.
-fn prompt_format(c: &Content) -> PromptFormat {
+/// The prompt format: the chat template in the metadata (rendered with
+/// the vocabulary's BOS/EOS text), or plain text after BOS without one.
+fn prompt_format(c: &Content, tokens: &[String], bos: u32, eos: u32) -> Result<PromptFormat> {
     let Some(t) = c.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok()) else {
-        return PromptFormat::Bos;
+        return Ok(PromptFormat::Bos);
     };
-    if !t.contains("<|im_start|>") {
-        return PromptFormat::Bos;
-    }
-    let system = t
-        .split("<|im_start|>system\n")
-        .nth(1)
-        .and_then(|s| s.split("<|im_end|>").next())
-        .filter(|s| !s.contains("{{") && !s.contains("{%"))
-        .map(str::to_string);
-    PromptFormat::ChatMl { system }
+    let piece = |i: u32| tokens.get(i as usize).cloned().unwrap_or_default();
+    Ok(PromptFormat::Chat(ChatTemplate::new(t, &piece(bos), &piece(eos))?))
 }
 
 fn tokenizer(c: &Content) -> Result<Tok> {
@@ -146,7 +139,8 @@ fn tokenizer(c: &Content) -> Result<Tok> {
     let eos = id("tokenizer.ggml.eos_token_id").ok_or_else(|| Error::Tokenizer("GGUF metadata lacks the end-of-text token".into()))?;
     let bos = id("tokenizer.ggml.bos_token_id").unwrap_or(eos);
     let digits = c.metadata.get("tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).is_some_and(|p| p == "smollm");
-    Tok::byte_level_bpe(&tokens, &merges, &types, bos, eos, digits, prompt_format(c))
+    let format = prompt_format(c, &tokens, bos, eos)?;
+    Tok::byte_level_bpe(&tokens, &merges, &types, bos, eos, digits, format)
 }
 
 /// How the matrix weights of a GGUF model are held for inference.

@@ -1,6 +1,7 @@
 //! The transformer: its config, tokenizer, weights, forward pass and KV cache.
 
 pub mod bundle;
+pub mod chat_template;
 pub mod cache;
 pub mod config;
 pub mod gguf;

@@ -13,6 +13,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::{AddedToken, Tokenizer};
 
+use super::chat_template::ChatTemplate;
 use crate::error::{Error, Result};
 
 /// Largest vocabulary a GGUF tokenizer may declare.
@@ -30,10 +31,9 @@ const MAX_TOKENIZER_BYTES: usize = 64 << 20;
 pub enum PromptFormat {
     /// `<s>` then the text (the built-in models).
     Bos,
-    /// ChatML, as chat models such as SmolLM2 were trained:
-    /// `<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n`
-    /// (the system turn only when the template has a default one).
-    ChatMl { system: Option<String> },
+    /// The model's own chat template (e.g. ChatML for SmolLM2), rendered for
+    /// one user message (`chat_template`).
+    Chat(ChatTemplate),
 }
 
 /// A tokenizer plus the ids of the special tokens the engine needs.
@@ -48,6 +48,14 @@ pub struct Tok {
 
 impl Tok {
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        Self::from_hf(bytes, None, b"{}")
+    }
+
+    /// A Hugging Face tokenizer: `tokenizer.json`, with the special tokens
+    /// and chat template of `tokenizer_config.json` when given (`bos_token`,
+    /// `eos_token`, `chat_template`), else the ids `config.json` names
+    /// (`bos_token_id`, `eos_token_id`), else `<s>` and `</s>`.
+    pub fn from_hf(bytes: &[u8], tokenizer_config: Option<&[u8]>, config: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_TOKENIZER_BYTES {
             return Err(Error::Tokenizer(format!("file of {} bytes is too large", bytes.len())));
         }
@@ -56,12 +64,48 @@ impl Tok {
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| Error::Tokenizer(format!("not valid JSON: {e}")))?;
         let inner: Tokenizer = serde_json::from_value(value).map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let id = |t: &str| {
-            inner
-                .token_to_id(t)
-                .ok_or_else(|| Error::Tokenizer(format!("the special token {t} is missing")))
+        let tc: serde_json::Value = match tokenizer_config {
+            Some(b) if b.len() > MAX_TOKENIZER_BYTES => return Err(Error::Tokenizer("tokenizer_config.json is too large".into())),
+            Some(b) => serde_json::from_slice(b).map_err(|e| Error::Tokenizer(format!("tokenizer_config.json is not valid JSON: {e}")))?,
+            None => serde_json::Value::Null,
         };
-        Ok(Self { bos: id(BOS)?, eos: id(EOS)?, inner, format: PromptFormat::Bos })
+        let cfg: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+        // A special token in tokenizer_config.json: a string or {"content": ...}.
+        let named = |k: &str| -> Option<String> {
+            let v = tc.get(k)?;
+            v.as_str().or_else(|| v.get("content").and_then(|c| c.as_str())).map(str::to_string)
+        };
+        // An id in config.json: a number or a list (the first).
+        let cfg_id = |k: &str| -> Option<u32> {
+            let v = cfg.get(k)?;
+            v.as_u64().or_else(|| v.as_array()?.first()?.as_u64()).and_then(|x| u32::try_from(x).ok())
+        };
+        let special = |key: &str, id_key: &str, default: &str| -> Result<u32> {
+            let text = named(key);
+            let id = match &text {
+                Some(t) => inner.token_to_id(t),
+                None => cfg_id(id_key).or_else(|| inner.token_to_id(default)),
+            };
+            id.filter(|&i| inner.id_to_token(i).is_some()).ok_or_else(|| {
+                Error::Tokenizer(format!("the special token {} is missing from tokenizer.json", text.as_deref().unwrap_or(default)))
+            })
+        };
+        let (bos, eos) = (special("bos_token", "bos_token_id", BOS)?, special("eos_token", "eos_token_id", EOS)?);
+        let template = match tc.get("chat_template") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(t)) => Some(t.clone()),
+            // A list of named templates: "default", else the first.
+            Some(serde_json::Value::Array(list)) => {
+                let pick = list.iter().find(|t| t.get("name").and_then(|n| n.as_str()) == Some("default")).or(list.first());
+                pick.and_then(|t| t.get("template")).and_then(|t| t.as_str()).map(str::to_string)
+            }
+            Some(_) => return Err(Error::Tokenizer("tokenizer_config.json: chat_template is neither text nor a list".into())),
+        };
+        let format = match template {
+            Some(t) => PromptFormat::Chat(ChatTemplate::new(&t, &inner.id_to_token(bos).unwrap_or_default(), &inner.id_to_token(eos).unwrap_or_default())?),
+            None => PromptFormat::Bos,
+        };
+        Ok(Self { bos, eos, inner, format })
     }
 
     /// A byte-level BPE tokenizer (GPT-2 style) from a vocabulary in id order,
@@ -153,7 +197,7 @@ impl Tok {
         Ok(ids)
     }
 
-    /// The model input for a prompt: `<s>` and the text, or the ChatML turns.
+    /// The model input for a prompt: `<s>` and the text, or the chat template's turns.
     pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
         match &self.format {
             PromptFormat::Bos => {
@@ -161,12 +205,8 @@ impl Tok {
                 ids.extend(self.encode(text)?);
                 Ok(ids)
             }
-            PromptFormat::ChatMl { system } => {
-                let mut s = String::new();
-                if let Some(sys) = system {
-                    s.push_str(&format!("<|im_start|>system\n{sys}<|im_end|>\n"));
-                }
-                s.push_str(&format!("<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"));
+            PromptFormat::Chat(t) => {
+                let s = t.render(text)?;
                 let enc = self.inner.encode(s.as_str(), false).map_err(|e| Error::Tokenizer(e.to_string()))?;
                 Ok(enc.get_ids().to_vec())
             }

@@ -31,8 +31,9 @@ COMMANDS
 
 COMMON OPTIONS
   --task add|mul      built-in task (default add)
-  --model PATH        a Llama-family .gguf file, or a folder (config.json,
-                      model.safetensors, tokenizer.json);
+  --model PATH        a Llama-family .gguf file, or a Hugging Face folder
+                      (config.json, model.safetensors, tokenizer.json,
+                      tokenizer_config.json if present);
                       default: the task's built-in model
   --seed S            random seed (default 0)
   --temperature T  --top-k K  --top-p P  --max-new-tokens M   sampling

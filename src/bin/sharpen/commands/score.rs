@@ -12,8 +12,9 @@ use crate::args::Args;
 use crate::table::Table;
 
 /// Loads `--model PATH`: a `.gguf` file (matrix weights as `--weights` says:
-/// `quantized`, the default, or `f32`), or a folder with config.json,
-/// model.safetensors and tokenizer.json.
+/// `quantized`, the default, or `f32`), or a Hugging Face folder with
+/// config.json, model.safetensors, tokenizer.json and, when present,
+/// tokenizer_config.json (special tokens and chat template).
 pub fn load_model(a: &Args, path: &str) -> Result<Model, String> {
     let weights = Weights::parse(&a.str("weights").unwrap_or_else(|| "quantized".into())).map_err(fail)?;
     if path.ends_with(".gguf") {
@@ -21,7 +22,8 @@ pub fn load_model(a: &Args, path: &str) -> Result<Model, String> {
         return load_gguf(&bytes, weights).map_err(fail);
     }
     let read = |f: &str| std::fs::read(format!("{path}/{f}")).map_err(|e| format!("cannot read {path}/{f}: {e}"));
-    Model::from_bytes(&read("config.json")?, &read("model.safetensors")?, &read("tokenizer.json")?).map_err(fail)
+    let tc = std::fs::read(format!("{path}/tokenizer_config.json")).ok();
+    Model::from_hf_files(&read("config.json")?, &read("model.safetensors")?, &read("tokenizer.json")?, tc.as_deref()).map_err(fail)
 }
 
 pub fn score(raw: &[String]) -> Result<(), String> {
