@@ -29,6 +29,25 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Memory a safetensors model takes to load (the file, and its weights as
+/// f32), from its header alone: `8-byte length, JSON {name: {dtype, shape,
+/// data_offsets}}` (the safetensors format).
+pub fn safetensors_memory_needed(bytes: &[u8]) -> Result<usize> {
+    let bad = |m: &str| Error::Weights(format!("not a safetensors file: {m}"));
+    let len = bytes.get(..8).ok_or_else(|| bad("shorter than its header"))?;
+    let len = u64::from_le_bytes(len.try_into().expect("8 bytes")) as usize;
+    let header = bytes.get(8..8usize.saturating_add(len)).filter(|_| len <= 100 << 20).ok_or_else(|| bad("header length past the end"))?;
+    let v: serde_json::Value = serde_json::from_slice(header).map_err(|e| bad(&e.to_string()))?;
+    let obj = v.as_object().ok_or_else(|| bad("header is not an object"))?;
+    let mut elems = 0usize;
+    for (name, t) in obj.iter().filter(|(n, _)| *n != "__metadata__") {
+        let shape = t.get("shape").and_then(|s| s.as_array()).ok_or_else(|| bad(&format!("{name} has no shape")))?;
+        let n = shape.iter().try_fold(1usize, |a, d| d.as_u64().and_then(|d| a.checked_mul(d as usize))).ok_or_else(|| bad(&format!("{name}: absurd shape")))?;
+        elems = elems.saturating_add(n);
+    }
+    Ok(bytes.len().saturating_add(elems.saturating_mul(4)))
+}
+
 impl Model {
     /// Loads a model from the bytes of `config.json`, `model.safetensors` and
     /// `tokenizer.json`. Every inconsistency is an error naming the culprit.

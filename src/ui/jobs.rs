@@ -81,7 +81,49 @@ pub fn real_task(task_name: &str, prompts: Option<&PromptsFile>) -> Result<(Box<
 /// `memory_budget` bytes (file + f32 weights + quantised copies) before
 /// allocating any weight.
 pub fn load_real(name: &str, bytes: &[u8], task: (Box<dyn Task>, String), memory_budget: usize, origin: &str) -> Result<Session> {
-    let need = crate::model::gguf::memory_needed(bytes)?;
+    fits(name, crate::model::gguf::memory_needed(bytes)?, memory_budget)?;
+    let model = crate::model::gguf::load_gguf(bytes, crate::model::gguf::Weights::Quantized)?;
+    real_session(name, model, bytes.len(), task, origin)
+}
+
+/// A Hugging Face model's files, by name.
+pub struct HfFiles {
+    pub config: Vec<u8>,
+    pub weights: Vec<u8>,
+    pub tokenizer: Vec<u8>,
+    pub tokenizer_config: Option<Vec<u8>>,
+}
+
+impl HfFiles {
+    /// The files from (name, bytes) pairs: config.json, model.safetensors and
+    /// tokenizer.json are required, tokenizer_config.json is optional; a
+    /// missing one is an error naming it.
+    pub fn from_named(mut files: Vec<(String, Vec<u8>)>) -> Result<Self> {
+        let mut take = |f: &str| files.iter().position(|(n, _)| n == f).map(|i| files.swap_remove(i).1);
+        let (config, weights, tokenizer, tokenizer_config) = (take("config.json"), take("model.safetensors"), take("tokenizer.json"), take("tokenizer_config.json"));
+        let missing: Vec<&str> = [("config.json", config.is_none()), ("model.safetensors", weights.is_none()), ("tokenizer.json", tokenizer.is_none())]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| *n)
+            .collect();
+        match (config, weights, tokenizer) {
+            (Some(config), Some(weights), Some(tokenizer)) => Ok(Self { config, weights, tokenizer, tokenizer_config }),
+            _ => Err(Error::Weights(format!(
+                "a Hugging Face model needs config.json, model.safetensors and tokenizer.json (and tokenizer_config.json for its chat template); missing: {}",
+                missing.join(", ")
+            ))),
+        }
+    }
+}
+
+/// A real model from a Hugging Face folder's files (safetensors weights as f32).
+pub fn load_real_hf(name: &str, files: &HfFiles, task: (Box<dyn Task>, String), memory_budget: usize, origin: &str) -> Result<Session> {
+    fits(name, crate::model::bundle::safetensors_memory_needed(&files.weights)?, memory_budget)?;
+    let model = Model::from_hf_files(&files.config, &files.weights, &files.tokenizer, files.tokenizer_config.as_deref())?;
+    real_session(name, model, files.weights.len(), task, origin)
+}
+
+fn fits(name: &str, need: usize, memory_budget: usize) -> Result<()> {
     if need > memory_budget {
         return Err(Error::Weights(format!(
             "{name} needs about {} MB of memory here (file, f32 weights and quantised copies); this page can use {} MB — use the command line (`sharpen --model`) for it",
@@ -89,8 +131,11 @@ pub fn load_real(name: &str, bytes: &[u8], task: (Box<dyn Task>, String), memory
             memory_budget >> 20
         )));
     }
+    Ok(())
+}
+
+fn real_session(name: &str, model: Model, file_bytes: usize, task: (Box<dyn Task>, String), origin: &str) -> Result<Session> {
     let (task, label) = task;
-    let model = crate::model::gguf::load_gguf(bytes, crate::model::gguf::Weights::Quantized)?;
     let info = ModelInfo {
         task: task.name().into(),
         source: name.into(),
@@ -102,7 +147,7 @@ pub fn load_real(name: &str, bytes: &[u8], task: (Box<dyn Task>, String), memory
         load_ms: 0.0,
         real: true,
         weights: model.llama.weights_kind(),
-        file_bytes: bytes.len(),
+        file_bytes,
         origin: origin.into(),
         task_label: label,
     };

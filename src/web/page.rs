@@ -64,7 +64,8 @@ pub struct App {
     pub ready_ms: Option<f64>,
     run_started_ms: f64,
     /// A model chosen with the file picker (used while the URL field is empty).
-    file: Option<web_sys::File>,
+    /// Model files from the picker: one GGUF, or a Hugging Face model's files.
+    file: Option<Vec<web_sys::File>>,
     /// The user's own prompt set (task `custom`), read from a JSONL file.
     prompts: Option<PromptsFile>,
     /// Which backend runs and why (from the worker), None while it chooses.
@@ -127,7 +128,8 @@ impl App {
         match (&self.file, &self.worker) {
             (Some(f), Some(w)) => {
                 let msg = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&msg, &"file".into(), f);
+                let list: js_sys::Array = f.iter().collect();
+                let _ = js_sys::Reflect::set(&msg, &"files".into(), &list);
                 let _ = js_sys::Reflect::set(&msg, &"task".into(), &task.into());
                 if let Ok(p) = serde_wasm_bindgen::to_value(&prompts) {
                     let _ = js_sys::Reflect::set(&msg, &"prompts".into(), &p);
@@ -138,8 +140,8 @@ impl App {
         }
     }
 
-    /// A model file was chosen with the picker.
-    fn file_chosen(&mut self, f: web_sys::File) {
+    /// Model files were chosen with the picker.
+    fn file_chosen(&mut self, f: Vec<web_sys::File>) {
         self.file = Some(f);
         let _ = self.ui.set("model", "");
         if let Some(input) = by_id("ctl-model").and_then(|e| e.dyn_into::<HtmlInputElement>().ok()) {

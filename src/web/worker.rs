@@ -171,14 +171,7 @@ fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: (Box<dy
         progress(0, 0, "converting the weights");
         jobs::load_real(name, &b, task, MEMORY_BUDGET, origin).map_err(|e| format!("cannot load {name}: {e}"))
     });
-    match out {
-        Ok(mut s) => {
-            s.info.load_ms = (clock() - t0) * 1e3;
-            post(&FromWorker::Loaded(s.info.clone()));
-            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
-        }
-        Err(message) => post(&FromWorker::Failed { message }),
-    }
+    finish_session(out, t0);
 }
 
 /// The task a real model will run, checked before any download.
@@ -195,33 +188,79 @@ fn real_task(task: &str, prompts: Option<&PromptsFile>) -> Option<(Box<dyn crate
 async fn load_url(url: String, task: String, prompts: Option<PromptsFile>) {
     let t0 = clock();
     let Some(task) = real_task(&task, prompts.as_ref()) else { return };
+    if url.ends_with('/') {
+        return load_hf_url(url, task, t0).await;
+    }
     let bytes = fetch_model(&url).await;
     finish_real(&url, bytes, task, t0);
 }
 
-async fn load_file(file: web_sys::File, task: String, prompts: Option<PromptsFile>) {
+/// A Hugging Face model folder at `url` (ending in `/`): its config.json,
+/// model.safetensors, tokenizer.json and, if there, tokenizer_config.json.
+async fn load_hf_url(url: String, task: (Box<dyn crate::tasks::Task>, String), t0: f64) {
+    let mut named = Vec::new();
+    for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"] {
+        match fetch_model(&format!("{url}{f}")).await {
+            Ok((b, _)) => named.push((f.to_string(), b)),
+            Err(_) if f == "tokenizer_config.json" => {}
+            Err(e) => return post(&FromWorker::Failed { message: e }),
+        }
+    }
+    finish_hf(&url, named, task, "download or browser cache", t0);
+}
+
+fn finish_hf(name: &str, named: Vec<(String, Vec<u8>)>, task: (Box<dyn crate::tasks::Task>, String), origin: &str, t0: f64) {
+    progress(0, 0, "converting the weights");
+    let out = jobs::HfFiles::from_named(named)
+        .and_then(|files| jobs::load_real_hf(name, &files, task, MEMORY_BUDGET, origin))
+        .map_err(|e| format!("cannot load {name}: {e}"));
+    finish_session(out, t0);
+}
+
+fn finish_session(out: Result<jobs::Session, String>, t0: f64) {
+    match out {
+        Ok(mut s) => {
+            s.info.load_ms = (clock() - t0) * 1e3;
+            post(&FromWorker::Loaded(s.info.clone()));
+            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
+        }
+        Err(message) => post(&FromWorker::Failed { message }),
+    }
+}
+
+/// Model files from the picker: one GGUF file, or a Hugging Face model's
+/// files (by name).
+async fn load_files(files: Vec<web_sys::File>, task: String, prompts: Option<PromptsFile>) {
     let t0 = clock();
     let Some(task) = real_task(&task, prompts.as_ref()) else { return };
-    let name = file.name();
-    let bytes = match too_large(&name, file.size()) {
-        Some(msg) => Err(msg),
-        None => {
-            progress(0, 0, "reading the file");
-            match JsFuture::from(file.array_buffer()).await {
-                Ok(buf) => Ok((Uint8Array::new(&buf).to_vec(), "file")),
-                Err(e) => Err(format!("cannot read {name}: {}", js_text(&e))),
-            }
+    let total: f64 = files.iter().map(|f| f.size()).sum();
+    let name = if files.len() == 1 { files[0].name() } else { "the chosen Hugging Face files".to_string() };
+    if let Some(msg) = too_large(&name, total) {
+        return post(&FromWorker::Failed { message: msg });
+    }
+    progress(0, 0, "reading the files");
+    let mut named = Vec::new();
+    for f in &files {
+        match JsFuture::from(f.array_buffer()).await {
+            Ok(buf) => named.push((f.name(), Uint8Array::new(&buf).to_vec())),
+            Err(e) => return post(&FromWorker::Failed { message: format!("cannot read {}: {}", f.name(), js_text(&e)) }),
         }
-    };
-    finish_real(&name, bytes, task, t0);
+    }
+    if named.len() == 1 && !named[0].0.ends_with(".json") && !named[0].0.ends_with(".safetensors") {
+        let (n, b) = named.remove(0);
+        return finish_real(&n, Ok((b, "file")), task, t0);
+    }
+    let model = named.iter().find(|(n, _)| n == "config.json").map(|_| "Hugging Face files (config.json, model.safetensors, tokenizer.json)".to_string()).unwrap_or(name);
+    finish_hf(&model, named, task, "files", t0);
 }
 
 fn on_message(ev: MessageEvent) {
-    // A model chosen with the file picker: `{file: File, task, prompts}`.
-    if let Ok(file) = js_sys::Reflect::get(&ev.data(), &"file".into()).and_then(|f| f.dyn_into::<web_sys::File>()) {
+    // Models chosen with the file picker: `{files: [File], task, prompts}`.
+    if let Ok(list) = js_sys::Reflect::get(&ev.data(), &"files".into()).and_then(|f| f.dyn_into::<js_sys::Array>()) {
+        let files: Vec<web_sys::File> = list.iter().filter_map(|f| f.dyn_into().ok()).collect();
         let task = js_sys::Reflect::get(&ev.data(), &"task".into()).ok().and_then(|t| t.as_string()).unwrap_or_default();
         let prompts = js_sys::Reflect::get(&ev.data(), &"prompts".into()).ok().and_then(|p| serde_wasm_bindgen::from_value(p).ok());
-        wasm_bindgen_futures::spawn_local(load_file(file, task, prompts));
+        wasm_bindgen_futures::spawn_local(load_files(files, task, prompts));
         return;
     }
     let msg: ToWorker = match serde_wasm_bindgen::from_value(ev.data()) {

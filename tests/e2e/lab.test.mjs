@@ -1,72 +1,12 @@
-// End-to-end tests of the built page (dist/) in Debian's Chromium, driven by
-// playwright-core. Needs: DIST (default ../../dist), SHARPEN (the native CLI,
-// default ../../target/release/sharpen), OUT (screenshots and measurements,
-// default ../../target/e2e). Run by scripts/test.sh.
-import { test, before, after } from "node:test";
+// End-to-end tests of the built page (dist/) with the built-in models in
+// Debian's Chromium, driven by playwright-core (harness.mjs). Run by
+// scripts/test.sh; real models and WebGPU: real_models.test.mjs.
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { serve } from "./server.mjs";
+import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli } from "./harness.mjs";
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const DIST = process.env.DIST || path.join(here, "../../dist");
-const SHARPEN = process.env.SHARPEN || path.join(here, "../../target/release/sharpen");
-const OUT = process.env.OUT || path.join(here, "../../target/e2e");
-const SHOTS = path.join(OUT, "screenshots");
-fs.mkdirSync(SHOTS, { recursive: true });
-
-const FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-quic"];
-
-let server, base, browser;
-const metrics = {};
-const consoleErrors = [];
-
-before(async () => {
-  server = await serve(DIST);
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-  fs.writeFileSync(path.join(OUT, "metrics.json"), JSON.stringify(metrics, null, 2));
-  console.log("e2e measurements:", JSON.stringify(metrics, null, 2));
-});
-
-async function open(hash, { width = 1280, height = 900, context } = {}) {
-  const ctx = context || (await browser.newContext({ viewport: { width, height }, acceptDownloads: true }));
-  const page = await ctx.newPage();
-  await page.addInitScript(() => {
-    window.__longtasks = [];
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) window.__longtasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: "longtask", buffered: true });
-  });
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (${hash})`); });
-  page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message} (${hash})`));
-  await page.goto(`${base}/lab/#${hash}`);
-  return { page, ctx };
-}
-
-const status = (page) => page.evaluate(() => document.body.dataset.status);
-
-async function waitStatus(page, wanted, timeout = 60_000) {
-  await page.waitForFunction((w) => w.includes(document.body.dataset.status), wanted, { timeout });
-  return status(page);
-}
-
-async function download(page, selector) {
-  const [d] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
-  return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
-}
-
-function cli(args) {
-  return execFileSync(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" } }).toString().trim();
-}
+setup("metrics.json");
 
 /**
  * Compares two JSON values: strings, booleans and integers exactly; other
@@ -258,7 +198,7 @@ test("every setting round-trips through the URL", async () => {
   const h = await page.evaluate(() => location.hash);
   assert.match(h, /seed=7/);
   assert.match(h, /rewards=loglik,majority,self_verify/);
-  assert.equal(await page.inputValue("#share-link"), `${base}/lab/${h}`);
+  assert.equal(await page.inputValue("#share-link"), `${env.base}/lab/${h}`);
   assert.match(await page.inputValue("#share-iframe"), /<iframe src="[^"]*embed=1/);
   await page.reload();
   await waitStatus(page, ["ready"]);
@@ -268,11 +208,11 @@ test("every setting round-trips through the URL", async () => {
 });
 
 test("embedded in a 400 px iframe: no chrome, hidden controls, readable", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 480, height: 1000 } });
+  const ctx = await env.browser.newContext({ viewport: { width: 480, height: 1000 } });
   const page = await ctx.newPage();
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (iframe)`); });
   const hash = encodeURIComponent("embed=1&view=bon&prompts=8&n=1,4,16&seed_hide=1&top_k_hide=1");
-  await page.goto(`${base}/course.html?hash=${hash}`);
+  await page.goto(`${env.base}/course.html?hash=${hash}`);
   const frame = page.frameLocator("#lab");
   const f = page.frame({ url: /\/lab\// });
   await f.waitForFunction(() => document.body.dataset.status === "ready", null, { timeout: 60_000 });
@@ -354,154 +294,15 @@ test("sampling throughput in the page vs the native CLI", async () => {
 
 // Real models (issue 5): SmolLM2-135M-Instruct from the URL field and the file
 // picker; skipped with a message when scripts/tools.sh could not fetch it.
-const SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf";
-const smolPath = path.join(here, "../../target/models", SMOL);
-
-test("a real model from a URL: download with progress, explorer samples, cached for the next visit", async (t) => {
-  if (!fs.existsSync(smolPath)) { t.skip(`SKIPPED: ${smolPath} missing`); return; }
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const { page } = await open(`model=/real/${SMOL}&task=arithmetic&samples=4`, { context: ctx });
-  const t0 = Date.now();
-  await page.waitForFunction(() => /MB downloaded|converting/.test(document.querySelector("#progress-label")?.textContent || ""), null, { timeout: 60_000 });
-  await waitStatus(page, ["ready", "running", "done"], 120_000);
-  metrics.real_model_first_load_s = (Date.now() - t0) / 1e3;
-  let info = await page.textContent("#model-info");
-  assert.match(info, /download/, info);
-  assert.match(info, /134\.5 M parameters/, info);
-  // The explorer runs on load: 4 free-text samples with their self-rewards.
-  assert.equal(await waitStatus(page, ["done", "error"], 180_000), "done", await page.textContent("#error"));
-  const results = await page.textContent("#results");
-  assert.match(results, /Free-text answers cannot be enumerated/);
-  assert.equal(await page.locator("#results table tbody tr").count(), 4);
-  // Each sample's per-token log-probabilities, folded under its response.
-  await page.locator("details.tokens summary").first().click();
-  assert.ok(await page.locator("details.tokens .tok").first().isVisible());
-  await page.screenshot({ path: path.join(SHOTS, "real-model-explore.png"), fullPage: true });
-  // Decoding speed in the page vs the native CLI, same prompt and length.
-  await page.click("#bench");
-  await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 120_000 });
-  const bench = await page.textContent("#bench-result");
-  const [b1, b16] = [...bench.matchAll(/([\d.]+) tokens\/s at batch (\d+)/g)].map((m) => Number(m[1]));
-  const native = JSON.parse(cli(["bench", "--model", smolPath, "--task", "arithmetic", "--tokens", "32", "--json"]));
-  const [n1, n16] = native.rows.map((r) => r.tokens_per_s);
-  Object.assign(metrics, { real_page_decode_b1: b1, real_page_decode_b16: b16, real_native_decode_b1: n1, real_native_decode_b16: n16,
-    real_page_vs_native_b1: b1 / n1, real_page_vs_native_b16: b16 / n16 });
-  // A second visit reads the model from the Cache API, not the network.
-  const t1 = Date.now();
-  await page.reload();
-  await waitStatus(page, ["ready", "running", "done"], 120_000);
-  metrics.real_model_cached_load_s = (Date.now() - t1) / 1e3;
-  info = await page.textContent("#model-info");
-  assert.match(info, /browser cache/, info);
-  await ctx.close();
-});
-
-test("a real model from a file, the user's own prompt set and LoRA SFT; a model too large for the page is refused before downloading", async (t) => {
-  if (!fs.existsSync(smolPath)) { t.skip(`SKIPPED: ${smolPath} missing`); return; }
-  const { page, ctx } = await open("task=capitals&view=bon");
-  await waitStatus(page, ["error"], 60_000);
-  assert.match(await page.textContent("#error"), /question set is for a real model/);
-  await page.setInputFiles("#model-file", smolPath);
-  await waitStatus(page, ["ready"], 120_000);
-  assert.match(await page.textContent("#model-info"), /file, loaded in/);
-  assert.doesNotMatch(await page.evaluate(() => location.hash), /model=[^&]/);
-  // Exact-distribution experiments say why they cannot run on free text.
-  await page.click("#tab-rlhf");
-  await page.click("#run");
-  await waitStatus(page, ["error"], 60_000);
-  assert.match(await page.textContent("#error"), /exact answer distributions/);
-  // The user's own prompt set: a malformed file is refused with its line...
-  await page.setInputFiles("#prompts-file", { name: "bad.jsonl", mimeType: "application/jsonl", buffer: Buffer.from('{"prompt": "What is 2 + 2?", "answer": 4}\n{oops\n') });
-  await waitStatus(page, ["error"], 60_000);
-  assert.match(await page.textContent("#error"), /bad\.jsonl.*line 2/);
-  // ...a good one becomes task "custom" (the model is read again from the picked file).
-  const mine = '{"prompt": "What is 2 + 2?", "answer": 4}\n{"prompt": "What is 3 + 5?", "answer": 8}\n';
-  await page.setInputFiles("#prompts-file", { name: "mine.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(mine) });
-  await waitStatus(page, ["ready"], 120_000);
-  assert.match(await page.evaluate(() => location.hash), /task=custom/);
-  // SFT-Sharpening on a real model trains LoRA adapters, with progress.
-  await page.evaluate(() => { location.hash = "view=sft&task=custom&sft_prompts=2&sft_n=2&steps=2&batch=2&temperature=0.5"; });
-  await waitStatus(page, ["ready"], 30_000);
-  const t0 = Date.now();
-  await page.click("#run");
-  await page.waitForFunction(() => /LoRA steps/.test(document.querySelector("#progress-label")?.textContent || ""), null, { timeout: 60_000 });
-  const poll = setInterval(async () => console.log("LORA", await page.textContent("#progress-label").catch(() => ""), await status(page).catch(() => ""), await page.textContent("#error").catch(() => "")), 10_000);
-  const final = await waitStatus(page, ["done", "error"], 300_000).finally(() => clearInterval(poll));
-  assert.equal(final, "done", await page.textContent("#error"));
-  const text = await page.textContent("#results");
-  assert.match(text, /low-rank adapters/);
-  assert.match(text, /before.*after/s);
-  assert.match(text, /custom \(mine\.jsonl, 2 prompts, sha256 [0-9a-f]{16}\)/, "the chart stamp names the prompt set");
-  const step = /Mean step ([\d.]+) s/.exec(text);
-  metrics.real_lora_step_s = step ? Number(step[1]) : null;
-  metrics.real_lora_run_s = (Date.now() - t0) / 1e3;
-  await page.screenshot({ path: path.join(SHOTS, "real-lora.png"), fullPage: true });
-  await ctx.close();
-  const big = await open("model=/real/huge.gguf&task=arithmetic");
-  await waitStatus(big.page, ["error"], 30_000);
-  assert.match(await big.page.textContent("#error"), /cannot fit in the \d+ MB this page can use/);
-  await big.ctx.close();
-});
-
-test("backend=webgpu: the explorer samples and scores on WebGPU (SwiftShader) and matches the CPU; without WebGPU it falls back", async () => {
-  // Without --enable-unsafe-webgpu there is no adapter: a notice, and the CPU runs.
-  const plain = await open("backend=webgpu");
-  await waitStatus(plain.page, ["done"], 60_000);
-  assert.match(await plain.page.textContent("#backend-info"), /^CPU — webgpu: this browser offers no WebGPU adapter/);
-  await plain.ctx.close();
-  const gpuBrowser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: [...FLAGS.filter((f) => f !== "--disable-gpu"), "--enable-unsafe-webgpu"] });
-  try {
-    const ctx = await gpuBrowser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    let page;
-    // A fresh page per run (a new hash on the same page would keep its results).
-    const exported = async (hash) => {
-      page = await ctx.newPage();
-      page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (webgpu)`); });
-      await page.goto(`${base}/lab/#${hash}`);
-      await waitStatus(page, ["done", "error"], 120_000);
-      assert.equal(await status(page), "done", await page.textContent("#error"));
-      return { info: await page.textContent("#backend-info"), stamp: await page.textContent("#results figure"), json: JSON.parse((await download(page, "button[data-what=json]")).bytes.toString()) };
-    };
-    const t0 = Date.now();
-    const g = await exported("backend=webgpu&prompt=39%2B25%3D&seed=5");
-    metrics.webgpu_explore_s = (Date.now() - t0) / 1e3;
-    assert.match(g.info, /^WebGPU — .*fallback, software adapter/);
-    assert.match(g.stamp, /sampled\s*and\s*scored\s*on WebGPU/);
-    const c = await exported("backend=cpu&prompt=39%2B25%3D&seed=5");
-    assert.match(c.info, /^CPU \(chosen\)/);
-    assert.match(c.stamp, /sampled\s*and\s*scored\s*on CPU/);
-    // The same science: the same samples and picks; log pi, self-verification
-    // and per-token log-probabilities (scored on the GPU) within 1e-3 nats;
-    // the same exact distribution.
-    assert.equal(g.json.samples.length, 16);
-    assert.deepEqual(g.json.picks, c.json.picks);
-    let maxDiff = 0;
-    const diff = (a, b) => (a === b ? 0 : Math.abs(a - b));
-    g.json.samples.forEach((s, i) => {
-      const o = c.json.samples[i];
-      assert.equal(s.text, o.text, `sample ${i}`);
-      maxDiff = Math.max(maxDiff, diff(s.logp_base, o.logp_base), diff(s.verify, o.verify));
-      g.json.token_logps[i].forEach((t, j) => { maxDiff = Math.max(maxDiff, diff(t.logp, c.json.token_logps[i][j].logp)); });
-    });
-    metrics.webgpu_max_logp_difference = maxDiff;
-    assert.ok(maxDiff < 1e-3, `log pi differs by ${maxDiff}`);
-    assert.deepEqual(g.json.distribution, c.json.distribution, "the exact answer distribution is computed on the CPU either way");
-    await page.screenshot({ path: path.join(SHOTS, "webgpu-explore.png"), fullPage: true });
-    await ctx.close();
-  } finally {
-    await gpuBrowser.close();
-  }
-});
-
 test("works offline after the first visit (service worker)", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const ctx = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const { page } = await open("view=bon", { context: ctx });
   await waitStatus(page, ["ready"]);
   await page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active != null, null, { timeout: 30_000 });
   await page.waitForTimeout(500);
   // Really offline: the server is gone.
-  await new Promise((r) => { server.close(r); server.closeAllConnections(); });
-  server = null;
+  await new Promise((r) => { env.server.close(r); env.server.closeAllConnections(); });
+  env.server = null;
   await page.reload();
   await waitStatus(page, ["ready"], 30_000);
   await ctx.close();

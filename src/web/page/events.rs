@@ -73,9 +73,10 @@ pub(super) fn on_click(ev: Event) {
 pub(super) fn on_change(ev: Event) {
     let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
     if t.id() == "model-file" {
-        let file = t.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()).and_then(|l| l.get(0));
-        if let Some(f) = file {
-            with_app(|app| app.file_chosen(f));
+        // One GGUF file, or a Hugging Face model's files chosen together.
+        let files: Vec<web_sys::File> = t.dyn_ref::<HtmlInputElement>().and_then(|i| i.files()).map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect()).unwrap_or_default();
+        if !files.is_empty() {
+            with_app(|app| app.file_chosen(files));
         }
         return;
     }

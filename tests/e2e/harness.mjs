@@ -1,0 +1,74 @@
+// Shared harness of the end-to-end suites (lab.test.mjs: the built-in
+// models; real_models.test.mjs: real models and WebGPU): the built page
+// (dist/) served as a course site would, Debian's Chromium through
+// playwright-core, and helpers. Needs: DIST (default ../../dist), SHARPEN
+// (the native CLI, default ../../target/release/sharpen), OUT (screenshots
+// and measurements, default ../../target/e2e).
+import { before, after } from "node:test";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { serve } from "./server.mjs";
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const DIST = process.env.DIST || path.join(here, "../../dist");
+const SHARPEN = process.env.SHARPEN || path.join(here, "../../target/release/sharpen");
+const OUT = process.env.OUT || path.join(here, "../../target/e2e");
+export const SHOTS = path.join(OUT, "screenshots");
+export const MODELS = path.join(here, "../../target/models");
+fs.mkdirSync(SHOTS, { recursive: true });
+
+export const FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-quic"];
+
+/** The server's address and the browser, set by `setup`. */
+export const env = { server: null, base: "", browser: null };
+export const metrics = {};
+export const consoleErrors = [];
+
+/** Starts the server and browser before the file's tests; writes `metricsFile` after. */
+export function setup(metricsFile) {
+  before(async () => {
+    env.server = await serve(DIST);
+    env.base = `http://127.0.0.1:${env.server.address().port}`;
+    env.browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.close();
+    fs.writeFileSync(path.join(OUT, metricsFile), JSON.stringify(metrics, null, 2));
+    console.log("e2e measurements:", JSON.stringify(metrics, null, 2));
+  });
+}
+
+export async function open(hash, { width = 1280, height = 900, context } = {}) {
+  const ctx = context || (await env.browser.newContext({ viewport: { width, height }, acceptDownloads: true }));
+  const page = await ctx.newPage();
+  await page.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__longtasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (${hash})`); });
+  page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message} (${hash})`));
+  await page.goto(`${env.base}/lab/#${hash}`);
+  return { page, ctx };
+}
+
+export const status = (page) => page.evaluate(() => document.body.dataset.status);
+
+export async function waitStatus(page, wanted, timeout = 60_000) {
+  await page.waitForFunction((w) => w.includes(document.body.dataset.status), wanted, { timeout });
+  return status(page);
+}
+
+export async function download(page, selector) {
+  const [d] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
+}
+
+export function cli(args) {
+  return execFileSync(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" } }).toString().trim();
+}
