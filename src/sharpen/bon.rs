@@ -175,29 +175,63 @@ pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
 /// gpu`), which also scores self-verification; the exact distributions
 /// (built-in tasks) stay on the CPU.
 pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress, dec: &mut dyn Decode) -> Result<BonRun> {
+    let plan = bon_plan(model, task, p)?;
+    let eos = model.tok.eos;
+    let mut judged: Vec<Vec<Judged>> = Vec::with_capacity(plan.problems.len());
+    let mut greedy = Vec::with_capacity(plan.problems.len());
+    let greedy_settings = plan.greedy_settings(p);
+    for (i, (q, ids)) in plan.problems.iter().zip(&plan.prompt_ids).enumerate() {
+        if !progress(i, plan.problems.len()) {
+            return Err(Error::Other("cancelled".into()));
+        }
+        let s = sample_with(dec, ids, eos, plan.n_max, &p.sampling, p.seed, i as u64)?;
+        judged.push(judge(model, task, q, &s, plan.with_verify, dec)?);
+        let g = sample_with(dec, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
+        greedy.push(judge(model, task, q, &g, false, dec)?.remove(0));
+    }
+    progress(plan.problems.len(), plan.problems.len());
+    bon_report(model, task, p, plan, judged, greedy)
+}
+
+/// A sweep prepared before sampling: its prompts (prompt `i` samples with
+/// RNG stream `i`) and, for built-in tasks, their exact answer distributions.
+pub struct BonPlan {
+    pub problems: Vec<Problem>,
+    pub prompt_ids: Vec<Vec<u32>>,
+    /// Answers sampled per prompt (the largest N).
+    pub n_max: usize,
+    /// Whether the self-verification reward is asked for.
+    pub with_verify: bool,
+    exact: bool,
+    dists: Vec<crate::sharpen::exact::Distribution>,
+}
+
+impl BonPlan {
+    /// The greedy answer's settings (same length limit as the samples).
+    pub fn greedy_settings(&self, p: &BonParams) -> SampleSettings {
+        SampleSettings::greedy(p.sampling.max_new_tokens)
+    }
+}
+
+/// Checks the parameters and prepares the sweep.
+pub fn bon_plan(model: &Model, task: &dyn Task, p: &BonParams) -> Result<BonPlan> {
     p.validate()?;
     let problems = choose_problems(task, p.prompts, p.seed);
     let n_max = *p.n.iter().max().unwrap();
     let with_verify = p.rewards.contains(&Reward::SelfVerify);
-    let eos = model.tok.eos;
     let prompt_ids = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
     let exact = task.enumerable();
-    let mut dists =
-        if exact { enumerate(&model.llama, &prompt_ids, eos, task.max_answer_tokens(), p.threshold)? } else { vec![] };
+    let dists = if exact { enumerate(&model.llama, &prompt_ids, model.tok.eos, task.max_answer_tokens(), p.threshold)? } else { vec![] };
+    Ok(BonPlan { problems, prompt_ids, n_max, with_verify, exact, dists })
+}
 
-    let mut judged: Vec<Vec<Judged>> = Vec::with_capacity(problems.len());
-    let mut greedy = Vec::with_capacity(problems.len());
-    let greedy_settings = SampleSettings::greedy(p.sampling.max_new_tokens);
-    for (i, (q, ids)) in problems.iter().zip(&prompt_ids).enumerate() {
-        if !progress(i, problems.len()) {
-            return Err(Error::Other("cancelled".into()));
-        }
-        let s = sample_with(dec, ids, eos, n_max, &p.sampling, p.seed, i as u64)?;
-        judged.push(judge(model, task, q, &s, with_verify, dec)?);
-        let g = sample_with(dec, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
-        greedy.push(judge(model, task, q, &g, false, dec)?.remove(0));
+/// The sweep's report from every prompt's `n_max` judged samples and its
+/// judged greedy answer.
+pub fn bon_report(model: &Model, task: &dyn Task, p: &BonParams, plan: BonPlan, judged: Vec<Vec<Judged>>, greedy: Vec<Judged>) -> Result<BonRun> {
+    let BonPlan { problems, n_max, exact, mut dists, .. } = plan;
+    if judged.len() != problems.len() || greedy.len() != problems.len() {
+        return Err(Error::Other(format!("{} prompts, {} judged groups, {} greedy answers", problems.len(), judged.len(), greedy.len())));
     }
-    progress(problems.len(), problems.len());
     if !exact {
         dists = judged.iter().map(|js| most_likely_sample(js)).collect();
     }

@@ -253,12 +253,22 @@ pub fn explore_done(s: &Session, p: &ExploreParams, r: crate::sharpen::ExploreRe
 }
 
 fn run_bon_job(s: &Session, p: BonParams, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
-    let n_max = p.n.iter().copied().max().unwrap_or(1);
-    let unit = format!("prompts sampled ({n_max} answers each)");
+    let unit = bon_unit(&p);
     let run = run_bon_full(&s.model, s.task.as_ref(), &p, &mut |done, total| {
         post(FromWorker::Progress { done, total, unit: unit.clone() });
         true
     })?;
+    Ok(bon_done(s, &p, run, "CPU"))
+}
+
+/// The progress unit of a best-of-N run.
+pub fn bon_unit(p: &BonParams) -> String {
+    format!("prompts sampled ({} answers each)", p.n.iter().copied().max().unwrap_or(1))
+}
+
+/// The page's result of a best-of-N run sampled on `backend`: report and exports.
+pub fn bon_done(s: &Session, p: &BonParams, run: crate::sharpen::BonRun, backend: &str) -> FromWorker {
+    let n_max = p.n.iter().copied().max().unwrap_or(1);
     let prov = s.provenance("bon", p.seed);
     let params = json!(p);
     let r = run.report;
@@ -286,9 +296,9 @@ fn run_bon_job(s: &Session, p: BonParams, post: &mut dyn FnMut(FromWorker)) -> R
         samples_csv: samples_csv(&prov, &params, &prompts),
         steps_csv: String::new(),
         dataset_jsonl: dataset_jsonl(&prov, &json!({"reward": reward.name(), "n": n_max}), &dataset),
-        stamp: s.chart_stamp(&prov, &format!("{} prompts · N {:?} · T {}", r.prompts, p.n, p.sampling.temperature)),
+        stamp: s.chart_stamp(&prov, &format!("{} prompts · N {:?} · T {} · sampled and scored on {backend}", r.prompts, p.n, p.sampling.temperature)),
     };
-    Ok(FromWorker::BonDone { report: r, exports })
+    FromWorker::BonDone { report: r, exports }
 }
 
 /// The watched prompt's exact distribution under the model being trained

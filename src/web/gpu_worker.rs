@@ -2,9 +2,9 @@
 //! parameter. `auto` uses the GPU only for a real model on a hardware
 //! adapter (a built-in model is too small to gain; a fallback adapter such
 //! as SwiftShader is slower than the CPU); `webgpu` forces it; `cpu` never.
-//! The explorer's sampling and scoring run on the GPU (awaiting each
-//! readback); any GPU failure falls back to the CPU with a notice and the
-//! run goes on.
+//! The explorer's and best-of-N's sampling and scoring run on the GPU
+//! (awaiting each readback); any GPU failure falls back to the CPU with a
+//! notice and the run goes on.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,7 +16,9 @@ use crate::gpu::decoder::GpuModel;
 use crate::gpu::kernels::Kernels;
 use crate::gpu::sample::{sample_async, scoring_decoder};
 use crate::gpu::Gpu;
-use crate::score::{Prescored, Scored};
+use crate::reward::{judge, verify_items};
+use crate::score::{CpuScore, Prescored, Scored};
+use crate::sharpen::bon::{bon_plan, bon_report, BonParams};
 use crate::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
 use crate::ui::jobs::{self, Session};
 use crate::ui::protocol::{FromWorker, ToWorker};
@@ -105,12 +107,68 @@ pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
         Ok(_) => FromWorker::Backend {
             gpu: true,
             text: format!(
-                "WebGPU — {}{}: the explorer samples and scores on the GPU; enumeration and training stay on the CPU",
+                "WebGPU — {}{}: the explorer and best-of-N sample and score on the GPU; enumeration and training stay on the CPU",
                 if dev.0.info.name.is_empty() { "adapter" } else { &dev.0.info.name },
                 if fallback { " (a fallback, software adapter: forced by backend=webgpu)" } else { "" }
             ),
         },
         Err(e) => cpu(format!("CPU — the model does not fit the GPU path ({e})")),
+    }
+}
+
+/// Scores `pairs` on the GPU into a table for `Prescored`.
+async fn score_table(m: &GpuModel<'static>, pairs: Vec<(Vec<u32>, Vec<u32>)>) -> crate::error::Result<std::collections::HashMap<(Vec<u32>, Vec<u32>), Vec<f64>>> {
+    let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
+    if items.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut dec = None;
+    scoring_decoder(m, &mut dec, &items)?;
+    let lps = dec.as_mut().expect("built above").token_logps_async(&items).await?;
+    Ok(pairs.into_iter().zip(lps).collect())
+}
+
+/// Best-of-N with every prompt's samples and greedy answer drawn on the
+/// GPU and self-verification scored there (`run_bon_with`'s loop, awaiting
+/// the GPU); the report is the CPU path's.
+async fn bon_on_gpu(s: &Session, m: &GpuModel<'static>, p: &BonParams, post: &dyn Fn(&FromWorker)) -> crate::error::Result<crate::sharpen::BonRun> {
+    let (model, task) = (&s.model, s.task.as_ref());
+    let plan = bon_plan(model, task, p)?;
+    let (eos, unit, total) = (model.tok.eos, jobs::bon_unit(p), plan.problems.len());
+    let greedy_settings = plan.greedy_settings(p);
+    let (mut judged, mut greedy) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    for (i, (q, ids)) in plan.problems.iter().zip(&plan.prompt_ids).enumerate() {
+        post(&FromWorker::Progress { done: i, total, unit: unit.clone() });
+        let samples = sample_async(m, ids, eos, plan.n_max, &p.sampling, p.seed, i as u64).await?;
+        let mut scorer = Prescored { table: Default::default(), fallback: &model.llama, missed: 0 };
+        if plan.with_verify {
+            let texts = judge(model, task, q, &samples, false, &mut CpuScore(&model.llama))?;
+            let (_, prompts, yes) = verify_items(model, task, q, &texts)?;
+            scorer.table = score_table(m, prompts.into_iter().map(|v| (v, yes.clone())).collect()).await?;
+        }
+        judged.push(judge(model, task, q, &samples, plan.with_verify, &mut scorer)?);
+        let g = sample_async(m, ids, eos, 1, &greedy_settings, p.seed, i as u64).await?;
+        greedy.push(judge(model, task, q, &g, false, &mut scorer)?.remove(0));
+    }
+    post(&FromWorker::Progress { done: total, total, unit });
+    bon_report(model, task, p, plan, judged, greedy)
+}
+
+/// Best-of-N on the GPU; on a GPU failure it reports the fallback and runs
+/// on the CPU.
+pub async fn bon(s: Rc<Session>, p: BonParams, post: &dyn Fn(&FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
+    let model = MODEL.with(|m| m.borrow().as_ref().map(|x| x.1.clone()));
+    let run = match model {
+        Some(m) => bon_on_gpu(&s, &m, &p, post).await,
+        None => Err(crate::error::Error::Gpu("no model on the GPU".into())),
+    };
+    match run {
+        Ok(r) => jobs::bon_done(&s, &p, r, "WebGPU"),
+        Err(crate::error::Error::Gpu(e)) => {
+            post(&cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
+            jobs::run(&s, ToWorker::Bon(p), &mut |m| post(&m), clock)
+        }
+        Err(e) => FromWorker::Failed { message: e.to_string() },
     }
 }
 
@@ -121,15 +179,7 @@ pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
 async fn sample_and_score(s: &Session, m: &GpuModel<'static>, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32]) -> Result<crate::sharpen::explore::ExploreReport, String> {
     let samples = sample_async(m, ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string())?;
     let pairs = explore_scoring(&s.model, s.task.as_ref(), q, ids, &samples).map_err(|e| e.to_string())?;
-    let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
-    let mut dec = None;
-    let mut table = std::collections::HashMap::new();
-    if !items.is_empty() {
-        scoring_decoder(m, &mut dec, &items).map_err(|e| e.to_string())?;
-        let lps = dec.as_mut().expect("built above").token_logps_async(&items).await.map_err(|e| e.to_string())?;
-        table.extend(pairs.into_iter().zip(lps));
-    }
-    drop(dec);
+    let table = score_table(m, pairs).await.map_err(|e| e.to_string())?;
     let mut scorer = Prescored { table, fallback: &s.model.llama, missed: 0 };
     explore_report(&s.model, s.task.as_ref(), p, q, ids, samples, &mut scorer).map_err(|e| e.to_string())
 }

@@ -284,6 +284,10 @@ fn on_message(ev: MessageEvent) {
             let s = session.expect("checked");
             return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::explore(s, p, &|m| post(m), &clock).await) });
         }
+        ToWorker::Bon(p) if session.as_ref().is_some_and(|s| super::gpu_worker::active(&s.info.sha256)) => {
+            let s = session.expect("checked");
+            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::bon(s, p, &|m| post(m), &clock).await) });
+        }
         _ => {}
     }
     let out = match session {

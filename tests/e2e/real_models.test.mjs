@@ -101,7 +101,7 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   await big.ctx.close();
 });
 
-test("backend=webgpu: the explorer samples and scores on WebGPU (SwiftShader) and matches the CPU; without WebGPU it falls back", async () => {
+test("backend=webgpu: the explorer and best-of-N sample and score on WebGPU (SwiftShader) and match the CPU; without WebGPU it falls back", async () => {
   // Without --enable-unsafe-webgpu there is no adapter: a notice, and the CPU runs.
   const plain = await open("backend=webgpu");
   await waitStatus(plain.page, ["done"], 60_000);
@@ -145,6 +145,30 @@ test("backend=webgpu: the explorer samples and scores on WebGPU (SwiftShader) an
     assert.ok(maxDiff < 1e-3, `log pi differs by ${maxDiff}`);
     assert.deepEqual(g.json.distribution, c.json.distribution, "the exact answer distribution is computed on the CPU either way");
     await page.screenshot({ path: path.join(SHOTS, "webgpu-explore.png"), fullPage: true });
+    // Best-of-N on WebGPU (samples, greedy answers and self-verification on
+    // the GPU): the same report rows as the CLI on the CPU.
+    const b = await ctx.newPage();
+    b.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (webgpu bon)`); });
+    await b.goto(`${env.base}/lab/#backend=webgpu&view=bon&task=add&n=1,4&prompts=4&seed=3`);
+    await b.waitForFunction(() => /^WebGPU/.test(document.querySelector("#backend-info")?.textContent || ""), null, { timeout: 60_000 });
+    await waitStatus(b, ["ready"], 60_000);
+    const tb = Date.now();
+    await b.click("#run");
+    assert.equal(await waitStatus(b, ["done", "error"], 300_000), "done", await b.textContent("#error"));
+    metrics.webgpu_bon_s = (Date.now() - tb) / 1e3;
+    assert.match(await b.textContent("#results figure"), /sampled\s*and\s*scored\s*on WebGPU/);
+    const gotBon = JSON.parse((await download(b, "button[data-what=json]")).bytes.toString());
+    const wantBon = JSON.parse(cli(["bon", "--task", "add", "--n", "1,4", "--prompts", "4", "--seed", "3", "--json"]));
+    // The same picks (accuracies, pass@N, y* rates equal); y*_theory comes from
+    // the exact distributions, enumerated on the CPU in wasm vs natively
+    // (f32 sums in another order): within 1e-5 relative.
+    assert.equal(gotBon.rows.length, wantBon.rows.length);
+    gotBon.rows.forEach((r, i) => {
+      for (const [k, v] of Object.entries(wantBon.rows[i])) {
+        if (k === "y_star_theory") assert.ok(Math.abs(r[k] - v) <= 1e-5 * Math.abs(v), `row ${i} ${k}: ${r[k]} vs ${v}`);
+        else assert.deepEqual(r[k], v, `row ${i} ${k}`);
+      }
+    });
     await ctx.close();
   } finally {
     await gpuBrowser.close();
