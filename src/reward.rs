@@ -112,7 +112,10 @@ pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample
 /// What self-verification scores: the indices of the complete answers, each
 /// one's verification prompt, and the one-token continuation (`Y`) whose
 /// log-probability is the reward.
-pub fn verify_items(base: &Model, task: &dyn Task, problem: &Problem, judged: &[Judged]) -> Result<(Vec<usize>, Vec<Vec<u32>>, Vec<u32>)> {
+pub type VerifyItems = (Vec<usize>, Vec<Vec<u32>>, Vec<u32>);
+
+/// The [`VerifyItems`] of judged answers.
+pub fn verify_items(base: &Model, task: &dyn Task, problem: &Problem, judged: &[Judged]) -> Result<VerifyItems> {
     let yes = base.tok.encode(task.verify_yes())?;
     if yes.len() != 1 {
         return Err(Error::Tokenizer(format!("the verification answer {:?} is not a single token", task.verify_yes())));

@@ -90,13 +90,17 @@ fn elementwise_kernels_match_candle() {
     let (bg, by) = (g.upload("gu", &gu).unwrap(), g.zeros("y", rows * n).unwrap());
     run(&g, &[k.swiglu(&g, &bg, &by, rows, n)]).unwrap();
     close("swiglu", &g.download(&by, rows * n).unwrap(), &want.flatten_all().unwrap().to_vec1().unwrap(), 1e-5, |_| 1.0);
-    // Log-softmax, rows of an awkward width with a large offset.
+    // Log-softmax at a target token per row (scoring), rows of an awkward
+    // width with a large offset; an out-of-range target is clamped.
     let (rows, n) = (4, 1001);
     let x: Vec<f32> = random(rows * n, 8).iter().map(|v| v * 5.0 + 40.0).collect();
-    let want = candle_nn::ops::log_softmax(&Tensor::from_vec(x.clone(), (rows, n), &dev).unwrap(), 1).unwrap();
-    let bx = g.upload("x", &x).unwrap();
-    run(&g, &[k.log_softmax(&g, &bx, rows, n)]).unwrap();
-    close("log_softmax", &g.download(&bx, rows * n).unwrap(), &want.flatten_all().unwrap().to_vec1().unwrap(), 1e-5, |i| 1.0 + want.flatten_all().unwrap().get(i).unwrap().to_scalar::<f32>().unwrap().abs() as f64);
+    let ls = candle_nn::ops::log_softmax(&Tensor::from_vec(x.clone(), (rows, n), &dev).unwrap(), 1).unwrap().to_vec2::<f32>().unwrap();
+    let targets = [0u32, 500, 1000, 5000];
+    let want: Vec<f32> = targets.iter().enumerate().map(|(r, &t)| ls[r][(t as usize).min(n - 1)]).collect();
+    let (bx, bt, by) = (g.upload("x", &x).unwrap(), g.zeros("targets", rows).unwrap(), g.zeros("y", rows).unwrap());
+    g.write_u32(&bt, &targets);
+    run(&g, &[k.token_logp(&g, &bx, &bt, &by, rows, n)]).unwrap();
+    close("token_logp", &g.download(&by, rows).unwrap(), &want, 1e-5, |i| 1.0 + want[i].abs() as f64);
     // Embedding rows (an out-of-range id is clamped, never read out of bounds).
     let (vocab, n) = (11, 13);
     let table = random(vocab * n, 9);

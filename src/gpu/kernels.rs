@@ -42,7 +42,6 @@ pub struct Kernels {
     kv_store: wgpu::ComputePipeline,
     attention: wgpu::ComputePipeline,
     swiglu: wgpu::ComputePipeline,
-    log_softmax: wgpu::ComputePipeline,
     token_logp: wgpu::ComputePipeline,
 }
 
@@ -106,7 +105,6 @@ impl Kernels {
             kv_store: pipeline(gpu, "kv_store", include_str!("shaders/kv_store.wgsl"))?,
             attention: pipeline(gpu, "attention", include_str!("shaders/attention.wgsl"))?,
             swiglu: pipeline(gpu, "swiglu", include_str!("shaders/swiglu.wgsl"))?,
-            log_softmax: pipeline(gpu, "log_softmax", include_str!("shaders/log_softmax.wgsl"))?,
             token_logp: pipeline(gpu, "token_logp", include_str!("shaders/token_logp.wgsl"))?,
         })
     }
@@ -204,11 +202,6 @@ impl Kernels {
     pub fn token_logp(&self, gpu: &Gpu, x: &wgpu::Buffer, target: &wgpu::Buffer, y: &wgpu::Buffer, rows: usize, n: usize) -> Op {
         let dims = gpu.uniform(&[rows as u32, n as u32]);
         Self::op(gpu, &self.token_logp, &[x, target, y, &dims], (rows as u32, 1, 1))
-    }
-
-    pub fn log_softmax(&self, gpu: &Gpu, x: &wgpu::Buffer, rows: usize, n: usize) -> Op {
-        let dims = gpu.uniform(&[rows as u32, n as u32]);
-        Self::op(gpu, &self.log_softmax, &[x, &dims], (rows as u32, 1, 1))
     }
 }
 
