@@ -256,6 +256,14 @@ fn limits_are_errors_not_panics() {
     assert!(e.contains("KV cache"), "{e}");
     let huge = g.zeros("huge", (g.info.max_buffer_bytes / 4 + 1) as usize).err().expect("over the limit").to_string();
     assert!(huge.contains("MB"), "{huge}");
+    // Weight storage by the adapter's buffer limit: SmolLM2-135M's largest
+    // matrix (the 49152 x 576 embedding) is 113 MB as f32, 57 MB as f16.
+    let cfg = sharpening_lab::gpu::bench::synthetic_config("smollm2-135m").unwrap();
+    let mut small = Gpu::new_blocking().unwrap();
+    for (limit_mb, want) in [(256, Some(Precision::F32)), (100, Some(Precision::F16)), (50, None)] {
+        small.info.max_buffer_bytes = limit_mb << 20;
+        assert_eq!(GpuModel::precision_for(&small, &cfg), want, "{limit_mb} MB buffers");
+    }
 }
 
 /// The same seed gives the same answers on either backend, except where

@@ -125,6 +125,17 @@ impl<'g> GpuModel<'g> {
         &self.cfg
     }
 
+    /// The weight storage for `cfg` on `gpu`: f32 when its largest matrix
+    /// (embedding / output head, fused q|k|v or gate|up, down) fits one of
+    /// the adapter's buffers, else f16 when that fits (browsers often allow
+    /// 128-256 MB per buffer), else None.
+    pub fn precision_for(gpu: &Gpu, cfg: &Config) -> Option<Precision> {
+        let (d, f, v) = (cfg.hidden_size as u64, cfg.intermediate_size as u64, cfg.vocab_size as u64);
+        let qkv = ((cfg.num_attention_heads + 2 * cfg.kv_heads()) * cfg.head_dim()) as u64;
+        let largest = [v * d, qkv * d, 2 * f * d, d * f].into_iter().max().unwrap_or(0);
+        [Precision::F32, Precision::F16].into_iter().find(|p| largest * if *p == Precision::F32 { 4 } else { 2 } <= gpu.info.max_buffer_bytes)
+    }
+
     /// How the weight matrices are stored.
     pub fn precision(&self) -> Precision {
         self.precision

@@ -69,9 +69,17 @@ fn gpu_model(s: &Session, (g, k): Device) -> Result<Rc<GpuModel<'static>>, Strin
         }
     }
     MODEL.with(|m| *m.borrow_mut() = None);
-    let m = Rc::new(GpuModel::new(g, k, s.model.llama.config(), &s.model.tensors, crate::gpu::Precision::F32).map_err(|e| e.to_string())?);
+    let cfg = s.model.llama.config();
+    let precision = GpuModel::precision_for(g, cfg).ok_or_else(|| format!("its largest weight matrix exceeds {}'s {} MB buffers even as f16", g.info.name, g.info.max_buffer_bytes >> 20))?;
+    let m = Rc::new(GpuModel::new(g, k, cfg, &s.model.tensors, precision).map_err(|e| e.to_string())?);
     MODEL.with(|c| *c.borrow_mut() = Some((s.info.sha256.clone(), m.clone())));
     Ok(m)
+}
+
+/// "WebGPU", with the weights' storage when it is not f32 (chart stamps).
+fn webgpu_label() -> String {
+    let f16 = MODEL.with(|m| m.borrow().as_ref().is_some_and(|(_, m)| m.precision() == crate::gpu::Precision::F16));
+    if f16 { "WebGPU (f16 weights)".into() } else { "WebGPU".into() }
 }
 
 /// Whether the explorer samples on the GPU (for the model with weights hash `sha`).
@@ -104,12 +112,17 @@ pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
         Err(e) => return cpu(format!("CPU — WebGPU failed ({e}); the experiments run on the CPU")),
     };
     match gpu_model(&s, dev) {
-        Ok(_) => FromWorker::Backend {
+        Ok(m) => FromWorker::Backend {
             gpu: true,
             text: format!(
-                "WebGPU — {}{}: the explorer and best-of-N sample and score on the GPU; enumeration and training stay on the CPU",
+                "WebGPU — {}{}: the explorer and best-of-N sample and score on the GPU; enumeration and training stay on the CPU{}",
                 if dev.0.info.name.is_empty() { "adapter" } else { &dev.0.info.name },
-                if fallback { " (a fallback, software adapter: forced by backend=webgpu)" } else { "" }
+                if fallback { " (a fallback, software adapter: forced by backend=webgpu)" } else { "" },
+                if m.precision() == crate::gpu::Precision::F16 {
+                    format!(" (weights stored as f16: as f32 they exceed this adapter's {} MB buffers; results differ from the CPU's by the rounding)", dev.0.info.max_buffer_bytes >> 20)
+                } else {
+                    String::new()
+                }
             ),
         },
         Err(e) => cpu(format!("CPU — the model does not fit the GPU path ({e})")),
@@ -163,7 +176,7 @@ pub async fn bon(s: Rc<Session>, p: BonParams, post: &dyn Fn(&FromWorker), clock
         None => Err(crate::error::Error::Gpu("no model on the GPU".into())),
     };
     match run {
-        Ok(r) => jobs::bon_done(&s, &p, r, "WebGPU"),
+        Ok(r) => jobs::bon_done(&s, &p, r, &webgpu_label()),
         Err(crate::error::Error::Gpu(e)) => {
             post(&cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
             jobs::run(&s, ToWorker::Bon(p), &mut |m| post(&m), clock)
@@ -198,7 +211,7 @@ pub async fn explore(s: Rc<Session>, p: ExploreParams, post: &dyn Fn(&FromWorker
         None => Err("no model on the GPU".into()),
     };
     match report {
-        Ok(r) => jobs::explore_done(&s, &p, r, "WebGPU"),
+        Ok(r) => jobs::explore_done(&s, &p, r, &webgpu_label()),
         Err(e) => {
             post(&cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
             jobs::run(&s, ToWorker::Explore(p), &mut |m| post(&m), clock)

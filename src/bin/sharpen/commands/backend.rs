@@ -5,7 +5,9 @@
 //! go to stderr (only when `--backend` is given), so `--json` output is the
 //! same on either backend with f32 GPU weights. `--gpu-weights f16` stores
 //! the GPU's weight matrices as f16 (half the memory; numbers no longer
-//! identical to the CPU's: the JSON parameters then say `gpu_weights`).
+//! identical to the CPU's: the JSON parameters then say `gpu_weights`);
+//! without the flag f16 is used only when f32 matrices exceed the adapter's
+//! buffer size.
 
 use sharpening_lab::model::Model;
 use sharpening_lab::sample::{CpuDecode, Decode};
@@ -28,7 +30,8 @@ pub enum Ran {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn with_backend<T>(backend: &str, weights: &str, model: &Model, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>) -> Result<(T, Ran), String> {
-    let precision = sharpening_lab::gpu::Precision::parse(if weights.is_empty() { "f32" } else { weights }).map_err(|e| format!("--gpu-weights: {e}"))?;
+    // Empty: f32 when the largest matrix fits the adapter's buffers, else f16.
+    let chosen = if weights.is_empty() { None } else { Some(sharpening_lab::gpu::Precision::parse(weights).map_err(|e| format!("--gpu-weights: {e}"))?) };
     let cpu = |why: String, run: &mut dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T>| {
         eprintln!("backend: CPU — {why}");
         Ok((run(&mut CpuDecode { model: &model.llama, cache: None }).map_err(fail)?, Ran::Cpu))
@@ -51,6 +54,9 @@ pub fn with_backend<T>(backend: &str, weights: &str, model: &Model, run: &mut dy
     let kernels = match Kernels::new(&gpu) {
         Ok(k) => k,
         Err(e) => return cpu(format!("{e}; running on the CPU"), run),
+    };
+    let Some(precision) = chosen.or_else(|| GpuModel::precision_for(&gpu, model.llama.config())) else {
+        return cpu(format!("the model's largest weight matrix exceeds {}'s {} MB buffers even as f16; running on the CPU", gpu.info.name, gpu.info.max_buffer_bytes >> 20), run);
     };
     let gm = match GpuModel::new(&gpu, &kernels, model.llama.config(), &model.tensors, precision) {
         Ok(m) => m,
