@@ -146,3 +146,21 @@ fn real_model_defaults_keep_the_users_values() {
     assert!(notice.contains("steps 10") && !notice.contains("prompts 10"), "{notice}");
     assert!(ui.real_model_defaults().is_none(), "applied once");
 }
+
+/// The page's backend rules: cpu never, auto only for a real model on a
+/// hardware adapter, webgpu on any adapter; each refusal says why.
+#[test]
+fn backend_choice_rules() {
+    use sharpening_lab::ui::backend::{before_adapter, with_adapter};
+    assert_eq!(before_adapter("auto", false, true).unwrap(), "CPU (no model loaded yet)");
+    assert_eq!(before_adapter("cpu", true, true).unwrap(), "CPU (chosen)");
+    assert!(before_adapter("auto", true, false).unwrap().contains("too small"));
+    assert_eq!(before_adapter("auto", true, true), None, "a real model: ask for an adapter");
+    assert_eq!(before_adapter("webgpu", true, false), None, "webgpu forces it on a built-in model");
+    for b in ["auto", "webgpu"] {
+        assert!(with_adapter(b, None).unwrap().contains("no WebGPU adapter"));
+        assert_eq!(with_adapter(b, Some(false)), None, "{b}: a hardware adapter is used");
+    }
+    assert!(with_adapter("auto", Some(true)).unwrap().contains("fallback (software)"));
+    assert_eq!(with_adapter("webgpu", Some(true)), None, "webgpu: even a software adapter");
+}

@@ -3,6 +3,7 @@
 //! protocol. No web code here (the thin wasm layer is `src/web/`), so all of it
 //! is tested natively.
 
+pub mod backend;
 pub mod bar_chart;
 pub mod controls;
 pub mod export;

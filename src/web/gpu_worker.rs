@@ -20,6 +20,7 @@ use crate::reward::{judge, verify_items};
 use crate::score::{CpuScore, Prescored, Scored};
 use crate::sharpen::bon::{bon_plan, bon_report, BonParams};
 use crate::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
+use crate::ui::backend as rules;
 use crate::ui::jobs::{self, Session};
 use crate::ui::protocol::{FromWorker, ToWorker};
 
@@ -94,19 +95,15 @@ fn cpu(text: String) -> FromWorker {
 
 /// Chooses the backend for the loaded model and says which runs and why.
 pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
-    let Some(s) = s else { return cpu("CPU (no model loaded yet)".into()) };
-    match backend {
-        "cpu" => return cpu("CPU (chosen)".into()),
-        "auto" if !s.info.real => return cpu("CPU — auto: the built-in models are too small to gain from a GPU (choose webgpu to force it)".into()),
-        _ => {}
+    if let Some(why) = rules::before_adapter(backend, s.is_some(), s.as_ref().is_some_and(|s| s.info.real)) {
+        return cpu(why);
     }
+    let s = s.expect("checked by before_adapter");
     let fallback = adapter_is_fallback().await;
-    let Some(fallback) = fallback else {
-        return cpu(format!("CPU — {backend}: this browser offers no WebGPU adapter; the experiments run on the CPU"));
-    };
-    if backend == "auto" && fallback {
-        return cpu("CPU — auto: the only WebGPU adapter is a fallback (software) one, slower than the CPU (choose webgpu to force it)".into());
+    if let Some(why) = rules::with_adapter(backend, fallback) {
+        return cpu(why);
     }
+    let fallback = fallback == Some(true);
     let dev = match device().await {
         Ok(d) => d,
         Err(e) => return cpu(format!("CPU — WebGPU failed ({e}); the experiments run on the CPU")),
