@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::gpu::decoder::GpuModel;
 use crate::gpu::kernels::Kernels;
-use crate::gpu::sample::{sample_async, scoring_decoder};
+use crate::gpu::sample::GpuDecode;
 use crate::gpu::Gpu;
 use crate::reward::{judge, verify_items};
 use crate::score::{CpuScore, Prescored, Scored};
@@ -127,14 +127,9 @@ pub async fn set_backend(backend: &str, s: Option<Rc<Session>>) -> FromWorker {
 }
 
 /// Scores `pairs` on the GPU into a table for `Prescored`.
-async fn score_table(m: &GpuModel<'static>, pairs: Vec<(Vec<u32>, Vec<u32>)>) -> crate::error::Result<std::collections::HashMap<(Vec<u32>, Vec<u32>), Vec<f64>>> {
+async fn score_table(dec: &mut GpuDecode<'_, 'static>, pairs: Vec<(Vec<u32>, Vec<u32>)>) -> crate::error::Result<std::collections::HashMap<(Vec<u32>, Vec<u32>), Vec<f64>>> {
     let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
-    if items.is_empty() {
-        return Ok(Default::default());
-    }
-    let mut dec = None;
-    scoring_decoder(m, &mut dec, &items)?;
-    let lps = dec.as_mut().expect("built above").token_logps_async(&items).await?;
+    let lps = dec.token_logps_async(&items).await?;
     Ok(pairs.into_iter().zip(lps).collect())
 }
 
@@ -147,17 +142,19 @@ async fn bon_on_gpu(s: &Session, m: &GpuModel<'static>, p: &BonParams, post: &dy
     let (eos, unit, total) = (model.tok.eos, jobs::bon_unit(p), plan.problems.len());
     let greedy_settings = plan.greedy_settings(p);
     let (mut judged, mut greedy) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    // Decoders (samples, greedy answer, scoring) kept across prompts.
+    let mut dec = GpuDecode::new(m);
     for (i, (q, ids)) in plan.problems.iter().zip(&plan.prompt_ids).enumerate() {
         post(&FromWorker::Progress { done: i, total, unit: unit.clone() });
-        let samples = sample_async(m, ids, eos, plan.n_max, &p.sampling, p.seed, i as u64).await?;
+        let samples = dec.sample_async(ids, eos, plan.n_max, &p.sampling, p.seed, i as u64).await?;
         let mut scorer = Prescored { table: Default::default(), fallback: &model.llama, missed: 0 };
         if plan.with_verify {
             let texts = judge(model, task, q, &samples, false, &mut CpuScore(&model.llama))?;
             let (_, prompts, yes) = verify_items(model, task, q, &texts)?;
-            scorer.table = score_table(m, prompts.into_iter().map(|v| (v, yes.clone())).collect()).await?;
+            scorer.table = score_table(&mut dec, prompts.into_iter().map(|v| (v, yes.clone())).collect()).await?;
         }
         judged.push(judge(model, task, q, &samples, plan.with_verify, &mut scorer)?);
-        let g = sample_async(m, ids, eos, 1, &greedy_settings, p.seed, i as u64).await?;
+        let g = dec.sample_async(ids, eos, 1, &greedy_settings, p.seed, i as u64).await?;
         greedy.push(judge(model, task, q, &g, false, &mut scorer)?.remove(0));
     }
     post(&FromWorker::Progress { done: total, total, unit });
@@ -187,9 +184,10 @@ pub async fn bon(s: Rc<Session>, p: BonParams, post: &dyn Fn(&FromWorker), clock
 /// built from that table (`Prescored`; a missed item would be scored on the
 /// CPU).
 async fn sample_and_score(s: &Session, m: &GpuModel<'static>, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32]) -> Result<crate::sharpen::explore::ExploreReport, String> {
-    let samples = sample_async(m, ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string())?;
+    let mut dec = GpuDecode::new(m);
+    let samples = dec.sample_async(ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string())?;
     let pairs = explore_scoring(&s.model, s.task.as_ref(), q, ids, &samples).map_err(|e| e.to_string())?;
-    let table = score_table(m, pairs).await.map_err(|e| e.to_string())?;
+    let table = score_table(&mut dec, pairs).await.map_err(|e| e.to_string())?;
     let mut scorer = Prescored { table, fallback: &s.model.llama, missed: 0 };
     explore_report(&s.model, s.task.as_ref(), p, q, ids, samples, &mut scorer).map_err(|e| e.to_string())
 }
