@@ -98,15 +98,22 @@ pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample
         out.push(Judged { tokens: s.tokens.clone(), text, answer, complete: s.complete, correct, logp_base: lp, logp_norm: norm, verify: f64::NEG_INFINITY });
     }
     if with_verify {
-        let (idx, prompts, yes) = verify_items(base, task, problem, &out)?;
-        let items: Vec<Scored> = prompts.iter().map(|p| Scored { prompt: p, continuation: &yes }).collect();
-        if !items.is_empty() {
-            for (&i, v) in idx.iter().zip(scorer.score(&items)?) {
-                out[i].verify = v;
-            }
-        }
+        let items = verify_items(base, task, problem, &out)?;
+        add_verify(&mut out, &items, scorer)?;
     }
     Ok(out)
+}
+
+/// Sets the self-verification reward of the answers `items` names (from
+/// [`verify_items`] of `judged`), scored by `scorer`.
+pub fn add_verify(judged: &mut [Judged], (idx, prompts, yes): &VerifyItems, scorer: &mut dyn Score) -> Result<()> {
+    let items: Vec<Scored> = prompts.iter().map(|p| Scored { prompt: p, continuation: yes }).collect();
+    if !items.is_empty() {
+        for (&i, v) in idx.iter().zip(scorer.score(&items)?) {
+            judged[i].verify = v;
+        }
+    }
+    Ok(())
 }
 
 /// What self-verification scores: the indices of the complete answers, each

@@ -189,10 +189,9 @@ pub fn sample_batch(
 }
 
 /// What sampling needs from a backend: each row's next-token logits after
-/// the prompt, then after each token fed. The CPU path (candle) is
+/// the prompt, then after each token fed; it also scores (self-verification,
+/// per-token log-probabilities) on the same device. The CPU path (candle) is
 /// [`CpuDecode`]; the GPU path is `gpu::sample::GpuDecode`.
-/// A backend that samples also scores (self-verification, per-token
-/// log-probabilities) on the same device.
 pub trait Decode: crate::score::Score {
     /// Longest sequence (prompt + answer) the backend decodes.
     fn max_positions(&self) -> usize;

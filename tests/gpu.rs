@@ -229,13 +229,7 @@ fn f16_weights_match_a_cpu_model_with_f16_rounded_weights() {
 #[test]
 fn smollm2_decoding_steps_match_the_cpu() {
     let Some((g, k)) = gpu() else { return };
-    let path = std::env::var("SMOLLM2_GGUF").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct.Q4_1.gguf").into());
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("SKIPPED: {path} not found");
-        return;
-    };
-    // f32 weights on both sides (the CPU's quantised kernels would differ by design).
-    let m = sharpening_lab::model::gguf::load_gguf(&bytes, sharpening_lab::model::gguf::Weights::F32).unwrap();
+    let Some(m) = common::smollm2_f32() else { return };
     let worst = decode_matches(&g, &k, &m, 3);
     eprintln!("SmolLM2: largest logit difference {worst:.2e} of the largest |logit| ({})", g.info.name);
 }

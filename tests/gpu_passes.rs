@@ -150,13 +150,7 @@ fn gpu_scoring_and_prefill_match_the_cpu_on_smollm2() {
     if gpu().is_none() {
         return;
     }
-    let path = std::env::var("SMOLLM2_GGUF").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct.Q4_1.gguf").into());
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("SKIPPED: {path} not found");
-        return;
-    };
-    // f32 weights on both sides (the CPU's quantised kernels differ by design).
-    let m = sharpening_lab::model::gguf::load_gguf(&bytes, sharpening_lab::model::gguf::Weights::F32).unwrap();
+    let Some(m) = common::smollm2_f32() else { return };
     // lavapipe runs a 64-row pass of this model in seconds: one prompt, a
     // few continuations.
     let prompts = vec![m.tok.encode_prompt("What is 7 + 2?").unwrap()];

@@ -60,11 +60,7 @@ fn sharpen(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn smollm2_as_a_hugging_face_folder_matches_the_gguf_path() {
-    let gguf = std::env::var("SMOLLM2_GGUF").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct.Q4_1.gguf").into());
-    if !std::path::Path::new(&gguf).exists() {
-        eprintln!("SKIPPED: {gguf} not found (scripts/test.sh fetches it)");
-        return;
-    }
+    let Some(gguf) = common::smollm2_path() else { return };
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct-hf");
     if !std::path::Path::new(&format!("{dir}/model.safetensors")).exists() {
         let ok = std::process::Command::new("python3")

@@ -16,7 +16,7 @@ use crate::gpu::decoder::GpuModel;
 use crate::gpu::kernels::Kernels;
 use crate::gpu::sample::GpuDecode;
 use crate::gpu::Gpu;
-use crate::reward::{judge, verify_items};
+use crate::reward::{add_verify, judge, verify_items};
 use crate::score::{CpuScore, Prescored, Scored};
 use crate::sharpen::bon::{bon_plan, bon_report, BonParams};
 use crate::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
@@ -147,15 +147,16 @@ async fn bon_on_gpu(s: &Session, m: &GpuModel<'static>, p: &BonParams, post: &dy
     for (i, (q, ids)) in plan.problems.iter().zip(&plan.prompt_ids).enumerate() {
         post(&FromWorker::Progress { done: i, total, unit: unit.clone() });
         let samples = dec.sample_async(ids, eos, plan.n_max, &p.sampling, p.seed, i as u64).await?;
-        let mut scorer = Prescored { table: Default::default(), fallback: &model.llama, missed: 0 };
+        // Judged once; self-verification's items scored on the GPU, then filled in.
+        let mut js = judge(model, task, q, &samples, false, &mut CpuScore(&model.llama))?;
         if plan.with_verify {
-            let texts = judge(model, task, q, &samples, false, &mut CpuScore(&model.llama))?;
-            let (_, prompts, yes) = verify_items(model, task, q, &texts)?;
-            scorer.table = score_table(&mut dec, prompts.into_iter().map(|v| (v, yes.clone())).collect()).await?;
+            let items = verify_items(model, task, q, &js)?;
+            let table = score_table(&mut dec, items.1.iter().map(|v| (v.clone(), items.2.clone())).collect()).await?;
+            add_verify(&mut js, &items, &mut Prescored { table, fallback: &model.llama, missed: 0 })?;
         }
-        judged.push(judge(model, task, q, &samples, plan.with_verify, &mut scorer)?);
+        judged.push(js);
         let g = dec.sample_async(ids, eos, 1, &greedy_settings, p.seed, i as u64).await?;
-        greedy.push(judge(model, task, q, &g, false, &mut scorer)?.remove(0));
+        greedy.push(judge(model, task, q, &g, false, &mut CpuScore(&model.llama))?.remove(0));
     }
     post(&FromWorker::Progress { done: total, total, unit });
     bon_report(model, task, p, plan, judged, greedy)

@@ -124,3 +124,22 @@ pub fn close(what: &str, got: &[f32], want: &[f32], tol: f64, scale: impl Fn(usi
     worst.0
 }
 
+
+/// SmolLM2-135M-Instruct's GGUF file (SMOLLM2_GGUF, else target/models/,
+/// where scripts/test.sh fetches it); None, saying SKIPPED, when missing.
+pub fn smollm2_path() -> Option<String> {
+    let p = std::env::var("SMOLLM2_GGUF").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/models/SmolLM2-135M-Instruct.Q4_1.gguf").into());
+    if std::path::Path::new(&p).exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: {p} not found (scripts/test.sh fetches it)");
+        None
+    }
+}
+
+/// SmolLM2 loaded with f32 weights (the CPU's quantised kernels would differ
+/// from the GPU path by design); None when the file is missing.
+pub fn smollm2_f32() -> Option<Model> {
+    let bytes = std::fs::read(smollm2_path()?).unwrap();
+    Some(sharpening_lab::model::gguf::load_gguf(&bytes, sharpening_lab::model::gguf::Weights::F32).unwrap())
+}
