@@ -13,10 +13,9 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Tensor};
 
 use super::bundle::{sha256_hex, Model};
@@ -148,11 +147,12 @@ fn tokenizer(c: &Content) -> Result<Tok> {
 pub enum Weights {
     /// Dequantised to f32: the exact reference (and what training uses).
     F32,
-    /// Also quantised blocks for every projection and the output head, used
-    /// when decoding 1-4 sequences (activations quantised per block for the
-    /// dot products, as llama.cpp does): about 1.7x faster at batch 1;
-    /// decoded log-probabilities within 0.18 nats per token of the f32 path
-    /// (measured on SmolLM2). F32/F16/BF16 tensors stay dense only.
+    /// Also 8-bit copies (`model::q8`, Q8_0-style blocks made from the f32
+    /// weights) of every projection and the output head that the file
+    /// quantises, read when decoding (prefill and sampling steps;
+    /// activations quantised per block too, as llama.cpp does). Decoded
+    /// log-probabilities stay within a few tenths of a nat per token of the
+    /// f32 path (tests/real_model.rs); F32/F16/BF16 tensors stay dense only.
     Quantized,
 }
 
@@ -166,43 +166,17 @@ impl Weights {
     }
 }
 
-/// Whether candle has SIMD dot products (AVX2, NEON and wasm simd128) for a
-/// quantised type; the others run a scalar loop.
-fn has_fast_kernel(t: GgmlDType) -> bool {
-    matches!(t, GgmlDType::Q4_0 | GgmlDType::Q8_0 | GgmlDType::Q2K | GgmlDType::Q4K | GgmlDType::Q6K | GgmlDType::Q8K)
-}
-
-/// Reorders the rows of a `[out, in]` quantised tensor as `unpermute` does the
-/// rows of a dense one; rows are whole blocks, so the bytes move unchanged.
-fn unpermute_rows(q: &QTensor, heads: usize) -> Result<QTensor> {
-    let (out, inp) = q.shape().dims2()?;
-    if heads == 0 || out % (2 * heads) != 0 {
-        return Err(bad(format!("projection with {out} rows does not split into {heads} rotary heads")));
-    }
-    let data = q.data()?;
-    let row = data.len() / out;
-    let half = out / heads / 2;
-    let mut bytes = Vec::with_capacity(data.len());
-    // Dense: reshape (heads, half, 2, in) -> transpose(1, 2): new row (h, j, i) = old row (h, i, j).
-    for h in 0..heads {
-        for j in 0..2 {
-            for i in 0..half {
-                let old = (h * half + i) * 2 + j;
-                bytes.extend_from_slice(&data[old * row..(old + 1) * row]);
-            }
-        }
-    }
-    Ok(candle_core::quantized::ggml_file::qtensor_from_ggml(q.dtype(), &bytes, vec![out, inp], &Device::Cpu)?)
-}
-
 /// Bytes a loaded model occupies, from the file's header alone (the header
 /// is read from `bytes`; the tensors need not be there yet): the file itself,
-/// every tensor as f32, and a quantised copy of the quantised ones (at most
-/// the file's size again).
+/// every tensor as f32, and the 8-bit copy of the quantised ones (`model::q8`:
+/// 1 byte per weight + 4 per block of 32, i.e. 9/32 of their f32 size).
 pub fn memory_needed(bytes: &[u8]) -> Result<usize> {
     let content = Content::read(&mut Cursor::new(bytes)).map_err(|e| bad(format!("not a readable GGUF file: {e}")))?;
-    let f32_bytes = content.tensor_infos.values().fold(0usize, |a, i| a.saturating_add(i.shape.elem_count().saturating_mul(4)));
-    Ok(f32_bytes.saturating_add(bytes.len().saturating_mul(2)))
+    let f32_of = |i: &candle_core::quantized::gguf_file::TensorInfo| i.shape.elem_count().saturating_mul(4);
+    let f32_bytes = content.tensor_infos.values().fold(0usize, |a, i| a.saturating_add(f32_of(i)));
+    let quantised = content.tensor_infos.values().filter(|i| !matches!(i.ggml_dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16));
+    let q8_bytes = quantised.fold(0usize, |a, i| a.saturating_add(f32_of(i) / 32 * 9));
+    Ok(f32_bytes.saturating_add(bytes.len()).saturating_add(q8_bytes))
 }
 
 /// Loads a Llama-family GGUF model from its bytes, matrix weights held as `weights` says.
@@ -229,10 +203,10 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
     }
     let (heads, kv_heads) = (cfg.num_attention_heads, cfg.kv_heads());
     let mut tensors = HashMap::new();
-    let mut quantized = HashMap::new();
+    let mut quantized = std::collections::HashSet::new();
     for name in content.tensor_infos.keys() {
         let Some(hf) = hf_name(name) else { continue };
-        let mut q = content.tensor(&mut r, name, &Device::Cpu).map_err(|e| bad(format!("{name}: {e}")))?;
+        let q = content.tensor(&mut r, name, &Device::Cpu).map_err(|e| bad(format!("{name}: {e}")))?;
         let rotary_heads = if name.ends_with("attn_q.weight") {
             Some(heads)
         } else if name.ends_with("attn_k.weight") {
@@ -246,21 +220,11 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
         }
         let dense = matches!(q.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16);
         if weights == Weights::Quantized && !dense && q.shape().rank() == 2 {
-            if has_fast_kernel(q.dtype()) {
-                if let Some(h) = rotary_heads {
-                    q = unpermute_rows(&q, h)?;
-                }
-            } else {
-                // candle has only a scalar dot product for these types: Q8_0 is
-                // several times faster and holds the file's values to 1/254 of
-                // each block's largest weight.
-                q = QTensor::quantize(&t, GgmlDType::Q8_0).map_err(|e| bad(format!("{name}: {e}")))?;
-            }
-            quantized.insert(hf.clone(), Arc::new(q));
+            quantized.insert(hf.clone());
         }
         tensors.insert(hf, t);
     }
     let mut model = Model::from_parts(&cfg, tensors, tok, sha256_hex(bytes))?;
-    model.llama.use_quantized(&quantized)?;
+    model.llama.use_q8(&quantized)?;
     Ok(model)
 }

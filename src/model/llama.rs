@@ -8,15 +8,17 @@
 //! for training, where every op below stays differentiable (`trainable = true`
 //! picks the composed ops; inference uses candle's fused kernels).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use candle_core::quantized::QTensor;
 use candle_core::{Device, Module, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::cache::KvCache;
 use super::config::Config;
+use super::q8::Q8Matrix;
+
+mod q8_forward;
+pub use q8_forward::exp as portable_exp;
 use crate::error::Result;
 
 /// `x @ w^T` for `x` of shape `[.., in]` and `w` of shape `[out, in]`.
@@ -35,27 +37,22 @@ fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// A projection weight `[out, in]`: dense f32 (exact, differentiable), or
-/// also ggml-quantised blocks for products with few rows (decoding one to
-/// `QUANT_MAX_ROWS` sequences). There reading the weights from memory is the
-/// cost, and quantised blocks are 4x smaller than f32; each row of activations
-/// is quantised per block for the dot products, as llama.cpp does, so results
-/// differ slightly from the dense path. Larger products (prefill, scoring,
-/// batched decoding) reuse each weight across rows and run faster on the
-/// dense f32 matrix.
+/// also an 8-bit copy (`super::q8`, blocks of 32 like llama.cpp's Q8_0) that
+/// decoding reads: every forward pass with a KV cache (prefill and sampling
+/// steps) of a model whose projections all have one runs
+/// `q8_forward::forward_q8`, bit-identical natively and in wasm. Reading 8
+/// instead of 32 bits per weight is what decoding costs; activations are
+/// quantised per block too, so log-probabilities differ slightly from the
+/// dense path, which scoring, training and models without 8-bit copies use.
 ///
 /// `Lora` adds a trainable low-rank update to a frozen dense weight (Hu et al.
 /// 2021, Eq. 3): `h = x W^T + (alpha / r) (x A^T) B^T`, `A` `[r, in]`, `B` `[out, r]`.
 #[derive(Clone)]
 enum Proj {
     Dense(Tensor),
-    Quant { q: Arc<QTensor>, dense: Tensor },
+    Quant { q8: Arc<Q8Matrix>, dense: Tensor },
     Lora { dense: Tensor, a: Tensor, b: Tensor, scale: f64 },
 }
-
-/// Products with at most this many rows use the quantised blocks: on
-/// SmolLM2's shapes Q8_0 wins up to 4 rows and f32 from 8 natively; in wasm,
-/// 16-row decoding ran at 33 tokens/s quantised against 50 with f32.
-pub const QUANT_MAX_ROWS: usize = 4;
 
 impl Proj {
     fn dense(&self) -> &Tensor {
@@ -66,9 +63,6 @@ impl Proj {
 
     fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Proj::Quant { q, .. } if x.elem_count() / x.dim(candle_core::D::Minus1)? <= QUANT_MAX_ROWS => {
-                x.contiguous()?.apply_op1_no_bwd(q.as_ref())
-            }
             Proj::Lora { dense, a, b, scale } => linear(x, dense)? + (linear(&linear(x, a)?, b)? * *scale)?,
             p => linear(x, p.dense()),
         }
@@ -156,31 +150,36 @@ impl Llama {
         &self.cfg
     }
 
-    /// Adds quantised copies of projection weights (and of the output head), by
-    /// Hugging Face name (`model.layers.3.mlp.up_proj.weight`, `lm_head.weight`),
-    /// used for products of at most `QUANT_MAX_ROWS` rows. Inference only.
-    pub fn use_quantized(&mut self, q: &HashMap<String, Arc<QTensor>>) -> Result<()> {
+    /// Adds 8-bit copies (`super::q8`) of the named projection weights (and
+    /// of the output head), by Hugging Face name
+    /// (`model.layers.3.mlp.up_proj.weight`, `lm_head.weight`), quantised from
+    /// the dense weights; a matrix whose inputs are not a multiple of 32 stays
+    /// dense. Inference only.
+    pub fn use_q8(&mut self, names: &std::collections::HashSet<String>) -> Result<()> {
         if self.trainable {
             return crate::error::param_err("a trainable model cannot use quantised weights");
         }
-        let check = |name: &str, t: &Arc<QTensor>, p: &Proj| -> Result<Proj> {
+        let quantize = |name: &str, p: &mut Proj| -> Result<()> {
             let dense = p.dense().clone();
-            if dense.dims() != t.shape().dims() {
-                return Err(crate::error::Error::Weights(format!("{name}: quantised shape {:?} != {:?}", t.shape(), dense.dims())));
+            let (n, k) = dense.dims2()?;
+            if let Some(q8) = Q8Matrix::from_dense(&dense.flatten_all()?.to_vec1::<f32>()?, n, k) {
+                *p = Proj::Quant { q8: Arc::new(q8), dense };
+            } else if k % super::q8::QK == 0 {
+                return Err(crate::error::Error::Weights(format!("{name}: a weight is NaN or infinite")));
             }
-            Ok(Proj::Quant { q: t.clone(), dense })
+            Ok(())
         };
         for (i, blk) in self.blocks.iter_mut().enumerate() {
             for (p, short) in blk.proj.iter_mut().zip(PROJECTIONS) {
                 let name = format!("model.layers.{i}.{short}.weight");
-                if let Some(t) = q.get(&name) {
-                    *p = check(&name, t, p)?;
+                if names.contains(&name) {
+                    quantize(&name, p)?;
                 }
             }
         }
         let head = if self.cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
-        if let Some(t) = q.get(head) {
-            self.lm_head = check(head, t, &self.lm_head)?;
+        if names.contains(head) {
+            quantize(head, &mut self.lm_head)?;
         }
         Ok(())
     }
@@ -226,14 +225,14 @@ impl Llama {
     }
 
     /// The storage of the matmul weights: "f32", or the ggml types in use
-    /// (e.g. "q4_1 x 211, q8_0 x 1").
+    /// (e.g. "q8 (decoding) x 211": 8-bit copies read when decoding).
     pub fn weights_kind(&self) -> String {
         let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
         for p in self.blocks.iter().flat_map(|b| b.proj.iter()).chain([&self.lm_head]) {
             let k = match p {
                 Proj::Dense(_) => "f32".to_string(),
                 Proj::Lora { .. } => "f32 + LoRA".to_string(),
-                Proj::Quant { q, .. } => format!("{:?} (<= {QUANT_MAX_ROWS} rows)", q.dtype()).to_lowercase(),
+                Proj::Quant { .. } => "q8 (decoding)".to_string(),
             };
             *counts.entry(k).or_default() += 1;
         }
@@ -252,6 +251,7 @@ impl Llama {
     /// sequences (positions start at `cache.len()`) and the cache is extended.
     pub fn forward(&self, ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (_, t) = ids.dims2()?;
+        let q8 = cache.is_some() && self.all_q8();
         let offset = cache.as_ref().map_or(0, |c| c.len());
         if offset + t > self.cfg.max_position_embeddings {
             return crate::error::param_err(format!(
@@ -259,6 +259,9 @@ impl Llama {
                 offset + t,
                 self.cfg.max_position_embeddings
             ));
+        }
+        if let (true, Some(c)) = (q8, cache.as_deref_mut()) {
+            return self.forward_q8(ids, c);
         }
         let mut x = candle_nn::Embedding::new(self.embed.clone(), self.cfg.hidden_size).forward(ids)?;
         let mask = causal_mask(t, offset, x.device())?;

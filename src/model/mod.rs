@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod gguf;
 pub mod llama;
+pub mod q8;
 pub mod tokenizer;
 
 pub use bundle::Model;

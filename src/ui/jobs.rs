@@ -78,7 +78,7 @@ pub fn real_task(task_name: &str, prompts: Option<&PromptsFile>) -> Result<(Box<
 
 /// Builds a session from a GGUF file's bytes (`name`: the file name or URL it
 /// came from) and a task from [`real_task`]. Refuses a model larger than
-/// `memory_budget` bytes (file + f32 weights + quantised copies) before
+/// `memory_budget` bytes (file + f32 weights + 8-bit copies) before
 /// allocating any weight.
 pub fn load_real(name: &str, bytes: &[u8], task: (Box<dyn Task>, String), memory_budget: usize, origin: &str) -> Result<Session> {
     fits(name, crate::model::gguf::memory_needed(bytes)?, memory_budget)?;
@@ -126,7 +126,7 @@ pub fn load_real_hf(name: &str, files: &HfFiles, task: (Box<dyn Task>, String), 
 fn fits(name: &str, need: usize, memory_budget: usize) -> Result<()> {
     if need > memory_budget {
         return Err(Error::Weights(format!(
-            "{name} needs about {} MB of memory here (file, f32 weights and quantised copies); this page can use {} MB — use the command line (`sharpen --model`) for it",
+            "{name} needs about {} MB of memory here (file, f32 weights and 8-bit copies); this page can use {} MB — use the command line (`sharpen --model`) for it",
             need >> 20,
             memory_budget >> 20
         )));

@@ -61,7 +61,7 @@ pub struct ModelInfo {
     /// A real (GGUF) model rather than a built-in one.
     #[serde(default)]
     pub real: bool,
-    /// How the matrix weights are held (e.g. "q8_0 (<= 4 rows) x 211").
+    /// How the matrix weights are held (e.g. "q8 (decoding) x 211").
     #[serde(default)]
     pub weights: String,
     /// Bytes of the model file.

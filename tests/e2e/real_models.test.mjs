@@ -51,6 +51,29 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   metrics.real_model_cached_load_s = (Date.now() - t1) / 1e3;
   info = await page.textContent("#model-info");
   assert.match(info, /browser cache/, info);
+  // 12 samples in the page equal the CLI's (a link's samples=16 is the
+  // built-in default, which a real model lowers to 8): 12 rows decode through
+  // the batched 8-bit kernel (src/model/q8.rs), bit-identical in wasm and natively.
+  await page.evaluate((h) => { location.hash = h; }, `model=/real/${SMOL}&task=arithmetic&samples=12&seed=7`);
+  await waitStatus(page, ["ready", "done"], 60_000);
+  const t2 = Date.now();
+  await page.click("#run");
+  assert.equal(await waitStatus(page, ["done", "error"], 300_000), "done", await page.textContent("#error"));
+  metrics.real_page_explore12_s = (Date.now() - t2) / 1e3;
+  const got = JSON.parse((await download(page, "button[data-what=json]")).bytes.toString());
+  assert.equal(got.params.n, 12);
+  const want = JSON.parse(cli(["explore", "--model", smolPath, "--task", "arithmetic", "--n", "12", "--seed", "7",
+    "--prompt", got.params.prompt, "--max-new-tokens", String(got.params.sampling.max_new_tokens), "--json"]));
+  assert.equal(got.model_sha256, want.model_sha256);
+  let worst = 0;
+  got.samples.forEach((s, i) => {
+    const o = want.samples[i];
+    assert.equal(s.text, o.text, `sample ${i}`);
+    for (const k of ["logp_base", "verify"]) worst = Math.max(worst, s[k] === o[k] ? 0 : Math.abs(s[k] - o[k]));
+  });
+  assert.deepEqual(got.picks, want.picks);
+  metrics.real_page_vs_cli_explore12_max_logp_difference = worst;
+  assert.ok(worst < 1e-3, `log pi differs by ${worst}`);
   await ctx.close();
 });
 

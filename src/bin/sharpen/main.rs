@@ -21,6 +21,7 @@ COMMANDS
   rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 200 --pairs 32 --lr 1e-3 [--online --alpha A]
   score  log-probabilities of an answer      --model FILE.gguf|DIR --prompt P --answer A [--raw]
   exact  exact answer distribution of one prompt   --prompt \"12+34=\"
+  explore  N samples of one prompt, every self-reward and its pick (the page's explorer)   --prompt P --n 16
   closed-form  pi_base^(1+1/beta) vs token temperature for one prompt   --prompt P --beta 1
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         "sft" => commands::sft(rest),
         "rlhf" => commands::rlhf(rest),
         "exact" => commands::exact(rest),
+        "explore" => commands::explore(rest),
         "score" => commands::score(rest),
         "closed-form" => commands::closed_form(rest),
         "gap" => commands::gap(rest),
@@ -69,7 +71,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, closed-form, gap, efficiency, train, bench, gpu-bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, train, bench, gpu-bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 mod backend;
 mod bon;
 mod exact;
+mod explore;
 mod rlhf;
 mod score;
 mod sft;
@@ -13,6 +14,7 @@ mod train;
 
 pub use bon::bon;
 pub use exact::exact;
+pub use explore::explore;
 pub use rlhf::rlhf;
 pub use score::score;
 pub use sft::sft;

@@ -1,0 +1,408 @@
+//! Batched 8-bit products for decoding several sequences at once
+//! (`y = x w^T` for 5-32 rows of activations, as in best-of-N sampling).
+//!
+//! Weights and activations are both quantised the way llama.cpp's Q8_0 ×
+//! Q8_0 dot product does it: blocks of `QK = 32` consecutive inputs, each
+//! block stored as 32 signed 8-bit integers and one scale
+//! `d = max|v| / 127`, `q = round(v / d)` (computed as `v * (1/d)`).
+//! For output `j` of row `r` the product is, block by block in input order,
+//!
+//! ```text
+//! acc_0 = 0,   acc_{b+1} = acc_b + f32(Σ_{i<32} qw[j][b,i] · qx[r][b,i]) · (dw[j][b] · dx[r][b])
+//! ```
+//!
+//! The integer sums are exact whatever order the SIMD code adds them in, and
+//! the f32 steps are the same three IEEE operations in the same order in every
+//! kernel (no fused multiply-add: Rust never contracts, and the kernels call
+//! separate multiply and add instructions). So the wasm simd128 kernel, the
+//! x86-64 AVX2 kernel and the scalar [`reference`] give **bit-identical**
+//! results: the page's samples equal the CLI's (`tests/q8.rs` checks the
+//! native kernel against the reference; the browser test checks the page
+//! against the CLI).
+//!
+//! Why: with 16 rows, f32 products run at about a third of native speed in
+//! wasm (128-bit SIMD without fused multiply-add). Here each weight is read
+//! once as 8 bits and multiplied with 16 rows' activations by
+//! `i32x4.dot_i16x8_s` (8 multiply-adds per instruction), the rows sitting
+//! in the SIMD lanes; see BENCHMARKS.md for the speeds.
+
+/// Inputs per quantisation block (llama.cpp's `QK8_0`).
+pub const QK: usize = 32;
+
+/// Rows handled together: one lane each (four wasm vectors, two AVX2 ones).
+const LANES: usize = 16;
+
+/// A weight matrix `[n, k]` quantised per block of 32 inputs.
+pub struct Q8Matrix {
+    n: usize,
+    k: usize,
+    /// `[n][k]` quantised weights.
+    q: Vec<i8>,
+    /// `[n][k / QK]` block scales.
+    d: Vec<f32>,
+}
+
+/// Quantises one block: returns its scale and writes `round(v / d)`.
+/// `None` when the block holds a NaN or an infinity.
+fn quantize_block(v: &[f32], out: &mut [i8]) -> Option<f32> {
+    let mut amax = 0f32;
+    for &x in v {
+        if !x.is_finite() {
+            return None;
+        }
+        amax = amax.max(x.abs());
+    }
+    let d = amax / 127.0;
+    let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o = (x * id).round() as i8;
+    }
+    Some(d)
+}
+
+impl Q8Matrix {
+    /// Quantises a dense `[n, k]` row-major matrix. `None` when `k` is not a
+    /// multiple of 32 or a weight is not finite (the dense path is used then).
+    pub fn from_dense(w: &[f32], n: usize, k: usize) -> Option<Self> {
+        if k == 0 || k % QK != 0 || w.len() != n * k {
+            return None;
+        }
+        let mut q = vec![0i8; n * k];
+        let mut d = Vec::with_capacity(n * k / QK);
+        for (blk, out) in w.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
+            d.push(quantize_block(blk, out)?);
+        }
+        Some(Self { n, k, q, d })
+    }
+
+    /// Output features.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Bytes held (1 per weight plus 4 per block of 32).
+    pub fn bytes(&self) -> usize {
+        self.q.len() + 4 * self.d.len()
+    }
+
+    /// The weight `[j, i]` as the products see it (`q * d`).
+    pub fn dequantized(&self, j: usize, i: usize) -> f32 {
+        self.q[j * self.k + i] as f32 * self.d[(j * self.k + i) / QK]
+    }
+
+    /// `y = x w^T` for `x` of `rows` rows of `k` (row-major); `y` is
+    /// `[rows, n]`. `None` when `x` holds a NaN or an infinity, so that the
+    /// caller's dense product propagates it instead of hiding it.
+    pub fn matmul(&self, x: &[f32], rows: usize) -> Option<Vec<f32>> {
+        if x.len() != rows * self.k {
+            return None;
+        }
+        let mut y = vec![0f32; rows * self.n];
+        if rows <= FEW_ROWS {
+            let x = Rows::quantize(x, rows, self.k)?;
+            row_kernel(self, &x, &mut y);
+            return Some(y);
+        }
+        for r0 in (0..rows).step_by(LANES) {
+            let lanes = Lanes::quantize(&x[r0 * self.k..], (rows - r0).min(LANES), self.k)?;
+            kernel(self, &lanes, &mut y[r0 * self.n..]);
+        }
+        Some(y)
+    }
+}
+
+/// Up to this many rows go through [`row_kernel`] (the weights in the SIMD
+/// lanes); more through the lane kernel (the rows in the lanes).
+pub const FEW_ROWS: usize = 4;
+
+/// A few rows of quantised activations, in input order: `q[row][i]`, `d[row][block]`.
+struct Rows {
+    rows: usize,
+    q: Vec<i16>,
+    d: Vec<f32>,
+}
+
+impl Rows {
+    fn quantize(x: &[f32], rows: usize, k: usize) -> Option<Self> {
+        let mut q = vec![0i16; rows * k];
+        let mut d = Vec::with_capacity(rows * k / QK);
+        let mut blk = [0i8; QK];
+        for (xb, qb) in x.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
+            d.push(quantize_block(xb, &mut blk)?);
+            for (o, &v) in qb.iter_mut().zip(&blk) {
+                *o = v as i16;
+            }
+        }
+        Some(Self { rows, q, d })
+    }
+}
+
+/// Up to 16 rows of quantised activations, interleaved for the kernels:
+/// `q[pair][lane]` holds inputs `2 pair` and `2 pair + 1` of row `lane` as
+/// two i16 in one i32; `d[block][lane]`. Unused lanes are zero.
+struct Lanes {
+    rows: usize,
+    q: Vec<i32>,
+    d: Vec<f32>,
+}
+
+impl Lanes {
+    fn quantize(x: &[f32], rows: usize, k: usize) -> Option<Self> {
+        let mut q = vec![0i32; k / 2 * LANES];
+        let mut d = vec![0f32; k / QK * LANES];
+        let mut blk = [0i8; QK];
+        for r in 0..rows {
+            for b in 0..k / QK {
+                d[b * LANES + r] = quantize_block(&x[r * k + b * QK..r * k + (b + 1) * QK], &mut blk)?;
+                for p in 0..QK / 2 {
+                    let (lo, hi) = (blk[2 * p] as i16 as u16 as u32, blk[2 * p + 1] as i16 as u16 as u32);
+                    q[(b * QK / 2 + p) * LANES + r] = (lo | hi << 16) as i32;
+                }
+            }
+        }
+        Some(Self { rows, q, d })
+    }
+
+    /// Row `r`'s quantised input `i`.
+    fn get(&self, r: usize, i: usize) -> i32 {
+        let pair = self.q[i / 2 * LANES + r];
+        (if i % 2 == 0 { pair as i16 } else { (pair >> 16) as i16 }) as i32
+    }
+}
+
+/// The definition, one output at a time (the other kernels must equal it bit
+/// for bit); writes `y[r * n + j]` for the lanes' rows.
+fn reference(w: &Q8Matrix, x: &Lanes, y: &mut [f32]) {
+    let nb = w.k / QK;
+    for r in 0..x.rows {
+        for j in 0..w.n {
+            let mut acc = 0f32;
+            for b in 0..nb {
+                let mut s = 0i32;
+                for i in b * QK..(b + 1) * QK {
+                    s += w.q[j * w.k + i] as i32 * x.get(r, i);
+                }
+                acc = accumulate(acc, s, w.d[j * nb + b], x.d[b * LANES + r]);
+            }
+            y[r * w.n + j] = acc;
+        }
+    }
+}
+
+/// Writes one column's 16 lane results `t` into `y` (rows `0..rows`).
+#[allow(dead_code)]
+fn scatter(t: &[f32; LANES], rows: usize, n: usize, j: usize, y: &mut [f32]) {
+    for (r, &v) in t.iter().enumerate().take(rows) {
+        y[r * n + j] = v;
+    }
+}
+
+/// Columns per pass over the activations: two wasm, four AVX2 (each column
+/// keeps 16 lanes of sums in registers).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const COLS: usize = 2;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+const COLS: usize = 4;
+
+#[cfg(any(all(target_arch = "wasm32", target_feature = "simd128"), all(target_arch = "x86_64", target_feature = "avx2")))]
+fn kernel(w: &Q8Matrix, x: &Lanes, y: &mut [f32]) {
+    let mut j = 0;
+    while j + COLS <= w.n {
+        columns::<COLS>(w, x, j, y);
+        j += COLS;
+    }
+    while j < w.n {
+        columns::<1>(w, x, j, y);
+        j += 1;
+    }
+}
+
+/// Outputs `j0..j0 + C` for every lane (wasm: four i32x4 per column).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn columns<const C: usize>(w: &Q8Matrix, x: &Lanes, j0: usize, y: &mut [f32]) {
+    use core::arch::wasm32::*;
+    let nb = w.k / QK;
+    assert!(j0 + C <= w.n && x.q.len() == w.k / 2 * LANES && x.d.len() == nb * LANES);
+    // Safety: the assert bounds every offset below: weights `(j0 + c) * k + i`
+    // with `i < k`, activations `pair * 16 + 4 l + 3 < k / 2 * 16`, scales
+    // `b * 16 + 4 l + 3 < nb * 16`; wasm loads need no alignment.
+    unsafe {
+        let (wq, xq, xd) = (w.q.as_ptr(), x.q.as_ptr(), x.d.as_ptr());
+        let mut acc = [[f32x4_splat(0.0); 4]; C];
+        for b in 0..nb {
+            let mut s = [[i32x4_splat(0); 4]; C];
+            for p in b * QK / 2..(b + 1) * QK / 2 {
+                let a = xq.add(p * LANES) as *const v128;
+                let a = [v128_load(a), v128_load(a.add(1)), v128_load(a.add(2)), v128_load(a.add(3))];
+                for c in 0..C {
+                    // The weight pair (2p, 2p+1) in every i32 lane, as i16.
+                    let wv = i16x8_extend_low_i8x16(v128_load16_splat(wq.add((j0 + c) * w.k + 2 * p) as *const u16));
+                    for l in 0..4 {
+                        s[c][l] = i32x4_add(s[c][l], i32x4_dot_i16x8(wv, a[l]));
+                    }
+                }
+            }
+            for c in 0..C {
+                let dw = f32x4_splat(*w.d.get_unchecked((j0 + c) * nb + b));
+                for l in 0..4 {
+                    let scale = f32x4_mul(dw, v128_load(xd.add(b * LANES + 4 * l) as *const v128));
+                    acc[c][l] = f32x4_add(acc[c][l], f32x4_mul(f32x4_convert_i32x4(s[c][l]), scale));
+                }
+            }
+        }
+        for (c, acc) in acc.iter().enumerate() {
+            let mut t = [0f32; LANES];
+            for (l, a) in acc.iter().enumerate() {
+                v128_store(t[4 * l..].as_mut_ptr() as *mut v128, *a);
+            }
+            scatter(&t, x.rows, w.n, j0 + c, y);
+        }
+    }
+}
+
+/// Outputs `j0..j0 + C` for every lane (AVX2: two 8-lane vectors per column).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+fn columns<const C: usize>(w: &Q8Matrix, x: &Lanes, j0: usize, y: &mut [f32]) {
+    use core::arch::x86_64::*;
+    let nb = w.k / QK;
+    assert!(j0 + C <= w.n && x.q.len() == w.k / 2 * LANES && x.d.len() == nb * LANES);
+    // Safety: AVX2 is enabled at compile time (cfg above); the assert bounds
+    // every offset as in the wasm kernel; the loads are unaligned ones.
+    unsafe {
+        let (wq, xq, xd) = (w.q.as_ptr(), x.q.as_ptr(), x.d.as_ptr());
+        let mut acc = [[_mm256_setzero_ps(); 2]; C];
+        for b in 0..nb {
+            let mut s = [[_mm256_setzero_si256(); 2]; C];
+            for p in b * QK / 2..(b + 1) * QK / 2 {
+                let a = xq.add(p * LANES) as *const __m256i;
+                let a = [_mm256_loadu_si256(a), _mm256_loadu_si256(a.add(1))];
+                for c in 0..C {
+                    let pair = (wq.add((j0 + c) * w.k + 2 * p) as *const i16).read_unaligned();
+                    let wv = _mm256_cvtepi8_epi16(_mm_set1_epi16(pair));
+                    for l in 0..2 {
+                        s[c][l] = _mm256_add_epi32(s[c][l], _mm256_madd_epi16(wv, a[l]));
+                    }
+                }
+            }
+            for c in 0..C {
+                let dw = _mm256_set1_ps(*w.d.get_unchecked((j0 + c) * nb + b));
+                for l in 0..2 {
+                    let scale = _mm256_mul_ps(dw, _mm256_loadu_ps(xd.add(b * LANES + 8 * l)));
+                    acc[c][l] = _mm256_add_ps(acc[c][l], _mm256_mul_ps(_mm256_cvtepi32_ps(s[c][l]), scale));
+                }
+            }
+        }
+        for (c, acc) in acc.iter().enumerate() {
+            let mut t = [0f32; LANES];
+            for (l, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(t[8 * l..].as_mut_ptr(), *a);
+            }
+            scatter(&t, x.rows, w.n, j0 + c, y);
+        }
+    }
+}
+
+/// One output of a few rows: the block sums in any order (exact), then the
+/// definition's f32 steps in block order.
+#[inline(always)]
+fn accumulate(acc: f32, isum: i32, dw: f32, dx: f32) -> f32 {
+    acc + isum as f32 * (dw * dx)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
+    use core::arch::wasm32::*;
+    let (k, nb) = (w.k, w.k / QK);
+    assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
+    // Safety: the assert bounds every offset: weights `j * k + b * 32 + 31 <
+    // n * k`, activations `r * k + b * 32 + 31 < rows * k`.
+    unsafe {
+        let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
+        for j in 0..w.n {
+            let mut acc = [0f32; FEW_ROWS];
+            for b in 0..nb {
+                let wp = wq.add(j * k + b * QK);
+                let wv = [i16x8_load_extend_i8x8(wp), i16x8_load_extend_i8x8(wp.add(8)), i16x8_load_extend_i8x8(wp.add(16)), i16x8_load_extend_i8x8(wp.add(24))];
+                let dw = *w.d.get_unchecked(j * nb + b);
+                for (r, acc) in acc.iter_mut().enumerate().take(x.rows) {
+                    let a = xq.add(r * k + b * QK) as *const v128;
+                    let s = i32x4_add(
+                        i32x4_add(i32x4_dot_i16x8(wv[0], v128_load(a)), i32x4_dot_i16x8(wv[1], v128_load(a.add(1)))),
+                        i32x4_add(i32x4_dot_i16x8(wv[2], v128_load(a.add(2))), i32x4_dot_i16x8(wv[3], v128_load(a.add(3)))),
+                    );
+                    let isum = i32x4_extract_lane::<0>(s) + i32x4_extract_lane::<1>(s) + i32x4_extract_lane::<2>(s) + i32x4_extract_lane::<3>(s);
+                    *acc = accumulate(*acc, isum, dw, *x.d.get_unchecked(r * nb + b));
+                }
+            }
+            for (r, &a) in acc.iter().enumerate().take(x.rows) {
+                y[r * w.n + j] = a;
+            }
+        }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
+    use core::arch::x86_64::*;
+    let (k, nb) = (w.k, w.k / QK);
+    assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
+    // Safety: AVX2 at compile time; offsets bounded as in the wasm kernel.
+    unsafe {
+        let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
+        for j in 0..w.n {
+            let mut acc = [0f32; FEW_ROWS];
+            for b in 0..nb {
+                let wp = wq.add(j * k + b * QK) as *const __m128i;
+                let (w0, w1) = (_mm256_cvtepi8_epi16(_mm_loadu_si128(wp)), _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(1))));
+                let dw = *w.d.get_unchecked(j * nb + b);
+                for (r, acc) in acc.iter_mut().enumerate().take(x.rows) {
+                    let a = xq.add(r * k + b * QK) as *const __m256i;
+                    let s = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_loadu_si256(a)), _mm256_madd_epi16(w1, _mm256_loadu_si256(a.add(1))));
+                    let s = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+                    let s = _mm_hadd_epi32(s, s);
+                    let isum = _mm_cvtsi128_si32(_mm_hadd_epi32(s, s));
+                    *acc = accumulate(*acc, isum, dw, *x.d.get_unchecked(r * nb + b));
+                }
+            }
+            for (r, &a) in acc.iter().enumerate().take(x.rows) {
+                y[r * w.n + j] = a;
+            }
+        }
+    }
+}
+
+/// Other targets (and builds without AVX2 / simd128) run the definition.
+#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), all(target_arch = "x86_64", target_feature = "avx2"))))]
+fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
+    let nb = w.k / QK;
+    for r in 0..x.rows {
+        for j in 0..w.n {
+            let mut acc = 0f32;
+            for b in 0..nb {
+                let isum = (b * QK..(b + 1) * QK).map(|i| w.q[j * w.k + i] as i32 * x.q[r * w.k + i] as i32).sum();
+                acc = accumulate(acc, isum, w.d[j * nb + b], x.d[r * nb + b]);
+            }
+            y[r * w.n + j] = acc;
+        }
+    }
+}
+
+/// Other targets (and builds without AVX2 / simd128) run the definition.
+#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), all(target_arch = "x86_64", target_feature = "avx2"))))]
+fn kernel(w: &Q8Matrix, x: &Lanes, y: &mut [f32]) {
+    reference(w, x, y)
+}
+
+/// The scalar definition for tests: `y = x w^T` computed one output at a
+/// time (None as for [`Q8Matrix::matmul`]).
+pub fn reference_matmul(w: &Q8Matrix, x: &[f32], rows: usize) -> Option<Vec<f32>> {
+    if x.len() != rows * w.k {
+        return None;
+    }
+    let mut y = vec![0f32; rows * w.n];
+    for r0 in (0..rows).step_by(LANES) {
+        let lanes = Lanes::quantize(&x[r0 * w.k..], (rows - r0).min(LANES), w.k)?;
+        reference(w, &lanes, &mut y[r0 * w.n..]);
+    }
+    Some(y)
+}
