@@ -63,6 +63,17 @@ fn bon_export_equals_the_cli() {
 }
 
 #[test]
+fn explore_export_equals_the_cli() {
+    let s = session("add");
+    let (ui, _) = UiState::from_hash("#view=explore&prompt=39%2B25%3D&samples=8&seed=4&temperature=0.8");
+    let p = ui.explore_params(s.info.max_new_tokens);
+    let ex = exports_of(jobs::run(&s, ToWorker::Explore(p.clone()), &mut |_| {}, &|| 0.0));
+    let want = cli(&["explore", "--prompt", "39+25=", "--n", "8", "--seed", "4", "--temperature", "0.8", "--max-new-tokens", &p.sampling.max_new_tokens.to_string(), "--json"]);
+    assert_eq!(ex.json, want);
+    check_stamps(&ex, &s.info.sha256);
+}
+
+#[test]
 fn sft_export_equals_the_cli() {
     let s = session("mul");
     let (ui, _) = UiState::from_hash("#view=sft&task=mul&sft_prompts=12&sft_n=8&steps=6&eval_every=3&lr=0.002&seed=5&reward=majority");

@@ -69,7 +69,7 @@ fn refuses_what_it_cannot_do_exactly() {
 }
 
 /// The decoding path's own `exp` (IEEE operations only) is within one f32
-/// step of the correctly rounded value.
+/// step of the exact value.
 #[test]
 fn portable_exp_is_accurate() {
     use sharpening_lab::model::llama::portable_exp;
@@ -85,6 +85,7 @@ fn portable_exp_is_accurate() {
         n += 1;
     }
     assert!(n > 10_000 && worst <= 1.0, "{worst} f32 steps over {n} points");
+    eprintln!("portable exp: worst {worst:.2} f32 steps over {n} points");
     assert_eq!(portable_exp(0.0), 1.0);
     assert_eq!(portable_exp(-200.0), 0.0);
     assert_eq!(portable_exp(100.0), f32::INFINITY);

@@ -4,7 +4,8 @@
 //! Weights and activations are both quantised the way llama.cpp's Q8_0 ×
 //! Q8_0 dot product does it: blocks of `QK = 32` consecutive inputs, each
 //! block stored as 32 signed 8-bit integers and one scale
-//! `d = max|v| / 127`, `q = round(v / d)` (computed as `v * (1/d)`).
+//! `d = max|v| / 127`, `q = round(v / d)` (computed as `v * (1/d)`, ties to
+//! even where llama.cpp rounds them away from zero).
 //! For output `j` of row `r` the product is, block by block in input order,
 //!
 //! ```text
@@ -36,26 +37,28 @@ const LANES: usize = 16;
 pub struct Q8Matrix {
     n: usize,
     k: usize,
-    /// `[n][k]` quantised weights.
+    /// Quantised weights by groups of four output rows, each group block by
+    /// block: `[n / 4][k / 32][4][32]` (rows padded to a multiple of 4 with
+    /// zeros), so four rows' blocks are one contiguous run; see [`Q8Matrix::qi`].
     q: Vec<i8>,
-    /// `[n][k / QK]` block scales.
+    /// Block scales in the same order: `[n / 4][k / 32][4]`; see [`Q8Matrix::di`].
     d: Vec<f32>,
 }
 
-/// Quantises one block: returns its scale and writes `round(v / d)`.
-/// `None` when the block holds a NaN or an infinity.
+/// Quantises one block: returns its scale and writes `round(v / d)`
+/// (computed as `v * (1 / d)`, rounded half to even: one instruction in wasm
+/// and on x86-64, where `f32::round` is a libm call). `None` when the block
+/// holds a NaN or an infinity. Loops without early exits, so they vectorise.
 fn quantize_block(v: &[f32], out: &mut [i8]) -> Option<f32> {
-    let mut amax = 0f32;
-    for &x in v {
-        if !x.is_finite() {
-            return None;
-        }
-        amax = amax.max(x.abs());
+    let bad = v.iter().fold(false, |b, x| b | !x.is_finite());
+    if bad {
+        return None;
     }
+    let amax = v.iter().fold(0f32, |m, x| m.max(x.abs()));
     let d = amax / 127.0;
     let id = if d > 0.0 { 1.0 / d } else { 0.0 };
     for (o, &x) in out.iter_mut().zip(v) {
-        *o = (x * id).round() as i8;
+        *o = (x * id).round_ties_even() as i8;
     }
     Some(d)
 }
@@ -67,12 +70,27 @@ impl Q8Matrix {
         if k == 0 || k % QK != 0 || w.len() != n * k {
             return None;
         }
-        let mut q = vec![0i8; n * k];
-        let mut d = Vec::with_capacity(n * k / QK);
-        for (blk, out) in w.chunks_exact(QK).zip(q.chunks_exact_mut(QK)) {
-            d.push(quantize_block(blk, out)?);
+        let padded = n.div_ceil(4) * 4;
+        let mut m = Self { n, k, q: vec![0i8; padded * k], d: vec![0f32; padded * k / QK] };
+        for j in 0..n {
+            for b in 0..k / QK {
+                let (qi, di) = (m.qi(j, b), m.di(j, b));
+                m.d[di] = quantize_block(&w[j * k + b * QK..j * k + (b + 1) * QK], &mut m.q[qi..qi + QK])?;
+            }
         }
-        Some(Self { n, k, q, d })
+        Some(m)
+    }
+
+    /// Where row `j`'s block `b` starts in `q`.
+    #[inline(always)]
+    fn qi(&self, j: usize, b: usize) -> usize {
+        ((j / 4 * (self.k / QK) + b) * 4 + j % 4) * QK
+    }
+
+    /// Where row `j`'s block `b` scale is in `d`.
+    #[inline(always)]
+    fn di(&self, j: usize, b: usize) -> usize {
+        (j / 4 * (self.k / QK) + b) * 4 + j % 4
     }
 
     /// Output features.
@@ -87,7 +105,7 @@ impl Q8Matrix {
 
     /// The weight `[j, i]` as the products see it (`q * d`).
     pub fn dequantized(&self, j: usize, i: usize) -> f32 {
-        self.q[j * self.k + i] as f32 * self.d[(j * self.k + i) / QK]
+        self.q[self.qi(j, i / QK) + i % QK] as f32 * self.d[self.di(j, i / QK)]
     }
 
     /// `y = x w^T` for `x` of `rows` rows of `k` (row-major); `y` is
@@ -180,9 +198,9 @@ fn reference(w: &Q8Matrix, x: &Lanes, y: &mut [f32]) {
             for b in 0..nb {
                 let mut s = 0i32;
                 for i in b * QK..(b + 1) * QK {
-                    s += w.q[j * w.k + i] as i32 * x.get(r, i);
+                    s += w.q[w.qi(j, b) + i % QK] as i32 * x.get(r, i);
                 }
-                acc = accumulate(acc, s, w.d[j * nb + b], x.d[b * LANES + r]);
+                acc = accumulate(acc, s, w.d[w.di(j, b)], x.d[b * LANES + r]);
             }
             y[r * w.n + j] = acc;
         }
@@ -223,27 +241,28 @@ fn columns<const C: usize>(w: &Q8Matrix, x: &Lanes, j0: usize, y: &mut [f32]) {
     use core::arch::wasm32::*;
     let nb = w.k / QK;
     assert!(j0 + C <= w.n && x.q.len() == w.k / 2 * LANES && x.d.len() == nb * LANES);
-    // Safety: the assert bounds every offset below: weights `(j0 + c) * k + i`
-    // with `i < k`, activations `pair * 16 + 4 l + 3 < k / 2 * 16`, scales
+    // Safety: the assert bounds every offset below: weights `qi(j0 + c, b) +
+    // 31` for a row `j0 + c < n` and a block `b < k / 32`, activations `pair * 16 + 4 l + 3 < k / 2 * 16`, scales
     // `b * 16 + 4 l + 3 < nb * 16`; wasm loads need no alignment.
     unsafe {
         let (wq, xq, xd) = (w.q.as_ptr(), x.q.as_ptr(), x.d.as_ptr());
         let mut acc = [[f32x4_splat(0.0); 4]; C];
         for b in 0..nb {
             let mut s = [[i32x4_splat(0); 4]; C];
+            let rows: [*const i8; C] = core::array::from_fn(|c| wq.add(w.qi(j0 + c, b) - b * QK));
             for p in b * QK / 2..(b + 1) * QK / 2 {
                 let a = xq.add(p * LANES) as *const v128;
                 let a = [v128_load(a), v128_load(a.add(1)), v128_load(a.add(2)), v128_load(a.add(3))];
                 for c in 0..C {
                     // The weight pair (2p, 2p+1) in every i32 lane, as i16.
-                    let wv = i16x8_extend_low_i8x16(v128_load16_splat(wq.add((j0 + c) * w.k + 2 * p) as *const u16));
+                    let wv = i16x8_extend_low_i8x16(v128_load16_splat(rows[c].add(2 * p) as *const u16));
                     for l in 0..4 {
                         s[c][l] = i32x4_add(s[c][l], i32x4_dot_i16x8(wv, a[l]));
                     }
                 }
             }
             for c in 0..C {
-                let dw = f32x4_splat(*w.d.get_unchecked((j0 + c) * nb + b));
+                let dw = f32x4_splat(*w.d.get_unchecked(w.di(j0 + c, b)));
                 for l in 0..4 {
                     let scale = f32x4_mul(dw, v128_load(xd.add(b * LANES + 4 * l) as *const v128));
                     acc[c][l] = f32x4_add(acc[c][l], f32x4_mul(f32x4_convert_i32x4(s[c][l]), scale));
@@ -273,11 +292,12 @@ fn columns<const C: usize>(w: &Q8Matrix, x: &Lanes, j0: usize, y: &mut [f32]) {
         let mut acc = [[_mm256_setzero_ps(); 2]; C];
         for b in 0..nb {
             let mut s = [[_mm256_setzero_si256(); 2]; C];
+            let rows: [*const i8; C] = core::array::from_fn(|c| wq.add(w.qi(j0 + c, b) - b * QK));
             for p in b * QK / 2..(b + 1) * QK / 2 {
                 let a = xq.add(p * LANES) as *const __m256i;
                 let a = [_mm256_loadu_si256(a), _mm256_loadu_si256(a.add(1))];
                 for c in 0..C {
-                    let pair = (wq.add((j0 + c) * w.k + 2 * p) as *const i16).read_unaligned();
+                    let pair = (rows[c].add(2 * p) as *const i16).read_unaligned();
                     let wv = _mm256_cvtepi8_epi16(_mm_set1_epi16(pair));
                     for l in 0..2 {
                         s[c][l] = _mm256_add_epi32(s[c][l], _mm256_madd_epi16(wv, a[l]));
@@ -285,7 +305,7 @@ fn columns<const C: usize>(w: &Q8Matrix, x: &Lanes, j0: usize, y: &mut [f32]) {
                 }
             }
             for c in 0..C {
-                let dw = _mm256_set1_ps(*w.d.get_unchecked((j0 + c) * nb + b));
+                let dw = _mm256_set1_ps(*w.d.get_unchecked(w.di(j0 + c, b)));
                 for l in 0..2 {
                     let scale = _mm256_mul_ps(dw, _mm256_loadu_ps(xd.add(b * LANES + 8 * l)));
                     acc[c][l] = _mm256_add_ps(acc[c][l], _mm256_mul_ps(_mm256_cvtepi32_ps(s[c][l]), scale));
@@ -314,28 +334,42 @@ fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
     use core::arch::wasm32::*;
     let (k, nb) = (w.k, w.k / QK);
     assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
-    // Safety: the assert bounds every offset: weights `j * k + b * 32 + 31 <
-    // n * k`, activations `r * k + b * 32 + 31 < rows * k`.
+    assert!(w.q.len() == w.n.div_ceil(4) * 4 * k && w.d.len() == w.q.len() / QK);
+    // Safety: the asserts bound every offset: group `g < n / 4` (rounded
+    // up), block `b < k / 32`: weights `qi(4 g, b) + 127 < q.len()`, scales
+    // `di(4 g, b) + 3 < d.len()`, activations `r * k + b * 32 + 31 < rows * k`;
+    // wasm loads need no alignment.
     unsafe {
         let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
-        for j in 0..w.n {
-            let mut acc = [0f32; FEW_ROWS];
-            for b in 0..nb {
-                let wp = wq.add(j * k + b * QK);
-                let wv = [i16x8_load_extend_i8x8(wp), i16x8_load_extend_i8x8(wp.add(8)), i16x8_load_extend_i8x8(wp.add(16)), i16x8_load_extend_i8x8(wp.add(24))];
-                let dw = *w.d.get_unchecked(j * nb + b);
-                for (r, acc) in acc.iter_mut().enumerate().take(x.rows) {
+        // Four rows of W at a time (one contiguous run of blocks): their block
+        // sums reduced into one i32x4 (row c of the group in lane c), then
+        // the f32 steps on four lanes.
+        let mut out = [0f32; 4];
+        for g in 0..w.n.div_ceil(4) {
+            for r in 0..x.rows {
+                let mut acc = f32x4_splat(0.0);
+                for b in 0..nb {
                     let a = xq.add(r * k + b * QK) as *const v128;
-                    let s = i32x4_add(
-                        i32x4_add(i32x4_dot_i16x8(wv[0], v128_load(a)), i32x4_dot_i16x8(wv[1], v128_load(a.add(1)))),
-                        i32x4_add(i32x4_dot_i16x8(wv[2], v128_load(a.add(2))), i32x4_dot_i16x8(wv[3], v128_load(a.add(3)))),
-                    );
-                    let isum = i32x4_extract_lane::<0>(s) + i32x4_extract_lane::<1>(s) + i32x4_extract_lane::<2>(s) + i32x4_extract_lane::<3>(s);
-                    *acc = accumulate(*acc, isum, dw, *x.d.get_unchecked(r * nb + b));
+                    let a = [v128_load(a), v128_load(a.add(1)), v128_load(a.add(2)), v128_load(a.add(3))];
+                    let wp = wq.add(w.qi(4 * g, b)) as *const v128;
+                    let s: [v128; 4] = core::array::from_fn(|c| {
+                        let (w0, w1) = (v128_load(wp.add(2 * c)), v128_load(wp.add(2 * c + 1)));
+                        i32x4_add(
+                            i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), a[0]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), a[1])),
+                            i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), a[2]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), a[3])),
+                        )
+                    });
+                    let t0 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[0], s[1]), i32x4_shuffle::<2, 6, 3, 7>(s[0], s[1]));
+                    let t1 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[2], s[3]), i32x4_shuffle::<2, 6, 3, 7>(s[2], s[3]));
+                    let isum = i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(t0, t1), i32x4_shuffle::<2, 3, 6, 7>(t0, t1));
+                    let dw = v128_load(w.d.as_ptr().add(w.di(4 * g, b)) as *const v128);
+                    let scale = f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(r * nb + b)));
+                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(isum), scale));
                 }
-            }
-            for (r, &a) in acc.iter().enumerate().take(x.rows) {
-                y[r * w.n + j] = a;
+                v128_store(out.as_mut_ptr() as *mut v128, acc);
+                let j = 4 * g;
+                let m = (w.n - j).min(4);
+                y[r * w.n + j..r * w.n + j + m].copy_from_slice(&out[..m]);
             }
         }
     }
@@ -346,26 +380,33 @@ fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
     use core::arch::x86_64::*;
     let (k, nb) = (w.k, w.k / QK);
     assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
+    assert!(w.q.len() == w.n.div_ceil(4) * 4 * k && w.d.len() == w.q.len() / QK);
     // Safety: AVX2 at compile time; offsets bounded as in the wasm kernel.
     unsafe {
         let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
-        for j in 0..w.n {
-            let mut acc = [0f32; FEW_ROWS];
-            for b in 0..nb {
-                let wp = wq.add(j * k + b * QK) as *const __m128i;
-                let (w0, w1) = (_mm256_cvtepi8_epi16(_mm_loadu_si128(wp)), _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(1))));
-                let dw = *w.d.get_unchecked(j * nb + b);
-                for (r, acc) in acc.iter_mut().enumerate().take(x.rows) {
+        let mut out = [0f32; 4];
+        for g in 0..w.n.div_ceil(4) {
+            for r in 0..x.rows {
+                let mut acc = _mm_setzero_ps();
+                for b in 0..nb {
                     let a = xq.add(r * k + b * QK) as *const __m256i;
-                    let s = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_loadu_si256(a)), _mm256_madd_epi16(w1, _mm256_loadu_si256(a.add(1))));
-                    let s = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
-                    let s = _mm_hadd_epi32(s, s);
-                    let isum = _mm_cvtsi128_si32(_mm_hadd_epi32(s, s));
-                    *acc = accumulate(*acc, isum, dw, *x.d.get_unchecked(r * nb + b));
+                    let (a0, a1) = (_mm256_loadu_si256(a), _mm256_loadu_si256(a.add(1)));
+                    let wp = wq.add(w.qi(4 * g, b)) as *const __m128i;
+                    let s: [__m256i; 4] = core::array::from_fn(|c| {
+                        let (w0, w1) = (_mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(2 * c))), _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(2 * c + 1))));
+                        _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1))
+                    });
+                    // Row c's eight partial sums into lane c.
+                    let h = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+                    let isum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
+                    let dw = _mm_loadu_ps(w.d.as_ptr().add(w.di(4 * g, b)));
+                    let scale = _mm_mul_ps(dw, _mm_set1_ps(*x.d.get_unchecked(r * nb + b)));
+                    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(isum), scale));
                 }
-            }
-            for (r, &a) in acc.iter().enumerate().take(x.rows) {
-                y[r * w.n + j] = a;
+                _mm_storeu_ps(out.as_mut_ptr(), acc);
+                let j = 4 * g;
+                let m = (w.n - j).min(4);
+                y[r * w.n + j..r * w.n + j + m].copy_from_slice(&out[..m]);
             }
         }
     }
@@ -379,8 +420,8 @@ fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
         for j in 0..w.n {
             let mut acc = 0f32;
             for b in 0..nb {
-                let isum = (b * QK..(b + 1) * QK).map(|i| w.q[j * w.k + i] as i32 * x.q[r * w.k + i] as i32).sum();
-                acc = accumulate(acc, isum, w.d[j * nb + b], x.d[r * nb + b]);
+                let isum = (0..QK).map(|i| w.q[w.qi(j, b) + i] as i32 * x.q[r * w.k + b * QK + i] as i32).sum();
+                acc = accumulate(acc, isum, w.d[w.di(j, b)], x.d[r * nb + b]);
             }
             y[r * w.n + j] = acc;
         }

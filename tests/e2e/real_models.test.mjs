@@ -15,6 +15,26 @@ setup("metrics-real-models.json");
 const SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf";
 const smolPath = path.join(MODELS, SMOL);
 
+/** The page's explorer export `got` equals `sharpen explore` with its
+ * parameters: the same n samples to the character, the same picks, scores
+ * within 1e-3 nats (f32 scoring sums in another order in wasm). Returns the
+ * largest score difference. */
+function sameAsCli(got, n) {
+  assert.equal(got.params.n, n);
+  const want = JSON.parse(cli(["explore", "--model", smolPath, "--task", "arithmetic", "--n", String(n), "--seed", String(got.params.seed),
+    "--prompt", got.params.prompt, "--max-new-tokens", String(got.params.sampling.max_new_tokens), "--json"]));
+  assert.equal(got.model_sha256, want.model_sha256);
+  let worst = 0;
+  got.samples.forEach((s, i) => {
+    const o = want.samples[i];
+    assert.equal(s.text, o.text, `sample ${i} of ${n}`);
+    for (const k of ["logp_base", "verify"]) worst = Math.max(worst, s[k] === o[k] ? 0 : Math.abs(s[k] - o[k]));
+  });
+  assert.deepEqual(got.picks, want.picks);
+  assert.ok(worst < 1e-3, `log pi differs by ${worst}`);
+  return worst;
+}
+
 test("a real model from a URL: download with progress, explorer samples, cached for the next visit", async (t) => {
   if (!fs.existsSync(smolPath)) { t.skip(`SKIPPED: ${smolPath} missing`); return; }
   const ctx = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -35,6 +55,8 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   await page.locator("details.tokens summary").first().click();
   assert.ok(await page.locator("details.tokens .tok").first().isVisible());
   await page.screenshot({ path: path.join(SHOTS, "real-model-explore.png"), fullPage: true });
+  // The same 4 samples as the CLI (the few-rows 8-bit kernel; 12 rows below).
+  sameAsCli(JSON.parse((await download(page, "button[data-what=json]")).bytes.toString()), 4);
   // Decoding speed in the page vs the native CLI, same prompt and length.
   await page.click("#bench");
   await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 120_000 });
@@ -60,20 +82,7 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   await page.click("#run");
   assert.equal(await waitStatus(page, ["done", "error"], 300_000), "done", await page.textContent("#error"));
   metrics.real_page_explore12_s = (Date.now() - t2) / 1e3;
-  const got = JSON.parse((await download(page, "button[data-what=json]")).bytes.toString());
-  assert.equal(got.params.n, 12);
-  const want = JSON.parse(cli(["explore", "--model", smolPath, "--task", "arithmetic", "--n", "12", "--seed", "7",
-    "--prompt", got.params.prompt, "--max-new-tokens", String(got.params.sampling.max_new_tokens), "--json"]));
-  assert.equal(got.model_sha256, want.model_sha256);
-  let worst = 0;
-  got.samples.forEach((s, i) => {
-    const o = want.samples[i];
-    assert.equal(s.text, o.text, `sample ${i}`);
-    for (const k of ["logp_base", "verify"]) worst = Math.max(worst, s[k] === o[k] ? 0 : Math.abs(s[k] - o[k]));
-  });
-  assert.deepEqual(got.picks, want.picks);
-  metrics.real_page_vs_cli_explore12_max_logp_difference = worst;
-  assert.ok(worst < 1e-3, `log pi differs by ${worst}`);
+  metrics.real_page_vs_cli_explore12_max_logp_difference = sameAsCli(JSON.parse((await download(page, "button[data-what=json]")).bytes.toString()), 12);
   await ctx.close();
 });
 
