@@ -329,87 +329,89 @@ fn accumulate(acc: f32, isum: i32, dw: f32, dx: f32) -> f32 {
     acc + isum as f32 * (dw * dx)
 }
 
+/// The few-rows kernels' outer loops and bounds: `four(g, r)` returns the
+/// outputs of weight rows `4g..4g + 4` for activation row `r` (rows past `n`
+/// are zero padding and dropped).
+#[allow(dead_code)]
+fn few_rows(w: &Q8Matrix, x: &Rows, y: &mut [f32], four: impl Fn(usize, usize) -> [f32; 4]) {
+    let (k, nb) = (w.k, w.k / QK);
+    assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
+    assert!(w.q.len() == w.n.div_ceil(4) * 4 * k && w.d.len() == w.q.len() / QK);
+    for g in 0..w.n.div_ceil(4) {
+        for r in 0..x.rows {
+            let out = four(g, r);
+            let j = 4 * g;
+            let m = (w.n - j).min(4);
+            y[r * w.n + j..r * w.n + j + m].copy_from_slice(&out[..m]);
+        }
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
     use core::arch::wasm32::*;
     let (k, nb) = (w.k, w.k / QK);
-    assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
-    assert!(w.q.len() == w.n.div_ceil(4) * 4 * k && w.d.len() == w.q.len() / QK);
-    // Safety: the asserts bound every offset: group `g < n / 4` (rounded
-    // up), block `b < k / 32`: weights `qi(4 g, b) + 127 < q.len()`, scales
-    // `di(4 g, b) + 3 < d.len()`, activations `r * k + b * 32 + 31 < rows * k`;
-    // wasm loads need no alignment.
-    unsafe {
-        let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
-        // Four rows of W at a time (one contiguous run of blocks): their block
-        // sums reduced into one i32x4 (row c of the group in lane c), then
-        // the f32 steps on four lanes.
-        let mut out = [0f32; 4];
-        for g in 0..w.n.div_ceil(4) {
-            for r in 0..x.rows {
-                let mut acc = f32x4_splat(0.0);
-                for b in 0..nb {
-                    let a = xq.add(r * k + b * QK) as *const v128;
-                    let a = [v128_load(a), v128_load(a.add(1)), v128_load(a.add(2)), v128_load(a.add(3))];
-                    let wp = wq.add(w.qi(4 * g, b)) as *const v128;
-                    let s: [v128; 4] = core::array::from_fn(|c| {
-                        let (w0, w1) = (v128_load(wp.add(2 * c)), v128_load(wp.add(2 * c + 1)));
-                        i32x4_add(
-                            i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), a[0]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), a[1])),
-                            i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), a[2]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), a[3])),
-                        )
-                    });
-                    let t0 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[0], s[1]), i32x4_shuffle::<2, 6, 3, 7>(s[0], s[1]));
-                    let t1 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[2], s[3]), i32x4_shuffle::<2, 6, 3, 7>(s[2], s[3]));
-                    let isum = i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(t0, t1), i32x4_shuffle::<2, 3, 6, 7>(t0, t1));
-                    let dw = v128_load(w.d.as_ptr().add(w.di(4 * g, b)) as *const v128);
-                    let scale = f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(r * nb + b)));
-                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(isum), scale));
-                }
-                v128_store(out.as_mut_ptr() as *mut v128, acc);
-                let j = 4 * g;
-                let m = (w.n - j).min(4);
-                y[r * w.n + j..r * w.n + j + m].copy_from_slice(&out[..m]);
-            }
+    // Safety (with `few_rows`' asserts): group `g < n / 4` (rounded up), block
+    // `b < k / 32`: weights `qi(4 g, b) + 127 < q.len()`, scales `di(4 g, b)
+    // + 3 < d.len()`, activations `r * k + b * 32 + 31 < rows * k`; wasm
+    // loads need no alignment.
+    let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
+    // Four rows of W at a time (one contiguous run of blocks): their block
+    // sums reduced into one i32x4 (row c of the group in lane c), then the
+    // f32 steps on four lanes.
+    few_rows(w, x, y, |g, r| unsafe {
+        let mut acc = f32x4_splat(0.0);
+        for b in 0..nb {
+            let a = xq.add(r * k + b * QK) as *const v128;
+            let a = [v128_load(a), v128_load(a.add(1)), v128_load(a.add(2)), v128_load(a.add(3))];
+            let wp = wq.add(w.qi(4 * g, b)) as *const v128;
+            let s: [v128; 4] = core::array::from_fn(|c| {
+                let (w0, w1) = (v128_load(wp.add(2 * c)), v128_load(wp.add(2 * c + 1)));
+                i32x4_add(
+                    i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), a[0]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), a[1])),
+                    i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), a[2]), i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), a[3])),
+                )
+            });
+            let t0 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[0], s[1]), i32x4_shuffle::<2, 6, 3, 7>(s[0], s[1]));
+            let t1 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(s[2], s[3]), i32x4_shuffle::<2, 6, 3, 7>(s[2], s[3]));
+            let isum = i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(t0, t1), i32x4_shuffle::<2, 3, 6, 7>(t0, t1));
+            let dw = v128_load(w.d.as_ptr().add(w.di(4 * g, b)) as *const v128);
+            let scale = f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(r * nb + b)));
+            acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(isum), scale));
         }
-    }
+        let mut out = [0f32; 4];
+        v128_store(out.as_mut_ptr() as *mut v128, acc);
+        out
+    })
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 fn row_kernel(w: &Q8Matrix, x: &Rows, y: &mut [f32]) {
     use core::arch::x86_64::*;
     let (k, nb) = (w.k, w.k / QK);
-    assert!(x.q.len() == x.rows * k && x.d.len() == x.rows * nb && x.rows <= FEW_ROWS && y.len() >= x.rows * w.n);
-    assert!(w.q.len() == w.n.div_ceil(4) * 4 * k && w.d.len() == w.q.len() / QK);
     // Safety: AVX2 at compile time; offsets bounded as in the wasm kernel.
-    unsafe {
-        let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
-        let mut out = [0f32; 4];
-        for g in 0..w.n.div_ceil(4) {
-            for r in 0..x.rows {
-                let mut acc = _mm_setzero_ps();
-                for b in 0..nb {
-                    let a = xq.add(r * k + b * QK) as *const __m256i;
-                    let (a0, a1) = (_mm256_loadu_si256(a), _mm256_loadu_si256(a.add(1)));
-                    let wp = wq.add(w.qi(4 * g, b)) as *const __m128i;
-                    let s: [__m256i; 4] = core::array::from_fn(|c| {
-                        let (w0, w1) = (_mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(2 * c))), _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(2 * c + 1))));
-                        _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1))
-                    });
-                    // Row c's eight partial sums into lane c.
-                    let h = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
-                    let isum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-                    let dw = _mm_loadu_ps(w.d.as_ptr().add(w.di(4 * g, b)));
-                    let scale = _mm_mul_ps(dw, _mm_set1_ps(*x.d.get_unchecked(r * nb + b)));
-                    acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(isum), scale));
-                }
-                _mm_storeu_ps(out.as_mut_ptr(), acc);
-                let j = 4 * g;
-                let m = (w.n - j).min(4);
-                y[r * w.n + j..r * w.n + j + m].copy_from_slice(&out[..m]);
-            }
+    let (wq, xq) = (w.q.as_ptr(), x.q.as_ptr());
+    few_rows(w, x, y, |g, r| unsafe {
+        let mut acc = _mm_setzero_ps();
+        for b in 0..nb {
+            let a = xq.add(r * k + b * QK) as *const __m256i;
+            let (a0, a1) = (_mm256_loadu_si256(a), _mm256_loadu_si256(a.add(1)));
+            let wp = wq.add(w.qi(4 * g, b)) as *const __m128i;
+            let s: [__m256i; 4] = core::array::from_fn(|c| {
+                let (w0, w1) = (_mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(2 * c))), _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(2 * c + 1))));
+                _mm256_add_epi32(_mm256_madd_epi16(w0, a0), _mm256_madd_epi16(w1, a1))
+            });
+            // Row c's eight partial sums into lane c.
+            let h = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+            let isum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
+            let dw = _mm_loadu_ps(w.d.as_ptr().add(w.di(4 * g, b)));
+            let scale = _mm_mul_ps(dw, _mm_set1_ps(*x.d.get_unchecked(r * nb + b)));
+            acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(isum), scale));
         }
-    }
+        let mut out = [0f32; 4];
+        _mm_storeu_ps(out.as_mut_ptr(), acc);
+        out
+    })
 }
 
 /// Other targets (and builds without AVX2 / simd128) run the definition.
