@@ -27,6 +27,24 @@ fn simd_kernel_equals_the_definition_bit_for_bit() {
     assert_eq!(cases, 50);
 }
 
+/// Several matrices on one input (q, k, v; gate, up) quantise it once and
+/// give each the bits of its own product.
+#[test]
+fn shared_input_products_equal_separate_ones() {
+    let k = 96;
+    let ws: Vec<Q8Matrix> = [(5, 1u64), (12, 2), (3, 3)].iter().map(|&(n, seed)| Q8Matrix::from_dense(&random(n * k, seed, 0.3), n, k).unwrap()).collect();
+    for rows in [1, 4, 5, 16, 21] {
+        let x = random(rows * k, 40 + rows as u64, 2.0);
+        let shared = Q8Matrix::matmul_shared(&ws.iter().collect::<Vec<_>>(), &x, rows).unwrap();
+        for (m, y) in ws.iter().zip(&shared) {
+            let alone = m.matmul(&x, rows).unwrap();
+            assert_eq!(y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), alone.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "rows {rows}");
+        }
+    }
+    let other = Q8Matrix::from_dense(&random(4 * 64, 9, 0.3), 4, 64).unwrap();
+    assert!(Q8Matrix::matmul_shared(&[&ws[0], &other], &random(2 * k, 1, 1.0), 2).is_none(), "different input widths");
+}
+
 #[test]
 fn close_to_the_f32_product() {
     let (n, k, rows) = (40, 576, 16);

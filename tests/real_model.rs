@@ -152,6 +152,11 @@ fn smollm2_quantized_decoding_does_not_depend_on_the_batch() {
         let b: Vec<u32> = all.get(row).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
         assert!(a == b, "row {row}: batch of 16 vs alone");
     }
+    // A cache of 16 rows neither continues with 1 row nor fans out again.
+    let one = Tensor::from_vec(vec![next[0]], (1, 1), dev).unwrap();
+    let err = m.llama.forward(&one, Some(&mut batch)).unwrap_err().to_string();
+    assert!(err.contains("16 rows continued with 1"), "{err}");
+    assert!(batch.fan_out(2).is_err());
 }
 
 #[test]

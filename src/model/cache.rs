@@ -1,5 +1,10 @@
 //! Key/value cache for incremental decoding: per layer, the keys and values of
-//! every position seen so far, `[batch, kv_heads, len, head_dim]`.
+//! every position seen so far. Two layouts, one per forward path (a cache
+//! belongs to the path that filled it):
+//! - candle's: tensors `[batch, kv_heads, len, head_dim]`;
+//! - the 8-bit decoding path's (`llama::q8_forward`): flat vectors
+//!   position-major, `[len, batch, kv_heads, head_dim]`, so a step appends at
+//!   the end instead of copying the whole cache.
 
 use candle_core::Tensor;
 
@@ -8,12 +13,15 @@ use crate::error::Result;
 #[derive(Clone, Default)]
 pub struct KvCache {
     layers: Vec<(Option<Tensor>, Option<Tensor>)>,
+    flat: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Rows of the flat layout (0 until the 8-bit path fills it).
+    flat_batch: usize,
     len: usize,
 }
 
 impl KvCache {
     pub fn new(num_layers: usize) -> Self {
-        Self { layers: vec![(None, None); num_layers], len: 0 }
+        Self { layers: vec![(None, None); num_layers], flat: vec![(Vec::new(), Vec::new()); num_layers], flat_batch: 0, len: 0 }
     }
 
     /// Number of positions cached.
@@ -25,8 +33,25 @@ impl KvCache {
         self.len == 0
     }
 
-    pub(crate) fn layer_mut(&mut self, i: usize) -> &mut (Option<Tensor>, Option<Tensor>) {
-        &mut self.layers[i]
+    /// Layer `i` in candle's layout; an error when the 8-bit path filled the cache.
+    pub(crate) fn layer_mut(&mut self, i: usize) -> Result<&mut (Option<Tensor>, Option<Tensor>)> {
+        if self.flat.iter().any(|(k, _)| !k.is_empty()) {
+            return crate::error::param_err("this KV cache was filled by the 8-bit decoding path");
+        }
+        Ok(&mut self.layers[i])
+    }
+
+    /// Layer `i` in the 8-bit path's layout for `batch` rows; an error when
+    /// candle filled the cache or it holds another number of rows.
+    pub(crate) fn flat_mut(&mut self, i: usize, batch: usize) -> Result<&mut (Vec<f32>, Vec<f32>)> {
+        if self.layers.iter().any(|(k, _)| k.is_some()) {
+            return crate::error::param_err("this KV cache was filled by the f32 forward path");
+        }
+        if self.len > 0 && self.flat_batch != batch {
+            return crate::error::param_err(format!("a KV cache of {} rows continued with {batch}", self.flat_batch));
+        }
+        self.flat_batch = batch;
+        Ok(&mut self.flat[i])
     }
 
     pub(crate) fn advance(&mut self, t: usize) {
@@ -53,6 +78,17 @@ impl KvCache {
             .iter()
             .map(|(k, v)| Ok((rep(k)?, rep(v)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { layers, len: self.len })
+        if self.len > 0 && self.flat_batch > 1 {
+            return crate::error::param_err("fan_out needs a cache of batch 1");
+        }
+        // Position-major: each position's block of one row, repeated n times.
+        let rep_flat = |x: &Vec<f32>| -> Vec<f32> {
+            if x.is_empty() {
+                return Vec::new();
+            }
+            x.chunks_exact(x.len() / self.len).flat_map(|pos| std::iter::repeat_n(pos, n).flatten().copied()).collect()
+        };
+        let flat = self.flat.iter().map(|(k, v)| (rep_flat(k), rep_flat(v))).collect();
+        Ok(Self { layers, flat, flat_batch: if self.flat_batch > 0 { n } else { 0 }, len: self.len })
     }
 }

@@ -267,7 +267,10 @@ impl Llama {
         let mask = causal_mask(t, offset, x.device())?;
         for (i, blk) in self.blocks.iter().enumerate() {
             let h = self.rms_norm(&x, &blk.attn_norm)?;
-            let kv_slot = cache.as_deref_mut().map(|c| c.layer_mut(i));
+            let kv_slot = match cache.as_deref_mut() {
+                Some(c) => Some(c.layer_mut(i)?),
+                None => None,
+            };
             let a = self.attention(&h, blk, offset, mask.as_ref(), kv_slot)?;
             x = (x + a)?;
             let h = self.rms_norm(&x, &blk.mlp_norm)?;

@@ -57,15 +57,23 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   await page.screenshot({ path: path.join(SHOTS, "real-model-explore.png"), fullPage: true });
   // The same 4 samples as the CLI (the few-rows 8-bit kernel; 12 rows below).
   sameAsCli(JSON.parse((await download(page, "button[data-what=json]")).bytes.toString()), 4);
-  // Decoding speed in the page vs the native CLI, same prompt and length.
-  await page.click("#bench");
-  await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 120_000 });
-  const bench = await page.textContent("#bench-result");
-  const [b1, b16] = [...bench.matchAll(/([\d.]+) tokens\/s at batch (\d+)/g)].map((m) => Number(m[1]));
-  const native = JSON.parse(cli(["bench", "--model", smolPath, "--task", "arithmetic", "--tokens", "32", "--json"]));
-  const [n1, n16] = native.rows.map((r) => r.tokens_per_s);
+  // Decoding speed in the page vs the native CLI, same prompt and length:
+  // page and CLI alternately, twice, the faster of each (this VM's speed
+  // drifts by 20% from minute to minute).
+  const [page1, page16, native1, native16] = [[], [], [], []];
+  for (let round = 0; round < 2; round++) {
+    await page.evaluate(() => { document.querySelector("#bench-result").textContent = ""; });
+    await page.click("#bench");
+    await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 120_000 });
+    const bench = await page.textContent("#bench-result");
+    const [b1, b16] = [...bench.matchAll(/([\d.]+) tokens\/s at batch (\d+)/g)].map((m) => Number(m[1]));
+    const native = JSON.parse(cli(["bench", "--model", smolPath, "--task", "arithmetic", "--tokens", "32", "--json"]));
+    const [n1, n16] = native.rows.map((r) => r.tokens_per_s);
+    page1.push(b1); page16.push(b16); native1.push(n1); native16.push(n16);
+  }
+  const [b1, b16, n1, n16] = [page1, page16, native1, native16].map((v) => Math.max(...v));
   Object.assign(metrics, { real_page_decode_b1: b1, real_page_decode_b16: b16, real_native_decode_b1: n1, real_native_decode_b16: n16,
-    real_page_vs_native_b1: b1 / n1, real_page_vs_native_b16: b16 / n16 });
+    real_page_vs_native_b1: b1 / n1, real_page_vs_native_b16: b16 / n16, real_decode_runs: { page1, page16, native1, native16 } });
   // A second visit reads the model from the Cache API, not the network.
   const t1 = Date.now();
   await page.reload();

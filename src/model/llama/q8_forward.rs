@@ -24,31 +24,35 @@ use crate::model::q8::Q8Matrix;
 /// `e^x` in f32 from IEEE f64 operations only (range reduction by ln 2,
 /// then the Taylor polynomial of degree 9 on |r| <= ln2 / 2: relative error
 /// below 1e-10, under 0.002 of an f32 step, before the final rounding), so
-/// every platform computes the same value.
+/// every platform computes the same value. No branches before the final
+/// choice (the input is clamped, and `2^k` is built from the bits of
+/// `k + 1023 + 2^52`), so loops over it vectorise.
+#[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    if x.is_nan() {
-        return x;
-    }
-    if x < -104.0 {
-        return 0.0;
-    }
-    if x > 89.0 {
-        return f32::INFINITY;
-    }
     const LN2_HI: f64 = 0.693_147_180_369_123_8; // ln 2 rounded to 32 bits
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10; // ln 2 - LN2_HI
     const C: [f64; 10] = [1.0, 1.0, 1.0 / 2.0, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0];
-    let x = x as f64;
-    let k = (x * std::f64::consts::LOG2_E + 0.5).floor();
-    let r = (x - k * LN2_HI) - k * LN2_LO;
+    // A NaN stays NaN through every step below.
+    let xc = x.clamp(-104.0, 89.0) as f64;
+    let k = (xc * std::f64::consts::LOG2_E + 0.5).floor();
+    let r = (xc - k * LN2_HI) - k * LN2_LO;
     let mut p = C[9];
     for &c in C[..9].iter().rev() {
         p = c + p * r;
     }
-    // 2^k for k in -151..=129, as a product of two powers inside the f64 range.
+    // 2^k for k in -150..=129, as a product of two powers inside the f64
+    // range; 2^e from the integer e + 1023 held in the low mantissa bits of
+    // e + 1023 + 2^52, shifted into the exponent field.
     let half = (k / 2.0).floor();
-    let pow = |e: f64| f64::from_bits(((e as i64 + 1023) as u64) << 52);
-    (p * pow(half) * pow(k - half)) as f32
+    let pow = |e: f64| f64::from_bits((e + (1023.0 + 4_503_599_627_370_496.0)).to_bits() << 52);
+    let y = (p * pow(half) * pow(k - half)) as f32;
+    if x < -104.0 {
+        0.0
+    } else if x > 89.0 {
+        f32::INFINITY
+    } else {
+        y
+    }
 }
 
 /// `sum_i a_i b_i` in a fixed order: eight running sums (element `i` into
@@ -69,6 +73,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
 
+#[inline(always)]
 fn silu(x: f32) -> f32 {
     x / (1.0 + exp(-x))
 }
@@ -101,39 +106,57 @@ fn rope(x: &mut [f32], t: usize, heads: usize, hd: usize, cos: &[f32], sin: &[f3
 }
 
 /// Causal attention for `q` `[batch, t, heads, hd]` against the cached keys
-/// and values `[batch, kv_heads, s, hd]` (`s = offset + t`); query head `h`
-/// reads K/V head `h / (heads / kv_heads)`. Returns `[batch, t, heads * hd]`.
+/// and values `[s, batch, kv_heads, hd]` (position-major, `s = offset + t`);
+/// query head `h` reads K/V head `h / (heads / kv_heads)`. Returns
+/// `[batch, t, heads * hd]`. The query heads sharing a K/V head are done
+/// together, so each cached row is read once for all of them; each head's
+/// sums run in the same order as one head alone.
 #[allow(clippy::too_many_arguments)]
 fn attention(q: &[f32], k: &[f32], v: &[f32], (b, t, s): (usize, usize, usize), heads: usize, kv_heads: usize, hd: usize) -> Vec<f32> {
     let offset = s - t;
+    let group = heads / kv_heads;
     let scale = 1.0 / (hd as f32).sqrt();
     let mut out = vec![0f32; b * t * heads * hd];
-    let mut w = vec![0f32; s];
+    // Scores of the group's heads: `w[hh * s + j]`.
+    let mut w = vec![0f32; group * s];
+    let mut sums = vec![0f32; group];
+    let at = |j: usize, bi: usize, g: usize| ((j * b + bi) * kv_heads + g) * hd;
     for bi in 0..b {
         for ti in 0..t {
             let seen = offset + ti + 1;
-            for h in 0..heads {
-                let g = h / (heads / kv_heads);
-                let qv = &q[((bi * t + ti) * heads + h) * hd..][..hd];
-                let kv = (bi * kv_heads + g) * s * hd;
-                let mut max = f32::NEG_INFINITY;
-                for (j, wj) in w.iter_mut().enumerate().take(seen) {
-                    *wj = dot(qv, &k[kv + j * hd..][..hd]) * scale;
-                    max = max.max(*wj);
-                }
-                let mut sum = 0f32;
-                for wj in w.iter_mut().take(seen) {
-                    *wj = exp(*wj - max);
-                    sum += *wj;
-                }
-                let o = &mut out[((bi * t + ti) * heads + h) * hd..][..hd];
-                for (j, &wj) in w.iter().enumerate().take(seen) {
-                    for (o, &vj) in o.iter_mut().zip(&v[kv + j * hd..][..hd]) {
-                        *o += wj * vj;
+            let row = (bi * t + ti) * heads;
+            for g in 0..kv_heads {
+                let heads_of = (row + g * group) * hd..(row + (g + 1) * group) * hd;
+                let qg = &q[heads_of.clone()];
+                for j in 0..seen {
+                    let kr = &k[at(j, bi, g)..][..hd];
+                    for (hh, qv) in qg.chunks_exact(hd).enumerate() {
+                        w[hh * s + j] = dot(qv, kr) * scale;
                     }
                 }
-                for o in o.iter_mut() {
-                    *o /= sum;
+                for (hh, wh) in w.chunks_exact_mut(s).enumerate() {
+                    let wh = &mut wh[..seen];
+                    // `if`, not `f32::max` (a libm call in wasm); NaNs are skipped alike.
+                    let max = wh.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+                    for x in wh.iter_mut() {
+                        *x = exp(*x - max);
+                    }
+                    sums[hh] = wh.iter().fold(0f32, |a, &e| a + e);
+                }
+                let og = &mut out[heads_of];
+                for j in 0..seen {
+                    let vr = &v[at(j, bi, g)..][..hd];
+                    for (hh, o) in og.chunks_exact_mut(hd).enumerate() {
+                        let wj = w[hh * s + j];
+                        for (o, &vj) in o.iter_mut().zip(vr) {
+                            *o += wj * vj;
+                        }
+                    }
+                }
+                for (hh, o) in og.chunks_exact_mut(hd).enumerate() {
+                    for o in o.iter_mut() {
+                        *o /= sums[hh];
+                    }
                 }
             }
         }
@@ -141,17 +164,15 @@ fn attention(q: &[f32], k: &[f32], v: &[f32], (b, t, s): (usize, usize, usize), 
     out
 }
 
-/// Appends `[batch, t, kv_heads, hd]` keys or values to a cache slot
-/// (`[batch, kv_heads, s, hd]`) and returns the whole slot's values.
-fn append(slot: &mut Option<Tensor>, new: Vec<f32>, (b, t, kvh, hd): (usize, usize, usize, usize)) -> Result<Vec<f32>> {
-    let new = Tensor::from_vec(new, (b, t, kvh, hd), &candle_core::Device::Cpu)?.transpose(1, 2)?.contiguous()?;
-    let all = match slot.as_ref() {
-        Some(prev) => Tensor::cat(&[prev, &new], 2)?,
-        None => new,
-    };
-    let values = all.flatten_all()?.to_vec1::<f32>()?;
-    *slot = Some(all);
-    Ok(values)
+/// Appends `[batch, t, kv_heads, hd]` keys or values to a position-major
+/// cache slot `[s, batch, kv_heads, hd]`.
+fn append(slot: &mut Vec<f32>, new: &[f32], (b, t, kvh, hd): (usize, usize, usize, usize)) {
+    slot.reserve(new.len());
+    for ti in 0..t {
+        for bi in 0..b {
+            slot.extend_from_slice(&new[(bi * t + ti) * kvh * hd..][..kvh * hd]);
+        }
+    }
 }
 
 impl Llama {
@@ -168,21 +189,21 @@ impl Llama {
         let (cos, sin) = (vec(&self.cos.narrow(0, offset, t)?)?, vec(&self.sin.narrow(0, offset, t)?)?);
         for (i, blk) in self.blocks.iter().enumerate() {
             let h = rms_norm(&x, &vec(&blk.attn_norm)?, eps);
-            let mut q = project(&blk.proj[0], &h, rows)?;
-            let mut k = project(&blk.proj[1], &h, rows)?;
-            let v = project(&blk.proj[2], &h, rows)?;
+            let [mut q, mut k, v] = project_shared(&blk.proj[..3], &h, rows)?.try_into().map_err(|_| bad())?;
             rope(&mut q, t, heads, hd, &cos, &sin);
             rope(&mut k, t, kvh, hd, &cos, &sin);
-            let slot = cache.layer_mut(i);
-            let k = append(&mut slot.0, k, (b, t, kvh, hd))?;
-            let v = append(&mut slot.1, v, (b, t, kvh, hd))?;
-            let a = attention(&q, &k, &v, (b, t, offset + t), heads, kvh, hd);
+            let (ck, cv) = cache.flat_mut(i, b)?;
+            append(ck, &k, (b, t, kvh, hd));
+            append(cv, &v, (b, t, kvh, hd));
+            let a = attention(&q, ck, cv, (b, t, offset + t), heads, kvh, hd);
             for (x, o) in x.iter_mut().zip(project(&blk.proj[3], &a, rows)?) {
                 *x += o;
             }
             let h = rms_norm(&x, &vec(&blk.mlp_norm)?, eps);
-            let up = project(&blk.proj[5], &h, rows)?;
-            let m: Vec<f32> = project(&blk.proj[4], &h, rows)?.into_iter().zip(up).map(|(g, u)| silu(g) * u).collect();
+            let [mut m, up] = project_shared(&blk.proj[4..6], &h, rows)?.try_into().map_err(|_| bad())?;
+            for (g, u) in m.iter_mut().zip(&up) {
+                *g = silu(*g) * u;
+            }
             for (x, o) in x.iter_mut().zip(project(&blk.proj[6], &m, rows)?) {
                 *x += o;
             }
@@ -203,9 +224,21 @@ impl Llama {
 
 /// One projection through its 8-bit matrix.
 fn project(p: &Proj, x: &[f32], rows: usize) -> Result<Vec<f32>> {
-    let m: &Q8Matrix = match p {
-        Proj::Quant { q8, .. } => q8,
-        _ => return Err(Error::Other("the quantised decoding path needs quantised projections".into())),
-    };
-    m.matmul(x, rows).ok_or_else(|| Error::Other("a NaN or an infinity in the model's activations (corrupt weights?)".into()))
+    project_shared(std::slice::from_ref(p), x, rows)?.pop().ok_or_else(bad)
+}
+
+/// Projections of the same input (q, k, v; gate, up), the input quantised once.
+fn project_shared(ps: &[Proj], x: &[f32], rows: usize) -> Result<Vec<Vec<f32>>> {
+    let ms = ps
+        .iter()
+        .map(|p| match p {
+            Proj::Quant { q8, .. } => Ok(&**q8),
+            _ => Err(Error::Other("the quantised decoding path needs quantised projections".into())),
+        })
+        .collect::<Result<Vec<&Q8Matrix>>>()?;
+    Q8Matrix::matmul_shared(&ms, x, rows).ok_or_else(bad)
+}
+
+fn bad() -> Error {
+    Error::Other("a NaN or an infinity in the model's activations (corrupt weights?)".into())
 }
