@@ -56,9 +56,18 @@ pub fn exp(x: f32) -> f32 {
 }
 
 /// `sum_i a_i b_i` in a fixed order: eight running sums (element `i` into
-/// sum `i % 8`), then a fixed tree. The same bits everywhere, and compilers
-/// may map the eight sums onto SIMD lanes without changing them.
+/// sum `i % 8`), then a fixed tree. The same bits everywhere: the wasm build
+/// keeps the eight sums in two simd128 vectors (the same multiply, then add,
+/// per sum).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let s = partial_sums(a, b);
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn partial_sums(a: &[f32], b: &[f32]) -> [f32; 8] {
     let mut s = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -70,7 +79,58 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
         s[l] += x * y;
     }
-    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    s
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn partial_sums(a: &[f32], b: &[f32]) -> [f32; 8] {
+    use core::arch::wasm32::*;
+    let n = a.len().min(b.len()) / 8 * 8;
+    let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    // Safety: `n <= len` of both slices bounds every 16-byte load.
+    unsafe {
+        for i in (0..n).step_by(8) {
+            let (pa, pb) = (a.as_ptr().add(i) as *const v128, b.as_ptr().add(i) as *const v128);
+            lo = f32x4_add(lo, f32x4_mul(v128_load(pa), v128_load(pb)));
+            hi = f32x4_add(hi, f32x4_mul(v128_load(pa.add(1)), v128_load(pb.add(1))));
+        }
+    }
+    let mut s = [0f32; 8];
+    // Safety: two 16-byte stores into the 32-byte array.
+    unsafe {
+        v128_store(s.as_mut_ptr() as *mut v128, lo);
+        v128_store(s.as_mut_ptr().add(4) as *mut v128, hi);
+    }
+    for (l, (x, y)) in a[n..].iter().zip(&b[n..]).enumerate() {
+        s[l] += x * y;
+    }
+    s
+}
+
+/// `o_i += w v_i` (multiply, then add), in simd128 in the wasm build.
+#[inline(always)]
+fn add_scaled(o: &mut [f32], w: f32, v: &[f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let n = o.len().min(v.len()) / 4 * 4;
+        let ws = f32x4_splat(w);
+        // Safety: `n <= len` of both slices bounds every 16-byte access.
+        unsafe {
+            for i in (0..n).step_by(4) {
+                let (po, pv) = (o.as_mut_ptr().add(i) as *mut v128, v.as_ptr().add(i) as *const v128);
+                v128_store(po, f32x4_add(v128_load(po), f32x4_mul(ws, v128_load(pv))));
+            }
+        }
+        for (o, &vi) in o[n..].iter_mut().zip(&v[n..]) {
+            *o += w * vi;
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for (o, &vi) in o.iter_mut().zip(v) {
+        *o += w * vi;
+    }
 }
 
 #[inline(always)]
@@ -147,10 +207,7 @@ fn attention(q: &[f32], k: &[f32], v: &[f32], (b, t, s): (usize, usize, usize), 
                 for j in 0..seen {
                     let vr = &v[at(j, bi, g)..][..hd];
                     for (hh, o) in og.chunks_exact_mut(hd).enumerate() {
-                        let wj = w[hh * s + j];
-                        for (o, &vj) in o.iter_mut().zip(vr) {
-                            *o += wj * vj;
-                        }
+                        add_scaled(o, w[hh * s + j], vr);
                     }
                 }
                 for (hh, o) in og.chunks_exact_mut(hd).enumerate() {
