@@ -33,9 +33,10 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Layer `i` in candle's layout; an error when the 8-bit path filled the cache.
+    /// Layer `i` in candle's layout; an error when the 8-bit path filled the
+    /// cache (a forward pass fills every layer, so layer `i` tells).
     pub(crate) fn layer_mut(&mut self, i: usize) -> Result<&mut (Option<Tensor>, Option<Tensor>)> {
-        if self.flat.iter().any(|(k, _)| !k.is_empty()) {
+        if !self.flat[i].0.is_empty() {
             return crate::error::param_err("this KV cache was filled by the 8-bit decoding path");
         }
         Ok(&mut self.layers[i])
@@ -44,7 +45,7 @@ impl KvCache {
     /// Layer `i` in the 8-bit path's layout for `batch` rows; an error when
     /// candle filled the cache or it holds another number of rows.
     pub(crate) fn flat_mut(&mut self, i: usize, batch: usize) -> Result<&mut (Vec<f32>, Vec<f32>)> {
-        if self.layers.iter().any(|(k, _)| k.is_some()) {
+        if self.layers[i].0.is_some() {
             return crate::error::param_err("this KV cache was filled by the f32 forward path");
         }
         if self.len > 0 && self.flat_batch != batch {
