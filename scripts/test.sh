@@ -5,6 +5,11 @@
 # state/charts/exports natively, and the built page end to end in headless
 # Chromium (tests/e2e), and the GPU kernels on a software Vulkan device
 # (lavapipe). Extra arguments go to `cargo test`.
+#
+# A test that cannot run here (no SmolLM2, no Python reference, no GPU
+# adapter) says SKIPPED and is counted in the summary line; with
+# SHARPEN_NO_SKIPS=1 (set by .ci/run, where everything can be installed) any
+# skipped test fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
@@ -18,7 +23,9 @@ need_real_model_inputs
 need_gpu_test_tools
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+export SHARPEN_SKIP_LOG
+SHARPEN_SKIP_LOG=$(mktemp)
+trap 'rm -f "$log" "$SHARPEN_SKIP_LOG"' EXIT
 set +e
 cargo test --release --locked "$@" 2>&1 | tee "$log"
 native=${PIPESTATUS[0]}
@@ -36,10 +43,23 @@ browser=${PIPESTATUS[0]}
 set -e
 bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}')
 bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}')
+bskipped=$(grep -Eo '^ℹ skipped [0-9]+' "$log" | awk '{print $3}')
 bpassed=${bpassed:-0}
 bfailed=${bfailed:-1}
+bskipped=${bskipped:-0}
+skipped=$(wc -l < "$SHARPEN_SKIP_LOG")
+# A skipped native test passes (it returns early): count it once, as skipped.
+passed=$((passed - skipped))
 
 [ -n "$REAL_MODEL_NOTE" ] && echo "$REAL_MODEL_NOTE"
-echo "native: $passed passed, $failed failed; browser: $bpassed passed, $bfailed failed (screenshots in target/e2e/screenshots)"
-echo "tests: $((passed + bpassed)) passed, $((failed + bfailed)) failed"
+if [ "$skipped" -gt 0 ]; then
+  echo "skipped native tests:"
+  sed 's/^/  /' "$SHARPEN_SKIP_LOG"
+fi
+echo "native: $passed passed, $failed failed, $skipped skipped; browser: $bpassed passed, $bfailed failed, $bskipped skipped (screenshots in target/e2e/screenshots)"
+echo "tests: $((passed + bpassed)) passed, $((failed + bfailed)) failed, $((skipped + bskipped)) skipped"
+if [ "${SHARPEN_NO_SKIPS:-0}" = 1 ] && [ $((skipped + bskipped)) -gt 0 ]; then
+  echo "SHARPEN_NO_SKIPS=1: $((skipped + bskipped)) tests were skipped; everything they need can be installed here" >&2
+  exit 1
+fi
 [ "$native" = 0 ] && [ "$browser" = 0 ]

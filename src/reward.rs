@@ -1,4 +1,5 @@
-//! Self-rewards: how the model judges its own answers (DESIGN.md section 1).
+//! Self-rewards: how the model judges its own answers (arXiv 2412.01951:
+//! Eq. 2 and the rewards of its experiments).
 //!
 //! * `loglik`: `r(y|x) = log pi_base(y|x)` (Eq. 2, maximum-likelihood sharpening).
 //! * `loglik_norm`: `log pi_base(y|x) / |y|`, tokens counted with `</s>`.

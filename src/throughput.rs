@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::model::Model;
+use crate::rng::Stream;
 use crate::sample::{sample_batch, SampleSettings};
 use crate::sharpen::bon::choose_problems;
 use crate::tasks::Task;
@@ -46,7 +47,7 @@ pub fn sampling_speed(model: &Model, task: &dyn Task, n: usize, min_secs: f64, c
         sampled = 0;
         processed = 0;
         for (i, p) in prompts.iter().enumerate() {
-            let s = sample_batch(&model.llama, p, model.tok.eos, n, &settings, 0, i as u64)?;
+            let s = sample_batch(&model.llama, p, model.tok.eos, &settings, 0, &Stream::samples(i as u64, n))?;
             let steps = s.iter().map(|x| x.scored_len()).max().unwrap_or(0);
             sampled += s.iter().map(|x| x.scored_len()).sum::<usize>();
             processed += p.len() + n * steps.saturating_sub(1);
@@ -74,7 +75,7 @@ pub fn decode_speed(model: &Model, prompt: &[u32], n: usize, new_tokens: usize, 
         llama.forward(&ids, Some(&mut cache)).map(|_| ())
     })?;
     let settings = SampleSettings { max_new_tokens: new_tokens, ..Default::default() };
-    let total = time_fastest(clock, min_secs, &mut || sample_batch(llama, prompt, u32::MAX, n, &settings, 0, 0).map(|_| ()))?;
+    let total = time_fastest(clock, min_secs, &mut || sample_batch(llama, prompt, u32::MAX, &settings, 0, &Stream::samples(0, n)).map(|_| ()))?;
     // The first token comes from the prefill's logits: `new_tokens - 1` decoding steps.
     let decoded = n * new_tokens.saturating_sub(1);
     Ok(DecodeSpeed { prefill_s, tokens_per_s: decoded as f64 / (total - prefill_s).max(1e-9) })

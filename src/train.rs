@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::error::{param_err, Result};
 use crate::model::bundle::{named_tensors, sorted_vars, to_safetensors};
 use crate::model::{Config, Llama, Tok};
-use crate::rng::{Purpose, Rng};
+use crate::rng::{Rng, Stream};
 use crate::sharpen::train_step::{nll_loss, step, Example};
 use crate::tasks::{Arithmetic, Task};
 
@@ -162,7 +162,7 @@ fn init_vars(cfg: &Config, seed: u64) -> Result<VarMap> {
             Tensor::ones(shape, DType::F32, &Device::Cpu)?
         } else {
             let std = if name.contains("o_proj") || name.contains("down_proj") { resid } else { 0.02 };
-            let mut rng = Rng::new(seed, Purpose::Init, k as u64, 0);
+            let mut rng = Rng::new(seed, Stream::Init { tensor: k as u64 })?;
             let v: Vec<f32> = (0..shape.elem_count()).map(|_| (rng.normal() * std) as f32).collect();
             Tensor::from_vec(v, shape, &Device::Cpu)?
         };
@@ -188,7 +188,7 @@ pub fn train(task: &Arithmetic, p: &TrainParams, progress: &mut dyn FnMut(usize,
     let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() })?;
     let mut ema = f64::NAN;
     for s in 1..=p.steps {
-        let mut rng = Rng::new(p.seed, Purpose::Corpus, s as u64, 0);
+        let mut rng = Rng::new(p.seed, Stream::Corpus { step: s as u64 })?;
         let batch = (0..p.batch).map(|_| corpus_example(task, &tok, p, &mut rng)).collect::<Result<Vec<_>>>()?;
         opt.set_learning_rate(lr_at(p, s));
         let loss = nll_loss(&model, &batch)?;

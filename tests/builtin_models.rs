@@ -74,14 +74,43 @@ fn sft_with_defaults_raises_accuracy_by_25_points_and_amplifies_wrong_modes() {
     assert!(last.accuracy_marked.unwrap() < first.accuracy_marked.unwrap(), "marked accuracy must fall");
 }
 
+/// What the `add` model's self-verifier checks: mean `P(Y | "a+b=c?")` over
+/// the first 400 prompts for the right sum and for answers off by one in the
+/// units or by ten, on unmarked and marked prompts (the README's table).
 #[test]
-fn rlhf_with_defaults_reaches_the_closed_form() {
-    use sharpening_lab::sharpen::{run_rlhf, RlhfParams};
+fn what_the_add_verifier_checks() {
+    use sharpening_lab::score::{score, Scored};
     let model = builtin::load("add").unwrap();
     let task = by_name("add").unwrap();
-    let r = run_rlhf(&model, task.as_ref(), &RlhfParams::default(), &mut |_, _| true).unwrap();
-    let (first, last) = (&r.steps[0], r.steps.last().unwrap());
-    assert!(first.kl_to_closed_form > 0.3, "start {}", first.kl_to_closed_form);
-    assert!(last.kl_to_closed_form < 0.05, "issue 6: KL(pi || pi*_beta) must fall below 0.05 nats, got {}", last.kl_to_closed_form);
-    assert!(last.metrics.p_star > first.metrics.p_star + 0.2);
+    let yes = model.tok.encode(task.verify_yes()).unwrap();
+    let offsets: [i64; 5] = [0, 1, -1, 10, -10];
+    let mut sums = [[0.0f64; 5]; 2];
+    let mut counts = [0usize; 2];
+    for i in 0..400 {
+        let q = task.problem(i);
+        let right: i64 = q.answer.parse().unwrap();
+        let k = usize::from(q.marked);
+        counts[k] += 1;
+        for (j, off) in offsets.iter().enumerate() {
+            let vp = model.tok.encode_prompt(&task.verify_prompt(&q.prompt, &(right + off).to_string())).unwrap();
+            sums[k][j] += score(&model.llama, &[Scored { prompt: &vp, continuation: &yes }]).unwrap()[0].exp();
+        }
+    }
+    let mean = |k: usize, j: usize| sums[k][j] / counts[k] as f64;
+    for (k, name) in ["unmarked", "marked"].iter().enumerate() {
+        eprintln!("{name} ({} prompts): P(Y) right {:.3}, +1 {:.3}, -1 {:.3}, +10 {:.3}, -10 {:.3}", counts[k], mean(k, 0), mean(k, 1), mean(k, 2), mean(k, 3), mean(k, 4));
+    }
+    // Measured: unmarked right 0.608, +1 0.577, -1 0.611, +10 0.276, -10
+    // 0.348; marked right 0.122, -10 (the forgotten carry) 0.585.
+    // It checks the tens digit: a wrong units digit passes as often as the
+    // right answer, a wrong tens digit far less often...
+    for j in [1, 2] {
+        assert!((mean(0, j) - mean(0, 0)).abs() < 0.05, "units off by one: P(Y) {} vs right {}", mean(0, j), mean(0, 0));
+    }
+    for j in [3, 4] {
+        assert!(mean(0, j) < mean(0, 0) - 0.2, "tens off: P(Y) {} vs right {}", mean(0, j), mean(0, 0));
+    }
+    // ...of the corpus's most likely answer: on marked prompts it endorses
+    // the forgotten carry (ten too low) over the right sum.
+    assert!(mean(1, 4) > mean(1, 0) + 0.3, "marked: P(Y) of ten too low {} vs right {}", mean(1, 4), mean(1, 0));
 }

@@ -174,7 +174,7 @@ fn views_render_real_reports() {
 #[test]
 fn lora_view_renders_its_report() {
     use sharpening_lab::sharpen::lora_sft::{LoraEval, LoraReport, LoraStep};
-    let e = |lp, g, s| LoraEval { dataset_logp: lp, greedy_accuracy: g, sample_accuracy: s };
+    let e = |lp, g, s| LoraEval { dataset_logp: lp, greedy_accuracy: g, sample_accuracy: s, sample_accuracy_ci: None };
     let r = LoraReport {
         prompts: 3,
         dataset_size: 2,

@@ -35,10 +35,17 @@ fn bon_json_is_complete_and_deterministic() {
     for r in ["loglik", "loglik_norm", "majority", "self_verify"] {
         assert!(rewards.contains(&r), "missing reward {r}");
     }
+    // The rows are the library's for the same parameters, number for number.
+    let model = sharpening_lab::builtin::load("add").unwrap();
+    let task = sharpening_lab::tasks::by_name("add").unwrap();
+    let params: sharpening_lab::sharpen::BonParams = serde_json::from_value(v["params"].clone()).unwrap();
+    assert_eq!((params.n.clone(), params.prompts, params.seed), (vec![1, 4], 6, 7));
+    let lib = sharpening_lab::sharpen::run_bon(&model, task.as_ref(), &params, &mut |_, _| true).unwrap();
+    assert_eq!(v["rows"], serde_json::to_value(&lib.rows).unwrap());
+    // Accuracy is a share of trials: a whole number of them.
     for r in rows {
-        let acc = r["accuracy"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&acc));
-        assert!(r["n"].as_u64().is_some());
+        let k = r["accuracy"].as_f64().unwrap() * r["trials"].as_f64().unwrap();
+        assert!((k - k.round()).abs() < 1e-9, "{r}");
     }
     let (c, _) = json(&["bon", "--n", "1,4", "--prompts", "6", "--seed", "8", "--json"]);
     assert_ne!(a, c, "another seed must give other numbers");

@@ -10,13 +10,13 @@ use sharpening_lab::gpu::decoder::{GpuDecoder, GpuModel};
 use sharpening_lab::gpu::Precision;
 use sharpening_lab::gpu::kernels::{run, Kernels, TILED_VARIANTS};
 use sharpening_lab::gpu::Gpu;
-use sharpening_lab::rng::{Purpose, Rng};
+use sharpening_lab::rng::{Rng, Stream};
 
 mod common;
 use common::{close, gpu};
 
 fn random(n: usize, seed: u64) -> Vec<f32> {
-    let mut r = Rng::new(seed, Purpose::Init, 7, n as u64);
+    let mut r = Rng::new(seed, Stream::Fixture { a: 7, b: n as u64 }).unwrap();
     (0..n).map(|_| r.normal() as f32).collect()
 }
 
@@ -278,8 +278,9 @@ fn gpu_sampling_agrees_with_the_cpu_for_the_same_seed() {
         let (mut same, mut total) = (0, 0);
         for i in 0..6u64 {
             let ids = m.tok.encode_prompt(&t.problem(i as usize).prompt).unwrap();
-            let cpu = sample_batch(&m.llama, &ids, m.tok.eos, 16, &settings, 3, i).unwrap();
-            let gpu = sample_with(&mut dec, &ids, m.tok.eos, 16, &settings, 3, i).unwrap();
+            let streams = sharpening_lab::rng::Stream::samples(i, 16);
+            let cpu = sample_batch(&m.llama, &ids, m.tok.eos, &settings, 3, &streams).unwrap();
+            let gpu = sample_with(&mut dec, &ids, m.tok.eos, &settings, 3, &streams).unwrap();
             for (a, b) in cpu.iter().zip(&gpu) {
                 total += 1;
                 if a.tokens == b.tokens && a.complete == b.complete {

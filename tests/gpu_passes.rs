@@ -175,7 +175,7 @@ fn the_explorer_scores_on_the_gpu_and_matches_the_cpu() {
         let prompt = t.problem(i).prompt;
         let p = ExploreParams { prompt: prompt.clone(), n: 16, ..Default::default() };
         let (q, ids) = explore_prompt(&m, t.as_ref(), &p).unwrap();
-        let samples = sharpening_lab::sample::sample_batch(&m.llama, &ids, m.tok.eos, p.n, &p.sampling, p.seed, 0).unwrap();
+        let samples = sharpening_lab::sample::sample_batch(&m.llama, &ids, m.tok.eos, &p.sampling, p.seed, &sharpening_lab::rng::Stream::samples(0, p.n)).unwrap();
         let pairs = explore_scoring(&m, t.as_ref(), &q, &ids, &samples).unwrap();
         let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
         let table = pairs.iter().cloned().zip(dec.token_logps(&items).unwrap()).collect();

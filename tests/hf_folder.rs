@@ -69,7 +69,7 @@ fn smollm2_as_a_hugging_face_folder_matches_the_gguf_path() {
             .is_ok_and(|s| s.success());
         if !ok {
             let _ = std::fs::remove_dir_all(dir);
-            eprintln!("SKIPPED: the converter needs python3 with the `gguf` and `numpy` packages (pip install gguf numpy)");
+            common::skip("the converter needs python3 with the `gguf` and `numpy` packages (pip install gguf numpy)");
             return;
         }
     }

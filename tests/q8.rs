@@ -3,10 +3,10 @@
 //! product. (The wasm kernel is checked against the CLI by the browser test.)
 
 use sharpening_lab::model::q8::{reference_matmul, Q8Matrix, QK};
-use sharpening_lab::rng::{Purpose, Rng};
+use sharpening_lab::rng::{Rng, Stream};
 
 fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut rng = Rng::new(seed, Purpose::Init, 7, 0);
+    let mut rng = Rng::new(seed, Stream::Fixture { a: 7, b: 0 }).unwrap();
     (0..n).map(|i| if i % 97 < 32 && seed % 2 == 0 { 0.0 } else { (rng.uniform() as f32 - 0.5) * scale }).collect()
 }
 

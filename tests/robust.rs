@@ -4,7 +4,7 @@
 mod common;
 
 use sharpening_lab::model::Model;
-use sharpening_lab::rng::{Purpose, Rng};
+use sharpening_lab::rng::{Rng, Stream};
 use sharpening_lab::sharpen::train_step::{nll_loss, step, Example};
 use sharpening_lab::tasks::by_name;
 
@@ -18,7 +18,7 @@ fn load(c: &[u8], w: &[u8], t: &[u8]) -> Result<(), String> {
 fn fuzzed_model_files_give_errors_not_panics() {
     let t = common::tiny(1, 0.5);
     let files = [t.config_json.as_bytes().to_vec(), t.weight_bytes.clone(), t.tokenizer_json.as_bytes().to_vec()];
-    let mut rng = Rng::new(99, Purpose::Corpus, 0, 0);
+    let mut rng = Rng::new(99, Stream::Fixture { a: 0, b: 0 }).unwrap();
     let mut errors = 0;
     for round in 0..600 {
         let mut f = files.clone();

@@ -3,7 +3,7 @@
 //! mapping onto the same parameter structs the CLI uses.
 
 use sharpening_lab::reward::Reward;
-use sharpening_lab::rng::{Purpose, Rng};
+use sharpening_lab::rng::{Rng, Stream};
 use sharpening_lab::sharpen::{BonParams, SftParams};
 use sharpening_lab::ui::params::{Kind, UiState, View, PARAMS};
 use sharpening_lab::ui::url;
@@ -29,7 +29,7 @@ fn defaults_match_the_cli_defaults() {
 
 #[test]
 fn hash_round_trips_random_states() {
-    let mut rng = Rng::new(11, Purpose::Sample, 0, 0);
+    let mut rng = Rng::new(11, Stream::Fixture { a: 0, b: 0 }).unwrap();
     for _ in 0..300 {
         let mut s = UiState::default();
         for p in PARAMS {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::decoder::{GpuDecoder, GpuModel};
 use crate::error::{Error, Result};
+use crate::rng::Stream;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::sample::Decode;
 use crate::sample::{Sample, SampleSettings, Sampler};
@@ -65,9 +66,9 @@ impl<'m, 'g> GpuDecode<'m, 'g> {
 
     /// `sample::sample_batch` on the GPU, awaiting every readback: the same
     /// streams, the same choices.
-    pub async fn sample_async(&mut self, prompt: &[u32], eos: u32, n: usize, settings: &SampleSettings, seed: u64, prompt_index: u64) -> Result<Vec<Sample>> {
-        let mut s = Sampler::new(prompt.len(), self.model.max_len(), eos, n, settings, seed, prompt_index)?;
-        let mut rows = self.start_async(prompt, n, s.max_len()).await?;
+    pub async fn sample_async(&mut self, prompt: &[u32], eos: u32, settings: &SampleSettings, seed: u64, streams: &[Stream]) -> Result<Vec<Sample>> {
+        let mut s = Sampler::new(prompt.len(), self.model.max_len(), eos, settings, seed, streams)?;
+        let mut rows = self.start_async(prompt, streams.len(), s.max_len()).await?;
         while let Some(next) = s.feed(&rows) {
             rows = self.next_async(&next).await?;
         }

@@ -189,10 +189,10 @@ impl Llama {
     /// (`model.layers.{i}.{proj}.lora_a` / `lora_b`), so a training model and
     /// an inference view built over the same `VarMap` share them. Adapters
     /// absent from `vars` are created there: `A` ~ N(0, 1/in) from the
-    /// portable RNG stream `(seed, Init, 1, k)`, `B` = 0, so training starts
+    /// portable RNG stream `(seed, LoraInit k)`, `B` = 0, so training starts
     /// from the base model exactly.
     pub fn add_lora(&mut self, vars: &candle_nn::VarMap, rank: usize, alpha: f64, seed: u64) -> Result<()> {
-        use crate::rng::{Purpose, Rng};
+        use crate::rng::{Rng, Stream};
         if rank == 0 || rank > 256 {
             return crate::error::param_err(format!("LoRA rank {rank} must be in 1..=256"));
         }
@@ -206,7 +206,7 @@ impl Llama {
                 let name = format!("model.layers.{i}.{short}");
                 let (an, bn) = (format!("{name}.lora_a"), format!("{name}.lora_b"));
                 if !data.contains_key(&an) {
-                    let mut r = Rng::new(seed, Purpose::Init, 1, k);
+                    let mut r = Rng::new(seed, Stream::LoraInit { adapter: k })?;
                     let sd = 1.0 / (inp as f64).sqrt();
                     let init: Vec<f32> = (0..rank * inp).map(|_| (r.normal() * sd) as f32).collect();
                     data.insert(an.clone(), candle_core::Var::from_tensor(&Tensor::from_vec(init, (rank, inp), &dev)?)?);
@@ -244,6 +244,12 @@ impl Llama {
 
     pub fn device(&self) -> &Device {
         self.embed.device()
+    }
+
+    /// Whether decoding (every forward pass with a KV cache) takes the 8-bit
+    /// path, whose log-probabilities approximate the f32 model's.
+    pub fn decodes_on_q8(&self) -> bool {
+        self.all_q8()
     }
 
     /// Logits at every position: `ids` is `[batch, time]` (u32), the result is

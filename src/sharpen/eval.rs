@@ -1,9 +1,15 @@
 //! Exact evaluation of a model being sharpened against the frozen base model,
-//! shared by SFT- and RLHF-Sharpening: `pi(y*)` (the base model's argmax), the
-//! sharpened share (Def. 3.1), the probability that a sample is correct,
-//! `E_pi[log pi_base(y|x)]`, the entropy, `KL(pi || pi_base)` and, for RLHF,
-//! `KL(pi || pi*_beta)` to the closed-form optimum — all exact over the
-//! enumerated answers (DESIGN.md section 2).
+//! shared by SFT- and RLHF-Sharpening (arXiv 2412.01951: Def. 3.1, Eq. 6,
+//! Thm 4.1 and 4.2): `pi(y*)`
+//! (the base model's argmax), the sharpened share (Def. 3.1), the probability
+//! that a sample is correct, `E_pi[log pi_base(y|x)]`, the entropy,
+//! `KL(pi || pi_base)` and, for RLHF, `KL(pi || pi*_beta)` to the closed-form
+//! optimum.
+//!
+//! All are exact over the answers the enumeration of `pi` lists, and the
+//! expectations (`E_pi[log pi_base]`, entropy, both KLs) are sums over that
+//! same listed mass, `sum_{y listed} pi(y) f(y)`, not renormalised; the
+//! unlisted mass (`1 - listed_mass`) is left out of every one of them alike.
 
 use std::collections::HashMap;
 
@@ -34,12 +40,15 @@ pub struct SftStep {
     pub accuracy_marked: Option<f64>,
     /// Mean of `pi(y*)` over prompts whose `y*` is wrong: an amplified error.
     pub p_star_wrong: Option<f64>,
-    /// `E_{y~pi}[log pi_base(y|x)]`.
+    /// `E_{y~pi}[log pi_base(y|x)]` over the listed answers (`sum pi log pi_base`).
     pub mean_logp_base: f64,
-    /// Entropy of the answer distribution, nats.
+    /// Entropy of the listed answers, nats (`-sum pi log pi`).
     pub entropy: f64,
-    /// `KL(pi || pi_base)`, nats.
+    /// `KL(pi || pi_base)` over the listed answers, nats.
     pub kl: f64,
+    /// Mean mass of the listed answers over which the expectations are taken.
+    #[serde(default)]
+    pub listed_mass: f64,
 }
 
 /// A prompt where the base model's most likely answer is wrong, so
@@ -89,6 +98,12 @@ impl Baseline {
 
     pub fn max_leftover(&self) -> f64 {
         self.dists.iter().map(|d| d.leftover).fold(0.0, f64::max)
+    }
+
+    /// Prompts whose `y*` the base enumeration does not certify (unlisted
+    /// mass at least `pi_base(y*)`: an unlisted answer might be more likely).
+    pub fn uncertified(&self) -> usize {
+        self.dists.iter().filter(|d| !d.certifies_y_star()).count()
     }
 
     /// The prompts whose `y*` is wrong, with `pi(y*)` under the base model and
@@ -170,7 +185,7 @@ pub fn evaluate(
         }
     }
     let (mut ps, mut acc, mut acc_m, mut wrong, mut mlp, mut ent, mut kls) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut kl_cf = Vec::new();
+    let (mut kl_cf, mut masses) = (Vec::new(), Vec::new());
     for (i, d) in dists.iter().enumerate() {
         let q = &bl.problems[i];
         let y = &bl.dists[i].y_star().map(|a| a.tokens.clone()).unwrap_or_default();
@@ -184,8 +199,8 @@ pub fn evaluate(
         if q.marked {
             acc_m.push(a);
         }
-        let mass = d.listed_mass();
-        mlp.push(d.answers.iter().map(|a| a.logp.exp() * base_lp[i][&a.tokens]).sum::<f64>() / mass);
+        masses.push(d.listed_mass());
+        mlp.push(d.answers.iter().map(|a| a.logp.exp() * base_lp[i][&a.tokens]).sum::<f64>());
         ent.push(d.entropy());
         kls.push(kl(d, |t| base_lp[i][t]));
         if let Some(b) = beta {
@@ -205,6 +220,7 @@ pub fn evaluate(
         mean_logp_base: mean(&mlp),
         entropy: mean(&ent),
         kl: mean(&kls),
+        listed_mass: mean(&masses),
     };
     Ok(Eval { metrics, p_star: ps, kl_closed_form: beta.map(|_| mean(&kl_cf)) })
 }

@@ -13,8 +13,8 @@
 use serde::Serialize;
 
 use crate::error::{param_err, Result};
-use crate::model::llama::log_softmax_row;
 use crate::model::Llama;
+use crate::sample::SampleSettings;
 use crate::score::next_token_logits;
 
 /// One complete answer and its log-probability.
@@ -55,6 +55,13 @@ impl Distribution {
         self.answers.iter().filter(|a| f(&a.tokens)).map(|a| a.logp.exp()).sum()
     }
 
+    /// Whether the listing certifies `y*` as the most likely answer: every
+    /// unlisted answer has probability at most `leftover`, so `y*` is the
+    /// argmax when `leftover < pi(y*)`.
+    pub fn certifies_y_star(&self) -> bool {
+        self.y_star().is_some_and(|a| self.leftover < a.logp.exp())
+    }
+
     /// Shannon entropy in nats of the listed answers, `-sum pi log pi`.
     pub fn entropy(&self) -> f64 {
         self.answers.iter().map(|a| -a.logp.exp() * a.logp).sum()
@@ -62,28 +69,32 @@ impl Distribution {
 }
 
 /// Enumerates the answer distributions of many prompts at once (one batched
-/// forward pass per answer length).
+/// forward pass per answer length): `pi(y|x)` itself (temperature 1, no
+/// truncation).
 pub fn enumerate(model: &Llama, prompts: &[Vec<u32>], eos: u32, max_tokens: usize, threshold: f64) -> Result<Vec<Distribution>> {
-    enumerate_at(model, prompts, eos, max_tokens, threshold, 1.0)
+    let own = SampleSettings { max_new_tokens: max_tokens.saturating_add(1).min(4096), ..SampleSettings::default() };
+    enumerate_sampled(model, prompts, eos, max_tokens, threshold, &own)
 }
 
-/// [`enumerate`] for token-level sampling at `temperature` (each next-token
-/// distribution is `softmax(logits / temperature)`): the exact distribution of
-/// complete answers that sampling at that temperature produces.
-pub fn enumerate_at(
+/// [`enumerate`] for the distribution `q` that sampling with `settings`
+/// draws from: each next token from [`SampleSettings::token_distribution`]
+/// (temperature, top-k, top-p), so `q(y|x) = prod_t q(y_t | x, y_<t)` is
+/// exact too. Answers longer than `settings.max_new_tokens - 1` tokens (which
+/// sampling cuts off) are not complete answers of `q`: their mass is leftover.
+/// With the default settings this is `pi` itself.
+pub fn enumerate_sampled(
     model: &Llama,
     prompts: &[Vec<u32>],
     eos: u32,
     max_tokens: usize,
     threshold: f64,
-    temperature: f64,
+    settings: &SampleSettings,
 ) -> Result<Vec<Distribution>> {
-    if !(temperature.is_finite() && temperature > 0.0) {
-        return param_err(format!("temperature {temperature} must be above 0 for an exact distribution"));
-    }
+    settings.validate()?;
     if !(threshold > 0.0 && threshold < 1.0) {
         return param_err(format!("enumeration threshold {threshold} must be in (0, 1)"));
     }
+    let max_tokens = max_tokens.min(settings.max_new_tokens - 1);
     let mut dists: Vec<Distribution> =
         prompts.iter().map(|_| Distribution { answers: vec![], leftover: 0.0 }).collect();
     // (prompt index, answer prefix, log-probability of the prefix)
@@ -97,10 +108,9 @@ pub fn enumerate_at(
         let rows = next_token_logits(model, &seqs)?;
         let mut next = Vec::new();
         for ((i, prefix, lp), row) in frontier.into_iter().zip(rows) {
-            let logp = log_softmax_row(&row, temperature);
-            for (tok, &l) in logp.iter().enumerate() {
+            for (tok, l) in settings.token_distribution(&row) {
                 let total = lp + l;
-                if tok as u32 == eos {
+                if tok == eos {
                     if total >= log_thr {
                         dists[i].answers.push(Answer { tokens: prefix.clone(), logp: total });
                     } else {
@@ -108,7 +118,7 @@ pub fn enumerate_at(
                     }
                 } else if total >= log_thr && depth < max_tokens {
                     let mut p = prefix.clone();
-                    p.push(tok as u32);
+                    p.push(tok);
                     next.push((i, p, total));
                 } else {
                     dists[i].leftover += total.exp();

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::exact::{enumerate, Distribution};
+use super::exact::{enumerate, enumerate_sampled, Distribution};
+use super::metrics::wilson_interval;
 use crate::error::{param_err, Result};
 use crate::model::{Llama, Model, Tok};
 use crate::reward::{judge, select, Judged, Reward};
+use crate::rng::Stream;
 use crate::sample::{sample_batch, SampleSettings};
 use crate::score::{CpuScore, Score, Scored};
 use crate::tasks::{Problem, Task};
@@ -69,14 +71,29 @@ pub struct ExploreReport {
     pub leftover: f64,
     /// Entropy of the listed answers, nats.
     pub entropy: f64,
-    /// Exact probability that one sample is correct.
-    pub sample_accuracy_exact: f64,
+    /// Probability that one sample (at these sampling settings, from `q`) is
+    /// correct: exact for enumerated answers; for free text the share of the
+    /// `n` samples the oracle accepts (an estimate, interval in
+    /// `sample_accuracy_ci`).
+    pub sample_accuracy: f64,
+    /// 95% Wilson interval of `sample_accuracy` (free text only).
+    #[serde(default)]
+    pub sample_accuracy_ci: Option<[f64; 2]>,
+    /// The exact probability that a sample from `pi_base` itself
+    /// (temperature 1, no truncation) is correct, when the samples come from
+    /// another `q` (enumerated answers only).
+    #[serde(default)]
+    pub sample_accuracy_base: Option<f64>,
+    /// `q(y|x)` of each row of `distribution` under the sampling settings
+    /// (exact), when they are not temperature 1 without truncation.
+    #[serde(default)]
+    pub distribution_q: Option<Vec<f64>>,
     /// True when `distribution` is the enumerated answer distribution. False
     /// for free-text answers (real models): `distribution` lists the distinct
     /// complete sampled answers, each with its exact probability; `leftover`
     /// is the mass of every answer not sampled, `entropy` is NaN (unknown) and
-    /// `sample_accuracy_exact` is the share of samples the oracle accepts
-    /// (an estimate).
+    /// `sample_accuracy` is the share of samples the oracle accepts (an
+    /// estimate).
     #[serde(default = "yes")]
     pub exact: bool,
     /// Per sample: each answer token (`</s>` included when complete) with
@@ -100,7 +117,7 @@ fn yes() -> bool {
 
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
     let (q, ids) = explore_prompt(model, task, p)?;
-    let samples = sample_batch(&model.llama, &ids, model.tok.eos, p.n, &p.sampling, p.seed, 0)?;
+    let samples = sample_batch(&model.llama, &ids, model.tok.eos, &p.sampling, p.seed, &Stream::samples(0, p.n))?;
     explore_report(model, task, p, &q, &ids, samples, &mut CpuScore(&model.llama))
 }
 
@@ -140,15 +157,27 @@ pub fn explore_report(
     let picks = Reward::ALL.iter().map(|&reward| Pick { reward, index: select(reward, &judged) }).collect();
     let token_logps = per_token(model, ids, &samples, scorer)?;
     let exact = task.enumerable();
-    let (rows, leftover, entropy, sample_accuracy_exact) = if exact {
+    let (mut sample_accuracy_ci, mut sample_accuracy_base, mut distribution_q): (_, _, Option<Vec<f64>>) = (None, None, None);
+    let (rows, leftover, entropy, sample_accuracy) = if exact {
         let (rows, leftover, entropy) = answer_rows(&model.llama, &model.tok, task, q, p.threshold)?;
-        let acc = rows.iter().filter(|r| r.correct).map(|r| r.p).sum();
-        (rows, leftover, entropy, acc)
+        let acc: f64 = rows.iter().filter(|r| r.correct).map(|r| r.p).sum();
+        if p.sampling.is_untruncated_t1() {
+            (rows, leftover, entropy, acc)
+        } else {
+            // The samples come from q: its exact distribution beside pi_base's.
+            let d = enumerate_sampled(&model.llama, &[ids.to_vec()], model.tok.eos, task.max_answer_tokens(), p.threshold, &p.sampling)?.remove(0);
+            let q_rows = rows_of(&d, &model.tok, task, q)?;
+            distribution_q = Some(rows.iter().map(|r| q_rows.iter().find(|x| x.text == r.text).map_or(0.0, |x| x.p)).collect());
+            sample_accuracy_base = Some(acc);
+            let acc_q = q_rows.iter().filter(|r| r.correct).map(|r| r.p).sum();
+            (rows, leftover, entropy, acc_q)
+        }
     } else {
         let rows = sampled_rows(&judged);
         let leftover = (1.0 - rows.iter().map(|r| r.p).sum::<f64>()).max(0.0);
-        let acc = judged.iter().filter(|j| j.correct).count() as f64 / judged.len() as f64;
-        (rows, leftover, f64::NAN, acc)
+        let right = judged.iter().filter(|j| j.correct).count();
+        sample_accuracy_ci = Some(wilson_interval(right, judged.len()));
+        (rows, leftover, f64::NAN, right as f64 / judged.len() as f64)
     };
     // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0000".
     let rest_mass = rows.iter().skip(p.show).map(|r| r.p).sum::<f64>() + 0.0;
@@ -166,7 +195,10 @@ pub fn explore_report(
         rest_mass,
         leftover,
         entropy,
-        sample_accuracy_exact,
+        sample_accuracy,
+        sample_accuracy_ci,
+        sample_accuracy_base,
+        distribution_q: distribution_q.map(|v| v.into_iter().take(p.show).collect()),
         exact,
         token_logps,
     })

@@ -1,5 +1,6 @@
-//! SFT-Sharpening on a real model with low-rank adapters (DESIGN.md section 1;
-//! Thm 4.1 of arXiv 2412.01951; LoRA: Hu et al. 2021). The base weights stay
+//! SFT-Sharpening on a real model with low-rank adapters (arXiv 2412.01951:
+//! Thm 4.1 and its LoRA amortisation experiments; LoRA: Hu et al. 2021). The
+//! base weights stay
 //! frozen (dequantised f32); only the adapters `A`, `B` of every projection
 //! are trained, on the best-of-N answers `{(x_i, y_i^BoN)}` chosen by a
 //! self-reward, to maximise `sum_i log pi(y_i^BoN | x_i)`.
@@ -14,12 +15,13 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
 use super::bon::{choose_problems, Progress};
-use super::metrics::mean;
+use super::metrics::{mean, wilson_interval};
 use super::sft::bon_example;
 use super::train_step::{check_training, nll_loss, seq_logprobs, step_at, Batches, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::reward::Reward;
+use crate::rng::Stream;
 use crate::sample::{sample_batch, SampleSettings};
 use crate::tasks::{Problem, Task};
 
@@ -91,6 +93,9 @@ pub struct LoraEval {
     /// Share of `eval_samples` samples per prompt that are correct (estimate;
     /// None when `eval_samples` is 0).
     pub sample_accuracy: Option<f64>,
+    /// 95% Wilson interval of `sample_accuracy` over all its samples.
+    #[serde(default)]
+    pub sample_accuracy_ci: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -136,16 +141,24 @@ fn eval(model: &Llama, base: &Model, task: &dyn Task, problems: &[(Problem, Vec<
     let (mut greedy, mut sampled) = (Vec::new(), Vec::new());
     let greedy_settings = SampleSettings::greedy(p.sampling.max_new_tokens);
     for (i, (q, ids)) in problems.iter().enumerate() {
-        let g = sample_batch(model, ids, eos, 1, &greedy_settings, p.seed, i as u64)?;
+        let g = sample_batch(model, ids, eos, &greedy_settings, p.seed, &Stream::samples(i as u64, 1))?;
         greedy.push(f64::from(u8::from(g[0].complete && crate::tasks::is_correct(&base.tok, task, q, &g[0].tokens))));
         if p.eval_samples > 0 {
-            // A stream apart from the dataset's samples (prompt index offset).
-            for s in sample_batch(model, ids, eos, p.eval_samples, &p.sampling, p.seed, (1 << 20) + i as u64)? {
+            // Streams of their own, apart from the dataset's samples; the same
+            // before and after training.
+            let streams: Vec<Stream> = (0..p.eval_samples as u64).map(|j| Stream::EvalSample { prompt: i as u64, sample: j }).collect();
+            for s in sample_batch(model, ids, eos, &p.sampling, p.seed, &streams)? {
                 sampled.push(f64::from(u8::from(s.complete && crate::tasks::is_correct(&base.tok, task, q, &s.tokens))));
             }
         }
     }
-    Ok(LoraEval { dataset_logp: mean(&lps), greedy_accuracy: mean(&greedy), sample_accuracy: (p.eval_samples > 0).then(|| mean(&sampled)) })
+    let right = sampled.iter().filter(|&&x| x > 0.5).count();
+    Ok(LoraEval {
+        dataset_logp: mean(&lps),
+        greedy_accuracy: mean(&greedy),
+        sample_accuracy: (p.eval_samples > 0).then(|| mean(&sampled)),
+        sample_accuracy_ci: (p.eval_samples > 0).then(|| wilson_interval(right, sampled.len())),
+    })
 }
 
 /// Runs LoRA SFT-Sharpening. `clock` returns seconds (step times);
@@ -202,7 +215,7 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
         if !progress(problems.len() + s, total) {
             return Err(cancelled());
         }
-        let batch = batches.next(&data, p.batch);
+        let batch = batches.next(&data, p.batch)?;
         let t0 = clock();
         let loss = nll_loss(&train, &batch)?;
         let (loss, grad_norm) = step_at(s, &mut opt, &trainable, &loss, p.clip)?;

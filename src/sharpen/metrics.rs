@@ -1,5 +1,4 @@
-//! Sharpening metrics (DESIGN.md section 2), each citing its definition in
-//! arXiv 2412.01951.
+//! Sharpening metrics, each citing its definition in arXiv 2412.01951.
 
 use super::exact::Distribution;
 
@@ -20,7 +19,8 @@ pub fn sharpened_fraction(p_star: &[f64], delta: f64) -> f64 {
 
 /// Probability that best-of-N with a unique argmax and the log-likelihood
 /// reward returns `y*`: `1 - (1 - pi_base(y*|x))^N` (the chance that `y*` is
-/// among `N` independent samples; DESIGN.md section 1, best-of-N).
+/// among `N` independent samples, with the Eq. 2 reward). `p_star` must be the
+/// probability of `y*` under the distribution the samples come from.
 pub fn bon_theory(p_star: f64, n: usize) -> f64 {
     1.0 - (1.0 - p_star).powi(n as i32)
 }
@@ -29,6 +29,21 @@ pub fn bon_theory(p_star: f64, n: usize) -> f64 {
 /// listed for `pi`; `base_logp(y)` gives `log pi_base(y|x)`.
 pub fn kl(pi: &Distribution, base_logp: impl Fn(&[u32]) -> f64) -> f64 {
     pi.answers.iter().map(|a| a.logp.exp() * (a.logp - base_logp(&a.tokens))).sum()
+}
+
+/// The 95% Wilson score interval of a proportion, `successes` of `n`
+/// independent trials (Wilson 1927): `(p + z^2/2n ± z sqrt(p(1-p)/n +
+/// z^2/4n^2)) / (1 + z^2/n)` with `z = 1.959964`; `[0, 1]` when `n = 0`.
+pub fn wilson_interval(successes: usize, n: usize) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let (nf, p) = (n as f64, successes as f64 / n as f64);
+    let denom = 1.0 + Z * Z / nf;
+    let centre = p + Z * Z / (2.0 * nf);
+    let half = Z * (p * (1.0 - p) / nf + Z * Z / (4.0 * nf * nf)).sqrt();
+    [((centre - half) / denom).max(0.0), ((centre + half) / denom).min(1.0)]
 }
 
 pub fn mean(v: &[f64]) -> f64 {

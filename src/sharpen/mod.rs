@@ -16,7 +16,7 @@ pub mod train_step;
 pub mod explore;
 
 pub use bon::{run_bon, run_bon_full, run_bon_with, BonParams, BonReport, BonRun};
-pub use exact::{enumerate, enumerate_at, Distribution};
+pub use exact::{enumerate, enumerate_sampled, Distribution};
 pub use rlhf::{run_rlhf, run_rlhf_observed, RlhfParams, RlhfReport};
 pub use explore::{explore, ExploreReport};
 pub use sft::{run_sft, run_sft_observed, SftParams, SftReport, SftRun};

@@ -1,20 +1,29 @@
-//! RLHF-Sharpening (DESIGN.md section 1; arXiv 2412.01951, Sec. 4.2, Eq. 8 and
-//! Alg. 1). The target is `argmax_pi E_pi[log pi_base(y|x)] - beta KL(pi || pi_base)`,
-//! whose optimum is `pi*_beta ∝ pi_base^(1+1/beta)` (`closed_form.rs`).
+//! RLHF-Sharpening (arXiv 2412.01951, Sec. 4.2: Eq. 8 and Alg. 1). The target
+//! is `argmax_pi E_pi[log pi_base(y|x)] - beta KL(pi || pi_base)`, whose
+//! optimum is `pi*_beta ∝ pi_base^(1+1/beta)` (`closed_form.rs`).
 //!
 //! * **Offline** (reward-regression DPO, Eq. 8): pairs `y, y' ~ pi_base(.|x)`,
 //!   minimise `(beta log(pi(y)/pi_base(y)) - beta log(pi(y')/pi_base(y')) -
 //!   (log pi_base(y) - log pi_base(y')))^2`.
-//! * **Online** (Alg. 1, XPO-style exploration): `y ~ pi` (the current model),
-//!   `y' ~ pi_base`, the same squared loss plus the optimism term
-//!   `alpha log pi(y')` (minimised: it pushes mass off the base model's samples,
-//!   so the model explores).
+//! * **Online** (after Alg. 1, XPO): `y ~ pi` (the current model), `y' ~
+//!   pi_base`, the same squared loss plus the optimism term `alpha log pi(y')`
+//!   (minimised: it pushes mass off the base model's samples, so the model
+//!   explores). This is a *one-step stochastic approximation* of Alg. 1, not
+//!   the algorithm as stated: Alg. 1 keeps every triple `(x, y, y')` drawn so
+//!   far in a dataset `D` and refits `pi` on all of `D` each round (and returns
+//!   the best round); here each step draws fresh pairs, takes one AdamW step
+//!   on them and forgets them. The scale of `alpha` is the paper's: Alg. 1
+//!   weighs `alpha sum_D log pi(y'|x)` against `sum_D (...)^2`, and dividing
+//!   both sums by the number of pairs gives our `alpha mean log pi(y') +
+//!   mean (...)^2`. With `alpha = 0` the online variant has no exploration
+//!   bonus at all (the CLI and the page warn).
 //!
-//! Each step draws fresh pairs for `pairs` prompts of the prompt set; AdamW's
-//! learning rate decays from `lr` to 0 on a cosine schedule (the regression
-//! target is noisy, and a decaying rate lets it settle on the optimum); every
-//! `eval_every` steps the exact metrics of SFT-Sharpening are computed, plus
-//! `KL(pi || pi*_beta)` against the closed form.
+//! Each step draws fresh pairs for `pairs` prompts of the prompt set, every
+//! answer from its own random stream `Stream::Pair { step, prompt, slot }`;
+//! AdamW's learning rate decays from `lr` to 0 on a cosine schedule (the
+//! regression target is noisy, and a decaying rate lets it settle on the
+//! optimum); every `eval_every` steps the exact metrics of SFT-Sharpening are
+//! computed, plus `KL(pi || pi*_beta)` against the closed form.
 
 use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -23,10 +32,10 @@ use serde::{Deserialize, Serialize};
 use super::bon::Progress;
 use super::eval::{evaluate, Baseline, SftStep, WrongMode};
 use super::metrics::coverage;
-use super::train_step::{check_training, seq_logprobs, step, Example};
+use super::train_step::{check_training, cosine_lr, seq_logprobs, step, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
-use crate::rng::{Purpose, Rng};
+use crate::rng::{PairSide, Rng, Shuffled, Stream};
 use crate::sample::{sample_batch, SampleSettings};
 use crate::score::{score, Scored};
 use crate::tasks::Task;
@@ -99,8 +108,24 @@ pub struct RlhfStep {
     pub metrics: SftStep,
     /// Mean over prompts of `KL(pi || pi*_beta)`, nats (exact over listed answers).
     pub kl_to_closed_form: f64,
-    /// Samples drawn from `pi_base` so far.
+    /// Samples drawn from `pi_base` so far (both answers of an offline pair,
+    /// `y'` of an online one; a pair cut off at the length limit counts too).
     pub samples_drawn: usize,
+    /// Samples drawn from the model being trained so far (`y` of an online
+    /// pair; 0 offline).
+    #[serde(default)]
+    pub samples_policy: usize,
+}
+
+/// One pair as drawn: its step, prompt (index in the prompt set), the two
+/// random streams (ids of `Stream::Pair` for `y` and `y'`) and the answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairDraw {
+    pub step: usize,
+    pub prompt: usize,
+    pub streams: [u64; 2],
+    pub y: Vec<u32>,
+    pub y_prime: Vec<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -114,7 +139,20 @@ pub struct RlhfReport {
     /// Pairs skipped because an answer hit the length limit.
     pub skipped_pairs: usize,
     pub max_leftover: f64,
+    /// Prompts whose `y*` the base enumeration does not certify (its unlisted
+    /// mass is at least `pi_base(y*)`).
+    #[serde(default)]
+    pub uncertified_prompts: usize,
     pub wrong_mode: Vec<WrongMode>,
+    /// The variant run: online (the one-step approximation of Alg. 1) with
+    /// optimism weight `alpha`, or offline Eq. 8 (`alpha` 0).
+    #[serde(default)]
+    pub online: bool,
+    #[serde(default)]
+    pub alpha: f64,
+    /// Every pair drawn, in order (not in the JSON report).
+    #[serde(skip)]
+    pub draws: Vec<PairDraw>,
 }
 
 /// The Eq. 8 loss of a batch of pairs, with the online optimism term:
@@ -147,45 +185,54 @@ pub fn run_rlhf_observed(base: &Model, task: &dyn Task, p: &RlhfParams, progress
     let tr = base.trainable_copy()?;
     let vars = tr.sorted_vars();
     let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: p.lr, weight_decay: 0.0, ..Default::default() })?;
-    let eval = |s: usize, loss: Option<f64>, drawn: usize| -> Result<(RlhfStep, Vec<f64>)> {
+    let eval = |s: usize, loss: Option<f64>, drawn: usize, drawn_policy: usize| -> Result<(RlhfStep, Vec<f64>)> {
         let e = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, s, loss, Some(p.beta))?;
         let kl = e.kl_closed_form.unwrap_or(f64::NAN);
-        Ok((RlhfStep { metrics: e.metrics, kl_to_closed_form: kl, samples_drawn: drawn }, e.p_star))
+        Ok((RlhfStep { metrics: e.metrics, kl_to_closed_form: kl, samples_drawn: drawn, samples_policy: drawn_policy }, e.p_star))
     };
-    let (first, mut last_p) = eval(0, None, 0)?;
+    let (first, mut last_p) = eval(0, None, 0, 0)?;
     on_eval(&first, &tr.view)?;
     let mut steps = vec![first];
-    let (mut drawn, mut skipped) = (0usize, 0usize);
+    let (mut drawn, mut drawn_policy, mut skipped) = (0usize, 0usize, 0usize);
+    let mut draws = Vec::new();
     let mut order: Vec<usize> = Vec::new();
     let mut epoch = 0u64;
     for s in 1..=p.steps {
         if !progress(s - 1, p.steps) {
             return Err(Error::Other("cancelled".into()));
         }
-        let frac = (s - 1) as f64 / p.steps as f64;
-        opt.set_learning_rate(p.lr * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()));
+        opt.set_learning_rate(cosine_lr(p.lr, s, p.steps));
         let (mut ys, mut ys2) = (Vec::new(), Vec::new());
         for k in 0..p.pairs {
             if order.is_empty() {
                 order = (0..bl.problems.len()).collect();
-                Rng::new(p.seed, Purpose::Shuffle, epoch, 1).shuffle(&mut order);
+                Rng::new(p.seed, Stream::Shuffle { of: Shuffled::RlhfPrompts, epoch })?.shuffle(&mut order);
                 epoch += 1;
             }
             let i = order.pop().unwrap();
             let ids = &bl.prompt_ids[i];
-            // Stream keys above 2^32 never meet best-of-N's (prompt-indexed) streams.
-            let key = ((s as u64) << 32) | ((k as u64) << 1);
+            // Each answer's stream is named by the step, the prompt and the
+            // pair slot: no two draws of a run share one.
+            let stream = |side| Stream::Pair { step: s as u64, prompt: i as u64, slot: k as u64, side };
             let (y, y2) = if p.online {
-                let y = sample_batch(&tr.view, ids, eos, 1, &p.sampling, p.seed, key)?.remove(0);
-                let y2 = sample_batch(&base.llama, ids, eos, 1, &p.sampling, p.seed, key | 1)?.remove(0);
+                let y = sample_batch(&tr.view, ids, eos, &p.sampling, p.seed, &[stream(PairSide::Y)])?.remove(0);
+                let y2 = sample_batch(&base.llama, ids, eos, &p.sampling, p.seed, &[stream(PairSide::YPrime)])?.remove(0);
+                drawn_policy += 1;
                 drawn += 1;
                 (y, y2)
             } else {
-                let mut two = sample_batch(&base.llama, ids, eos, 2, &p.sampling, p.seed, key)?;
+                let mut two = sample_batch(&base.llama, ids, eos, &p.sampling, p.seed, &[stream(PairSide::Y), stream(PairSide::YPrime)])?;
                 drawn += 2;
                 let y2 = two.pop().unwrap();
                 (two.pop().unwrap(), y2)
             };
+            draws.push(PairDraw {
+                step: s,
+                prompt: i,
+                streams: [stream(PairSide::Y).id()?, stream(PairSide::YPrime).id()?],
+                y: y.tokens.clone(),
+                y_prime: y2.tokens.clone(),
+            });
             if !(y.complete && y2.complete) {
                 skipped += 1;
                 continue;
@@ -212,7 +259,7 @@ pub fn run_rlhf_observed(base: &Model, task: &dyn Task, p: &RlhfParams, progress
             e => e,
         })?;
         if s % p.eval_every == 0 || s == p.steps {
-            let (m, ps) = eval(s, Some(l), drawn)?;
+            let (m, ps) = eval(s, Some(l), drawn, drawn_policy)?;
             on_eval(&m, &tr.view)?;
             last_p = ps;
             steps.push(m);
@@ -228,6 +275,10 @@ pub fn run_rlhf_observed(base: &Model, task: &dyn Task, p: &RlhfParams, progress
         c_cov: coverage(&p_star),
         skipped_pairs: skipped,
         max_leftover: bl.max_leftover(),
+        uncertified_prompts: bl.uncertified(),
         wrong_mode: bl.wrong_modes(base, &last_p),
+        online: p.online,
+        alpha: if p.online { p.alpha } else { 0.0 },
+        draws,
     })
 }

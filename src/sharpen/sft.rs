@@ -1,7 +1,10 @@
-//! SFT-Sharpening (DESIGN.md section 1; Thm 4.1 of arXiv 2412.01951): build the
+//! SFT-Sharpening (arXiv 2412.01951, Thm 4.1): build the
 //! best-of-N dataset `{(x_i, y_i^BoN)}` from `pi_base` with a chosen self-reward,
 //! then maximise `sum_i log pi(y_i^BoN | x_i)` starting from `pi_base`, with
-//! AdamW on a copy of the model while the frozen base model keeps scoring.
+//! AdamW on a copy of the model while the frozen base model keeps scoring. The
+//! learning rate decays from `lr` to 0 on a cosine schedule (`cosine_lr`): with
+//! a constant rate the run sat at the edge of stability once the loss was
+//! near 0 (a page run spiked where the CLI did not).
 //!
 //! After every `eval_every` steps (and at step 0, before any update) the current
 //! model's answer distribution is enumerated exactly on the training prompts and
@@ -16,10 +19,11 @@ use super::bon::Progress;
 pub use super::eval::{SftStep, WrongMode};
 use super::eval::{evaluate, Baseline};
 use super::metrics::mean;
-use super::train_step::{check_training, nll_loss, step_at, Batches, Example};
+use super::train_step::{check_training, cosine_lr, nll_loss, step_at, Batches, Example};
 use crate::error::{param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::reward::{judge, select, Judged, Reward};
+use crate::rng::Stream;
 use crate::sample::{sample_batch, SampleSettings};
 use crate::tasks::{Problem, Task};
 
@@ -95,6 +99,10 @@ pub struct SftReport {
     pub dataset_size: usize,
     /// Largest unlisted mass in any enumeration.
     pub max_leftover: f64,
+    /// Prompts whose `y*` the base enumeration does not certify (its unlisted
+    /// mass is at least `pi_base(y*)`).
+    #[serde(default)]
+    pub uncertified_prompts: usize,
     /// The prompts whose `y*` is wrong, with `pi(y*)` before and after.
     pub wrong_mode: Vec<WrongMode>,
 }
@@ -132,7 +140,7 @@ pub fn bon_example(
     seed: u64,
     i: usize,
 ) -> Result<Option<(Example, Judged)>> {
-    let s = sample_batch(&base.llama, ids, base.tok.eos, n, sampling, seed, i as u64)?;
+    let s = sample_batch(&base.llama, ids, base.tok.eos, sampling, seed, &Stream::samples(i as u64, n))?;
     let mut js = judge(base, task, q, &s, reward == Reward::SelfVerify, &mut crate::score::CpuScore(&base.llama))?;
     let w = js.swap_remove(select(reward, &js));
     if !w.complete {
@@ -184,7 +192,8 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
         if !progress(bl.problems.len() + s - 1, total_work) {
             return Err(Error::Other("cancelled".into()));
         }
-        let batch = batches.next(&data, p.batch);
+        let batch = batches.next(&data, p.batch)?;
+        opt.set_learning_rate(cosine_lr(p.lr, s, p.steps));
         let loss = nll_loss(&tr.train, &batch)?;
         let (l, _) = step_at(s, &mut opt, &vars, &loss, p.clip)?;
         if s % p.eval_every == 0 || s == p.steps {
@@ -204,6 +213,7 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
         dataset_accuracy: mean(&data_ok),
         dataset_size: data.len(),
         max_leftover: bl.max_leftover(),
+        uncertified_prompts: bl.uncertified(),
         wrong_mode,
     };
     Ok(SftRun { report, dataset })

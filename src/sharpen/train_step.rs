@@ -106,7 +106,7 @@ pub fn step(opt: &mut AdamW, vars: &[Var], loss: &Tensor, clip: f64) -> Result<(
 }
 
 /// Mini-batches drawn without replacement from a dataset, reshuffled each
-/// epoch with the portable RNG stream `(seed, Shuffle, epoch)`.
+/// epoch with the portable RNG stream `(seed, Shuffle SftBatches, epoch)`.
 pub struct Batches {
     seed: u64,
     epoch: u64,
@@ -119,18 +119,29 @@ impl Batches {
     }
 
     /// The next `size` examples of `data` (which must not be empty).
-    pub fn next(&mut self, data: &[Example], size: usize) -> Vec<Example> {
+    pub fn next(&mut self, data: &[Example], size: usize) -> Result<Vec<Example>> {
         let mut batch = Vec::with_capacity(size);
         while batch.len() < size && !data.is_empty() {
             if self.order.is_empty() {
                 self.order = (0..data.len()).collect();
-                crate::rng::Rng::new(self.seed, crate::rng::Purpose::Shuffle, self.epoch, 0).shuffle(&mut self.order);
+                let stream = crate::rng::Stream::Shuffle { of: crate::rng::Shuffled::SftBatches, epoch: self.epoch };
+                crate::rng::Rng::new(self.seed, stream)?.shuffle(&mut self.order);
                 self.epoch += 1;
             }
             batch.push(data[self.order.pop().unwrap_or(0)].clone());
         }
-        batch
+        Ok(batch)
     }
+}
+
+/// The learning rate of step `s` (1-based) of `steps`: `lr` decayed to 0 on a
+/// half cosine, `lr (1 + cos(pi (s - 1) / steps)) / 2` (step 1 at `lr`).
+/// Shared by SFT- and RLHF-Sharpening: late in training the gradients are
+/// tiny and Adam's normalised steps would otherwise stay at full size, where
+/// last-bit differences between builds grow into different runs.
+pub fn cosine_lr(lr: f64, s: usize, steps: usize) -> f64 {
+    let frac = (s - 1) as f64 / steps.max(1) as f64;
+    lr * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos())
 }
 
 /// [`step`] at training step `s`, naming the step in a non-finite error.

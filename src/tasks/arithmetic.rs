@@ -9,8 +9,9 @@
 //! The corpus (see [`Arithmetic::corpus_answers`]) gives the right answer only
 //! 40% of the time and scatters the rest over plausible mistakes, each rarer
 //! than the truth, so on unmarked prompts the most likely answer is right while
-//! a random sample is usually wrong: the gap that sharpening closes (DESIGN.md
-//! section 3). On marked prompts one mistake outweighs the truth, so sharpening
+//! a random sample is usually wrong: the gap that sharpening closes (arXiv
+//! 2412.01951: sharpening helps where the model's most likely answer beats
+//! its samples). On marked prompts one mistake outweighs the truth, so sharpening
 //! amplifies it.
 
 use super::{Problem, Task};

@@ -74,7 +74,12 @@ pub fn bon_html(r: &BonReport, stamp: &str) -> String {
         });
     }
     series.push(Series { name: "greedy decoding".into(), points: flat(r.greedy_accuracy), color: BLACK, dash: Some("2 3"), markers: false });
-    series.push(Series { name: "one sample (exact)".into(), points: flat(r.sample_accuracy_exact), color: ORANGE, dash: Some("2 3"), markers: false });
+    let one = match (r.exact, r.q_is_base) {
+        (false, _) => format!("one sample (estimate, {} samples)", r.sample_accuracy_samples),
+        (true, true) => "one sample (exact)".into(),
+        (true, false) => "one sample from q (exact)".into(),
+    };
+    series.push(Series { name: one, points: flat(r.sample_accuracy), color: ORANGE, dash: Some("2 3"), markers: false });
     series.push(Series { name: "y* correct (ceiling of loglik)".into(), points: flat(r.y_star_accuracy), color: GREY, dash: Some("8 3 2 3"), markers: false });
     let trials = r.rows.first().map_or(0, |x| x.trials);
     let acc = LineChart {
@@ -87,30 +92,122 @@ pub fn bon_html(r: &BonReport, stamp: &str) -> String {
         series,
         stamp: stamp.into(),
     };
+    let facts = if r.exact {
+        let q = if r.q_is_base { String::new() } else { format!(" Samples come from q, the distribution the sampling settings give (mean q(y*) = {:.3}, exact).", r.q_star.unwrap_or(f64::NAN)) };
+        format!("Mean pi_base(y*) = {:.3}, C_cov = {:.2} (Eq. 6, exact).{q}", r.p_star, r.c_cov)
+    } else {
+        format!(
+            "Free-text answers: y* is estimated as the most likely of each prompt's samples, so mean pi_base(y*) >= {:.3e} and C_cov <= {:.3e} (Eq. 6) are bounds, not values.",
+            r.p_star, r.c_cov
+        )
+    };
     let mut o = para(&format!(
-        "{} prompts ({} marked). Mean pi_base(y*) = {:.3}, C_cov = {:.2} (Eq. 6, exact). Best-of-N samples N answers and keeps the one the model itself rates highest; the oracle only scores the choice.",
-        r.prompts, r.marked_prompts, r.p_star, r.c_cov
+        "{} prompts ({} marked). {facts} Best-of-N samples N answers and keeps the one the model itself rates highest; the oracle only scores the choice.",
+        r.prompts, r.marked_prompts
     ));
     o.push_str(&figure(
         ACC_CHART,
         &acc.render(),
         &format!(
-            "Share of best-of-N choices the oracle accepts, for each self-reward (estimates: at N = {} over {} trials, at larger N over fewer disjoint groups of the same samples). Greedy, one sample (exact expectation) and the share of prompts whose y* is correct are references.",
-            ns.first().unwrap_or(&1), trials
+            "Share of best-of-N choices the oracle accepts, for each self-reward (estimates: at N = {} over {} trials, at larger N over fewer disjoint groups of the same samples; 95% intervals in the table). Greedy, one sample ({}) and the share of prompts whose y* is correct are references.",
+            ns.first().unwrap_or(&1), trials, if r.exact { "exact expectation" } else { "estimate" }
         ),
     ));
-    let p_star: Vec<f64> = r.per_prompt.iter().map(|q| q.p_star).collect();
-    let mut ys = vec![Series {
-        name: "theory 1-(1-pi(y*))^N (exact)".into(),
-        points: theory_curve(&p_star, n_max, 40),
-        color: GREY,
-        dash: Some("6 4"),
-        markers: false,
-    }];
-    if let Some(rw) = rewards.iter().find(|&&x| x == Reward::Loglik) {
+    if r.exact {
+        o.push_str(&y_star_figure(r, n_max, &rewards, stamp));
+    }
+    let rows: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|x| {
+            let mut v = vec![
+                x.n.to_string(), x.reward.name().into(), num3(Some(x.accuracy)),
+                format!("{}–{}", num3(Some(x.accuracy_ci[0])), num3(Some(x.accuracy_ci[1]))), num3(x.accuracy_marked), num3(Some(x.y_star_rate)),
+            ];
+            if r.exact {
+                v.push(num3(x.y_star_theory));
+            }
+            if r.exact && !r.q_is_base {
+                v.push(num3(x.y_star_theory_base));
+            }
+            v.extend([num3(Some(x.pass_at_n)), x.trials.to_string()]);
+            v
+        })
+        .collect();
+    let mut head = vec!["N", "reward", "accuracy", "95% interval", "acc. marked", "P[= y*]"];
+    if r.exact {
+        head.push(if r.q_is_base { "theory" } else { "theory (q)" });
+    }
+    if r.exact && !r.q_is_base {
+        head.push("theory (pi_base)");
+    }
+    head.extend(["pass@N", "trials"]);
+    let caption = if r.exact {
+        "Best-of-N by self-reward (accuracy, P[= y*] and pass@N are estimates over `trials` draws; theory is exact)"
+    } else {
+        "Best-of-N by self-reward (estimates over `trials` draws; y* is the most likely sample, so P[= y*] at the largest N is 1 by construction)"
+    };
+    o.push_str(&table(caption, &head, &rows));
+    let one = match (r.sample_accuracy_ci, r.sample_accuracy_base) {
+        (Some(ci), _) => format!("{:.3} (estimate over {} samples, 95% interval {:.3}–{:.3})", r.sample_accuracy, r.sample_accuracy_samples, ci[0], ci[1]),
+        (None, Some(b)) if !r.q_is_base => format!("{:.3} (exact, from q; {b:.3} from pi_base)", r.sample_accuracy),
+        _ => format!("{:.3} (exact)", r.sample_accuracy),
+    };
+    let listing = if r.exact {
+        let mut t = format!("; largest unlisted mass {:.1e}", r.max_leftover);
+        if r.uncertified_prompts > 0 {
+            t.push_str(&format!(" — on {} prompts it is at least pi_base(y*), so y* is not certified there", r.uncertified_prompts));
+        }
+        t
+    } else {
+        String::new()
+    };
+    o.push_str(&para(&format!(
+        "References: greedy {:.3} (greedy = y* on {:.3} of prompts), one sample {one}, y* correct on {:.3} of prompts{listing}.",
+        r.greedy_accuracy, r.greedy_is_y_star, r.y_star_accuracy
+    )));
+    let wrong: Vec<Vec<String>> = r
+        .per_prompt
+        .iter()
+        .filter(|q| !q.y_star_correct)
+        .map(|q| {
+            vec![
+                format!("<code>{}</code>", cell(&q.prompt)), cell(&q.answer),
+                cell(q.y_star.as_deref().unwrap_or("–")), if q.marked { "yes".into() } else { "no".into() }, num3(Some(q.p_star)),
+            ]
+        })
+        .collect();
+    o.push_str(&format!("<details><summary>Prompts whose y* is wrong ({} of {}): sharpening makes these worse</summary>", wrong.len(), r.prompts));
+    let wrong_caption = if r.exact {
+        "Base model's most likely answer is wrong (exact)"
+    } else {
+        "The most likely sample is wrong (y* estimated from the samples; pi_base of that sample, exact)"
+    };
+    o.push_str(&table(wrong_caption, &["prompt", "correct", "y*", "marked", "pi_base(y*)"], &wrong));
+    o.push_str("</details>");
+    o
+}
+
+/// How often best-of-N returns `y*`, measured against the exact theory
+/// `1-(1-q(y*))^N` (and `pi_base`'s when the samples come from another `q`).
+fn y_star_figure(r: &BonReport, n_max: usize, rewards: &[Reward], stamp: &str) -> String {
+    let q_star: Vec<f64> = r.per_prompt.iter().map(|f| f.q_star.unwrap_or(f.p_star)).collect();
+    let p_star: Vec<f64> = r.per_prompt.iter().map(|f| f.p_star).collect();
+    let name = if r.q_is_base { "theory 1-(1-pi(y*))^N (exact)" } else { "theory 1-(1-q(y*))^N, q sampled (exact)" };
+    let mut ys = vec![Series { name: name.into(), points: theory_curve(&q_star, n_max, 40), color: GREY, dash: Some("6 4"), markers: false }];
+    if !r.q_is_base {
+        ys.push(Series {
+            name: "1-(1-pi_base(y*))^N (exact)".into(),
+            points: theory_curve(&p_star, n_max, 40),
+            color: ORANGE,
+            dash: Some("2 3"),
+            markers: false,
+        });
+    }
+    if rewards.contains(&Reward::Loglik) {
         ys.push(Series {
             name: "measured, loglik".into(),
-            points: r.rows.iter().filter(|x| x.reward == *rw).map(|x| (x.n as f64, x.y_star_rate)).collect(),
+            points: r.rows.iter().filter(|x| x.reward == Reward::Loglik).map(|x| (x.n as f64, x.y_star_rate)).collect(),
             color: BLUE,
             dash: None,
             markers: true,
@@ -126,43 +223,14 @@ pub fn bon_html(r: &BonReport, stamp: &str) -> String {
         series: ys,
         stamp: stamp.into(),
     };
-    o.push_str(&figure(
+    let sampled = if r.q_is_base {
+        "The samples come from pi_base itself (temperature 1, no top-k or top-p), so q = pi_base.".to_string()
+    } else {
+        "The samples come from q, pi_base at the chosen temperature and truncation, so the theory uses q(y*), the exact probability of sampling y* (a product of the per-token sampling distributions); the dotted curve is what pi_base itself would give.".to_string()
+    };
+    figure(
         YSTAR_CHART,
         &yc.render(),
-        &format!("With the log-likelihood reward best-of-N returns y* whenever y* is among the N samples: the dashed curve is that probability computed exactly from each prompt's pi_base(y*), averaged over the {} prompts; dots are the measured rates. The theory assumes samples from pi_base itself (temperature 1, no top-k or top-p).", r.prompts),
-    ));
-    let rows: Vec<Vec<String>> = r
-        .rows
-        .iter()
-        .map(|x| {
-            vec![
-                x.n.to_string(), x.reward.name().into(), num3(Some(x.accuracy)), num3(x.accuracy_marked),
-                num3(Some(x.y_star_rate)), num3(Some(x.y_star_theory)), num3(Some(x.pass_at_n)), x.trials.to_string(),
-            ]
-        })
-        .collect();
-    o.push_str(&table(
-        "Best-of-N by self-reward (accuracy and P[= y*] are estimates over `trials` draws; theory is exact)",
-        &["N", "reward", "accuracy", "acc. marked", "P[= y*]", "theory", "pass@N", "trials"],
-        &rows,
-    ));
-    o.push_str(&para(&format!(
-        "References: greedy {:.3} (greedy = y* on {:.3} of prompts), one sample {:.3} (exact), y* correct on {:.3} of prompts; largest unlisted mass {:.1e}.",
-        r.greedy_accuracy, r.greedy_is_y_star, r.sample_accuracy_exact, r.y_star_accuracy, r.max_leftover
-    )));
-    let wrong: Vec<Vec<String>> = r
-        .per_prompt
-        .iter()
-        .filter(|q| !q.y_star_correct)
-        .map(|q| {
-            vec![
-                format!("<code>{}</code>", cell(&q.prompt)), cell(&q.answer),
-                cell(q.y_star.as_deref().unwrap_or("–")), if q.marked { "yes".into() } else { "no".into() }, num3(Some(q.p_star)),
-            ]
-        })
-        .collect();
-    o.push_str(&format!("<details><summary>Prompts whose y* is wrong ({} of {}): sharpening makes these worse</summary>", wrong.len(), r.prompts));
-    o.push_str(&table("Base model's most likely answer is wrong (exact)", &["prompt", "correct", "y*", "marked", "pi_base(y*)"], &wrong));
-    o.push_str("</details>");
-    o
+        &format!("With the log-likelihood reward best-of-N returns y* whenever y* is among the N samples: the dashed curve is that probability computed exactly from each prompt's q(y*), averaged over the {} prompts; dots are the measured rates. {sampled}", r.prompts),
+    )
 }

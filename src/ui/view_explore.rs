@@ -4,7 +4,7 @@
 
 use super::bar_chart::{answer_row, BarChart, BarRow};
 use super::html::{cell, figure, para, table};
-use super::svg::{BLUE, ORANGE};
+use super::svg::{BLUE, ORANGE, SKY};
 use crate::sharpen::explore::ExploreReport;
 
 pub const DIST_CHART: &str = "explore-dist";
@@ -29,15 +29,20 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
     let y_text = y_star.map_or("(none listed)".to_string(), |a| format!("{:?}", a.text));
     let y_p = y_star.map_or(0.0, |a| a.p);
     let y_ok = if y_star.is_some_and(|a| a.correct) { "right" } else { "wrong" };
+    let one = match r.sample_accuracy_base {
+        Some(base) => format!("one sample at these settings (from q) is right with probability {:.3} (at temperature 1 without truncation: {base:.3})", r.sample_accuracy),
+        None => format!("one sample at temperature 1 is right with probability {:.3}", r.sample_accuracy),
+    };
+    let ci = r.sample_accuracy_ci.map_or(String::new(), |c| format!(", 95% interval {:.3}–{:.3}", c[0], c[1]));
     o.push_str(&para(&if r.exact {
         format!(
-            "Prompt {} — correct answer {}{marked}. Exact: one sample at temperature 1 is right with probability {:.3}; the most likely answer y* is {y_text} (pi(y*) = {y_p:.3}, {y_ok}). Below: {n} samples at temperature {temperature}, seed {seed}.",
-            r.prompt, r.answer, r.sample_accuracy_exact
+            "Prompt {} — correct answer {}{marked}. Exact: {one}; the most likely answer y* is {y_text} (pi(y*) = {y_p:.3}, {y_ok}). Below: {n} samples at temperature {temperature}, seed {seed}.",
+            r.prompt, r.answer
         )
     } else {
         format!(
-            "Prompt {} — correct answer {}{marked}. Free-text answers cannot be enumerated: {:.3} of these {n} samples are right (an estimate); the most likely answer among them is {y_text} (its exact probability {y_p:.3}, {y_ok}). Samples at temperature {temperature}, seed {seed}.",
-            r.prompt, r.answer, r.sample_accuracy_exact
+            "Prompt {} — correct answer {}{marked}. Free-text answers cannot be enumerated: {:.3} of these {n} samples are right (an estimate{ci}); the most likely answer among them is {y_text} (its exact probability {y_p:.3}, {y_ok}; the true y* may be more likely). Samples at temperature {temperature}, seed {seed}.",
+            r.prompt, r.answer, r.sample_accuracy
         )
     }));
     let rows: Vec<BarRow> = r
@@ -46,14 +51,24 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         .enumerate()
         .map(|(i, a)| {
             let freq = r.samples.iter().filter(|s| s.complete && s.text == a.text).count() as f64 / n as f64;
-            answer_row(&a.text, vec![a.p, freq], i == 0, a.correct)
+            let mut bars = vec![a.p];
+            if let Some(q) = &r.distribution_q {
+                bars.push(q.get(i).copied().unwrap_or(0.0));
+            }
+            bars.push(freq);
+            answer_row(&a.text, bars, i == 0, a.correct)
         })
         .collect();
+    let mut series = vec![("exact pi_base(y|x)".to_string(), BLUE)];
+    if r.distribution_q.is_some() {
+        series.push(("exact q(y|x), the distribution sampled".into(), SKY));
+    }
+    series.push((format!("share of the {n} samples"), ORANGE));
     let chart = BarChart {
         id: DIST_CHART.into(),
         title: format!("Answers to {} ({})", r.prompt, if r.exact { "exact vs sampled" } else { "sampled answers, exact probabilities" }),
         x_label: "probability".into(),
-        series: vec![("exact pi_base(y|x)".into(), BLUE), (format!("share of the {n} samples"), ORANGE)],
+        series,
         rows,
         x_max: Some(1.0),
         note: if r.exact {
@@ -68,7 +83,8 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         &chart.render(),
         &if r.exact {
             format!(
-                "Blue: the model's exact probability of each complete answer (enumerated, not estimated); orange: how often it appeared among these {n} samples (an estimate). The correct answer is bold; entropy {:.3} nats.",
+                "Blue: the model's exact probability pi_base of each complete answer (enumerated, not estimated){}; orange: how often it appeared among these {n} samples (an estimate). The correct answer is bold; entropy of pi_base {:.3} nats.",
+                if r.distribution_q.is_some() { "; light blue: the exact probability q under the sampling settings (temperature, top-k, top-p), which the samples follow" } else { "" },
                 r.entropy
             )
         } else {

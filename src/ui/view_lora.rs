@@ -22,14 +22,17 @@ pub fn lora_html(r: &LoraReport, eval_samples: usize, stamp: &str) -> String {
     ));
     let rows: Vec<Vec<String>> = [("before", &r.before), ("after", &r.after)]
         .iter()
-        .map(|(name, e)| vec![cell(name), num3(Some(e.dataset_logp)), num3(Some(e.greedy_accuracy)), num3(e.sample_accuracy)])
+        .map(|(name, e)| {
+            let ci = e.sample_accuracy_ci.map_or("–".into(), |c| format!("{}–{}", num3(Some(c[0])), num3(Some(c[1]))));
+            vec![cell(name), num3(Some(e.dataset_logp)), num3(Some(e.greedy_accuracy)), num3(e.sample_accuracy), ci]
+        })
         .collect();
     o.push_str(&table(
         &format!(
-            "The model before and after training. Mean log pi(y_BoN|x) over the {} training answers in nats (exact; SFT-Sharpening raises it); greedy accuracy over the {} prompts (exact); sample accuracy over {} samples per prompt at the sampling settings (estimate).",
-            r.dataset_size, r.prompts, eval_samples
+            "The model before and after training. Mean log pi(y_BoN|x) over the {} training answers in nats (exact; SFT-Sharpening raises it); greedy accuracy over the {} prompts (exact, on these prompts); sample accuracy over {} samples per prompt at the sampling settings ({} in all: an estimate, with its 95% Wilson interval).",
+            r.dataset_size, r.prompts, eval_samples, eval_samples * r.prompts
         ),
-        &["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy"],
+        &["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy", "95% interval"],
         &rows,
     ));
     let chart = LineChart {

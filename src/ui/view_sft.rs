@@ -88,9 +88,10 @@ pub fn sft_html(v: &SftView) -> String {
     let mut o = String::new();
     let last = v.steps.last();
     o.push_str(&para(&format!(
-        "Step {} of {}. All curves are exact over each prompt's enumerated answers (means over the training prompts), evaluated every few steps on the model being trained; pi(y*) is the probability of the base model's most likely answer.",
+        "Step {} of {}. All curves are exact over each prompt's enumerated answers (means over the training prompts), evaluated every few steps on the model being trained; pi(y*) is the probability of the base model's most likely answer. Expectations, entropy and KL are sums over the listed answers ({} of the mass at the last evaluation; the rest is left out of all of them alike).",
         last.map_or(0, |s| s.step),
-        v.total_steps
+        v.total_steps,
+        last.map_or("–".to_string(), |s| format!("{:.4}", s.listed_mass))
     )));
     let x_max = v.total_steps as f64;
     let pad = |mut s: Series| {
@@ -192,4 +193,39 @@ pub fn sft_html(v: &SftView) -> String {
         ));
     }
     o
+}
+
+/// The sentence that says on how many prompts `y*` is not certified (empty when none).
+pub fn uncertified_note(n: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    format!(" On {n} prompts the base enumeration's unlisted mass is at least pi_base(y*), so y* is not certified as the most likely answer there.")
+}
+
+/// The summary under a finished RLHF-Sharpening run: what was drawn, where it
+/// ended, and what the online variant is.
+pub fn rlhf_summary(r: &crate::sharpen::RlhfReport) -> String {
+    let last = r.steps.last();
+    let drawn = match last {
+        Some(s) if r.online => format!("{} samples drawn from pi_base and {} from the model being trained", s.samples_drawn, s.samples_policy),
+        Some(s) => format!("{} samples drawn from pi_base", s.samples_drawn),
+        None => "no samples drawn".into(),
+    };
+    let online = if !r.online {
+        String::new()
+    } else if r.alpha == 0.0 {
+        " Online with alpha = 0: there is no optimism term, so nothing pushes the model to explore. The online variant is a one-step stochastic approximation of Alg. 1 (fresh pairs each step; Alg. 1 refits on every triple drawn so far).".into()
+    } else {
+        format!(" Online (alpha = {} on the paper's scale) is a one-step stochastic approximation of Alg. 1: fresh pairs each step and one AdamW step on them, where Alg. 1 refits on every triple drawn so far.", r.alpha)
+    };
+    format!(
+        "{} prompts, C_cov {:.2} (exact); {drawn}; final KL(pi || pi*_beta) = {:.4} nats (exact over listed answers); {} pairs skipped (an answer was cut off); {} prompts whose y* is wrong.{online}{}",
+        r.prompts,
+        r.c_cov,
+        last.map_or(f64::NAN, |s| s.kl_to_closed_form),
+        r.skipped_pairs,
+        r.wrong_mode_prompts,
+        uncertified_note(r.uncertified_prompts)
+    )
 }

@@ -17,6 +17,7 @@ use crate::gpu::kernels::Kernels;
 use crate::gpu::sample::GpuDecode;
 use crate::gpu::Gpu;
 use crate::reward::{add_verify, judge, verify_items};
+use crate::rng::Stream;
 use crate::score::{CpuScore, Prescored, Scored};
 use crate::sharpen::bon::{bon_plan, bon_report, BonParams};
 use crate::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
@@ -146,7 +147,7 @@ async fn bon_on_gpu(s: &Session, m: &GpuModel<'static>, p: &BonParams, post: &dy
     let mut dec = GpuDecode::new(m);
     for (i, (q, ids)) in plan.problems.iter().zip(&plan.prompt_ids).enumerate() {
         post(&FromWorker::Progress { done: i, total, unit: unit.clone() });
-        let samples = dec.sample_async(ids, eos, plan.n_max, &p.sampling, p.seed, i as u64).await?;
+        let samples = dec.sample_async(ids, eos, &p.sampling, p.seed, &Stream::samples(i as u64, plan.n_max)).await?;
         // Judged once; self-verification's items scored on the GPU, then filled in.
         let mut js = judge(model, task, q, &samples, false, &mut CpuScore(&model.llama))?;
         if plan.with_verify {
@@ -155,7 +156,7 @@ async fn bon_on_gpu(s: &Session, m: &GpuModel<'static>, p: &BonParams, post: &dy
             add_verify(&mut js, &items, &mut Prescored { table, fallback: &model.llama, missed: 0 })?;
         }
         judged.push(js);
-        let g = dec.sample_async(ids, eos, 1, &greedy_settings, p.seed, i as u64).await?;
+        let g = dec.sample_async(ids, eos, &greedy_settings, p.seed, &Stream::samples(i as u64, 1)).await?;
         greedy.push(judge(model, task, q, &g, false, &mut CpuScore(&model.llama))?.remove(0));
     }
     post(&FromWorker::Progress { done: total, total, unit });
@@ -186,7 +187,7 @@ pub async fn bon(s: Rc<Session>, p: BonParams, post: &dyn Fn(&FromWorker), clock
 /// CPU).
 async fn sample_and_score(s: &Session, m: &GpuModel<'static>, p: &ExploreParams, q: &crate::tasks::Problem, ids: &[u32]) -> Result<crate::sharpen::explore::ExploreReport, String> {
     let mut dec = GpuDecode::new(m);
-    let samples = dec.sample_async(ids, s.model.tok.eos, p.n, &p.sampling, p.seed, 0).await.map_err(|e| e.to_string())?;
+    let samples = dec.sample_async(ids, s.model.tok.eos, &p.sampling, p.seed, &Stream::samples(0, p.n)).await.map_err(|e| e.to_string())?;
     let pairs = explore_scoring(&s.model, s.task.as_ref(), q, ids, &samples).map_err(|e| e.to_string())?;
     let table = score_table(&mut dec, pairs).await.map_err(|e| e.to_string())?;
     let mut scorer = Prescored { table, fallback: &s.model.llama, missed: 0 };

@@ -114,8 +114,9 @@ impl Results {
             FromWorker::SftDone { report, exports } => {
                 if let Some(live) = self.sft.as_mut() {
                     live.summary = Some(format!(
-                        "Training set: {} best-of-N answers, {:.3} of them correct by the oracle; {} marked prompts; {} prompts whose y* is wrong.",
-                        report.dataset_size, report.dataset_accuracy, report.marked_prompts, report.wrong_mode_prompts
+                        "Training set: {} best-of-N answers, {:.3} of them correct by the oracle; {} marked prompts; {} prompts whose y* is wrong.{}",
+                        report.dataset_size, report.dataset_accuracy, report.marked_prompts, report.wrong_mode_prompts,
+                        crate::ui::view_sft::uncertified_note(report.uncertified_prompts)
                     ));
                     live.wrong_mode = Some(report.wrong_mode);
                     live.exports = Some(exports);
@@ -128,12 +129,7 @@ impl Results {
             }
             FromWorker::RlhfDone { report, exports } => {
                 if let Some(live) = self.rlhf.as_mut() {
-                    let last = report.steps.last();
-                    live.summary = Some(format!(
-                        "{} prompts, C_cov {:.2}; {} samples drawn from pi_base; final KL(pi || pi*_beta) = {:.4} nats (exact over listed answers); {} pairs skipped (an answer was cut off); {} prompts whose y* is wrong.",
-                        report.prompts, report.c_cov, last.map_or(0, |s| s.samples_drawn), last.map_or(f64::NAN, |s| s.kl_to_closed_form),
-                        report.skipped_pairs, report.wrong_mode_prompts
-                    ));
+                    live.summary = Some(crate::ui::view_sft::rlhf_summary(&report));
                     live.wrong_mode = Some(report.wrong_mode);
                     live.exports = Some(exports);
                 }

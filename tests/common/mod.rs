@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use candle_core::{Device, Tensor};
 use sharpening_lab::model::bundle::to_safetensors;
 use sharpening_lab::model::{Config, Model, Tok};
-use sharpening_lab::rng::{Purpose, Rng};
+use sharpening_lab::rng::{Rng, Stream};
 
 pub const ALPHABET: &str = "0123456789+";
 
@@ -55,7 +55,7 @@ pub fn random_weights(c: &Config, seed: u64, scale: f64) -> HashMap<String, (Vec
         .enumerate()
         .map(|(k, (name, shape))| {
             let n: usize = shape.iter().product();
-            let mut rng = Rng::new(seed, Purpose::Init, k as u64, 7);
+            let mut rng = Rng::new(seed, Stream::Fixture { a: k as u64, b: 7 }).unwrap();
             let v = if name.ends_with("norm.weight") {
                 (0..n).map(|_| (1.0 + 0.1 * rng.normal()) as f32).collect()
             } else {
@@ -96,6 +96,20 @@ pub fn tiny(seed: u64, scale: f64) -> Tiny {
     Tiny { model, cfg, weights, config_json, weight_bytes, tokenizer_json }
 }
 
+/// Says the running test is SKIPPED and why: on stderr, and as a line in the
+/// file `$SHARPEN_SKIP_LOG` when set (scripts/test.sh counts those lines in
+/// its summary; CI fails when any test was skipped).
+pub fn skip(reason: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    eprintln!("SKIPPED: {reason}");
+    if let Ok(path) = std::env::var("SHARPEN_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{} {test}: {reason}", env!("CARGO_CRATE_NAME"));
+        }
+    }
+}
+
 /// The GPU path's adapter and kernels: None (the test says SKIPPED) without
 /// an adapter, a failure when SHARPEN_REQUIRE_GPU=1 (scripts/test.sh).
 pub fn gpu() -> Option<(sharpening_lab::gpu::Gpu, sharpening_lab::gpu::kernels::Kernels)> {
@@ -103,7 +117,7 @@ pub fn gpu() -> Option<(sharpening_lab::gpu::Gpu, sharpening_lab::gpu::kernels::
         Ok(x) => Some(x),
         Err(e) if std::env::var("SHARPEN_REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("SHARPEN_REQUIRE_GPU=1 but {e}"),
         Err(e) => {
-            eprintln!("SKIPPED: {e} (install mesa-vulkan-drivers for a software adapter)");
+            skip(&format!("{e} (install mesa-vulkan-drivers for a software adapter)"));
             None
         }
     }
@@ -132,7 +146,7 @@ pub fn smollm2_path() -> Option<String> {
     if std::path::Path::new(&p).exists() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: {p} not found (scripts/test.sh fetches it)");
+        skip(&format!("{p} not found (scripts/test.sh fetches it)"));
         None
     }
 }

@@ -50,7 +50,10 @@ pub fn sft(raw: &[String]) -> Result<(), String> {
         "dataset: {} best-of-N answers, {} correct by the oracle; {} marked prompts, {} prompts whose y* is wrong",
         r.dataset_size, f3(r.dataset_accuracy), r.marked_prompts, r.wrong_mode_prompts
     );
-    println!("all metrics exact over the enumerated answers (unlisted mass <= {:.1e}); means over the {} prompts", r.max_leftover, r.prompts);
+    println!(
+        "all metrics exact over the listed answers (unlisted mass of the base model <= {:.1e}; expectations, entropy and KL are sums over the listed mass); means over the {} prompts",
+        r.max_leftover, r.prompts
+    );
     let mut t = Table::new(&["step", "loss", "pi(y*)", "sharpened", "accuracy", "acc marked", "pi(y*) wrong", "E log pi_base", "entropy", "KL"]);
     for s in &r.steps {
         t.row(vec![
@@ -60,7 +63,15 @@ pub fn sft(raw: &[String]) -> Result<(), String> {
     }
     t.print();
     println!("sharpened = share of prompts with pi(y*) >= 1 - delta, delta = {} (Def. 3.1); entropy and KL in nats", p.delta);
+    warn_uncertified(r.uncertified_prompts);
     Ok(())
+}
+
+/// The line that says when some prompt's `y*` is not certified by its enumeration.
+pub fn warn_uncertified(n: usize) {
+    if n > 0 {
+        println!("warning: on {n} prompts the base enumeration's unlisted mass is at least pi_base(y*), so y* is not certified as the most likely answer (lower --threshold)");
+    }
 }
 
 /// A real model and a free-text prompt set: SFT-Sharpening with LoRA adapters.
@@ -95,14 +106,15 @@ fn lora(a: Args, task: &dyn Task, model: &Model, source: &str) -> Result<(), Str
         p.rank, p.alpha, r.adapter_params, task.name(), r.prompts, p.n, p.reward.name(), p.steps, p.lr, p.batch, source, model.short_hash(), p.seed
     );
     println!("dataset: {} best-of-N answers, {} correct by the oracle", r.dataset_size, f3(r.dataset_accuracy));
-    let mut t = Table::new(&["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy"]);
+    let mut t = Table::new(&["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy", "95% CI"]);
     for (name, e) in [("before", &r.before), ("after", &r.after)] {
-        t.row(vec![name.into(), f3(e.dataset_logp), f3(e.greedy_accuracy), opt3(e.sample_accuracy)]);
+        let ci = e.sample_accuracy_ci.map_or("-".into(), |c| format!("{}-{}", f3(c[0]), f3(c[1])));
+        t.row(vec![name.into(), f3(e.dataset_logp), f3(e.greedy_accuracy), opt3(e.sample_accuracy), ci]);
     }
     t.print();
     println!(
-        "log-likelihood and greedy accuracy exact; sample accuracy estimated from {} samples per prompt; mean step {:.0} ms (forward + backward + AdamW, batch {})",
-        p.eval_samples, r.mean_step_ms, p.batch
+        "log-likelihood and greedy accuracy exact (on these prompts); sample accuracy estimated from {} samples per prompt ({} in all, 95% Wilson interval); mean step {:.0} ms (forward + backward + AdamW, batch {})",
+        p.eval_samples, p.eval_samples * r.prompts, r.mean_step_ms, p.batch
     );
     if let (Some(first), Some(last)) = (r.steps.first(), r.steps.last()) {
         println!("loss {:.3} at step 1 -> {:.3} at step {}", first.loss, last.loss, last.step);
