@@ -220,6 +220,10 @@ pub struct Sample {
     /// `log pi(y|x)` under the sampling model at temperature 1 without
     /// truncation, `</s>` included (Eq. 2 when the model is `pi_base`).
     pub logp: f64,
+    /// Each token's `log pi` (`</s>` included), when [`rescore`] scored the
+    /// sample (their sum is `logp`); None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_logps: Option<Vec<f64>>,
 }
 
 impl Sample {
@@ -313,8 +317,9 @@ pub fn sample_with(dec: &mut dyn Decode, prompt: &[u32], eos: u32, settings: &Sa
 }
 
 /// Sets each complete sample's `logp` to `log pi(y|x)` (`</s>` included) as
-/// `scorer` computes it, in one batch. An answer cut off at the length limit
-/// keeps the decoder's own value (every self-reward gives it `-inf`).
+/// `scorer` computes it, in one batch, keeping the per-token values in
+/// `token_logps`. An answer cut off at the length limit keeps the decoder's
+/// own value (every self-reward gives it `-inf`).
 pub fn rescore(scorer: &mut dyn crate::score::Score, prompt: &[u32], eos: u32, samples: &mut [Sample]) -> Result<()> {
     let answers: Vec<(usize, Vec<u32>)> =
         samples.iter().enumerate().filter(|(_, s)| s.complete).map(|(i, s)| (i, [s.tokens.as_slice(), &[eos]].concat())).collect();
@@ -322,8 +327,9 @@ pub fn rescore(scorer: &mut dyn crate::score::Score, prompt: &[u32], eos: u32, s
         return Ok(());
     }
     let items: Vec<crate::score::Scored> = answers.iter().map(|(_, c)| crate::score::Scored { prompt, continuation: c }).collect();
-    for ((i, _), lp) in answers.iter().zip(scorer.score(&items)?) {
-        samples[*i].logp = lp;
+    for ((i, _), lps) in answers.iter().zip(scorer.token_logps(&items)?) {
+        samples[*i].logp = lps.iter().sum();
+        samples[*i].token_logps = Some(lps);
     }
     Ok(())
 }
@@ -357,7 +363,7 @@ impl Sampler {
             settings: settings.clone(),
             eos,
             rngs: streams.iter().map(|&st| Rng::new(seed, st)).collect::<Result<_>>()?,
-            out: (0..n).map(|_| Sample { tokens: vec![], complete: false, logp: 0.0 }).collect(),
+            out: (0..n).map(|_| Sample { tokens: vec![], complete: false, logp: 0.0, token_logps: None }).collect(),
             max_new,
             prompt_len,
             step: 0,

@@ -220,17 +220,23 @@ fn sample_answers(model: &Model, samples: &[crate::sample::Sample]) -> Vec<Vec<u
 }
 
 /// Per-token log-probabilities of every sample (`</s>` included when the
-/// sample ended with it), scored in one batch.
+/// sample ended with it): those `sample::rescore` kept, the rest scored in
+/// one batch.
 fn per_token(model: &Model, ids: &[u32], samples: &[crate::sample::Sample], scorer: &mut dyn Score) -> Result<Vec<Vec<TokenLogp>>> {
     let seqs = sample_answers(model, samples);
-    let items: Vec<Scored> = seqs.iter().filter(|y| !y.is_empty()).map(|y| Scored { prompt: ids, continuation: y }).collect();
+    let todo = |(y, s): &(&Vec<u32>, &crate::sample::Sample)| !y.is_empty() && s.token_logps.is_none();
+    let items: Vec<Scored> = seqs.iter().zip(samples).filter(todo).map(|(y, _)| Scored { prompt: ids, continuation: y }).collect();
     let mut scored = scorer.token_logps(&items)?.into_iter();
     seqs.iter()
-        .map(|y| {
+        .zip(samples)
+        .map(|(y, s)| {
             if y.is_empty() {
                 return Ok(vec![]);
             }
-            let lps = scored.next().unwrap_or_default();
+            let lps = match &s.token_logps {
+                Some(kept) => kept.clone(),
+                None => scored.next().unwrap_or_default(),
+            };
             y.iter()
                 .zip(lps)
                 .map(|(&t, logp)| Ok(TokenLogp { text: if t == model.tok.eos { model.tok.piece(t) } else { model.tok.decode(&[t])? }, logp }))
