@@ -246,18 +246,12 @@ impl Llama {
         self.embed.device()
     }
 
-    /// Whether decoding (every forward pass with a KV cache) takes the 8-bit
-    /// path, whose log-probabilities approximate the f32 model's.
-    pub fn decodes_on_q8(&self) -> bool {
-        self.all_q8()
-    }
-
     /// Logits at every position: `ids` is `[batch, time]` (u32), the result is
     /// `[batch, time, vocab]` (f32). With a cache, `ids` continue the cached
     /// sequences (positions start at `cache.len()`) and the cache is extended.
     pub fn forward(&self, ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (_, t) = ids.dims2()?;
-        let q8 = cache.is_some() && self.all_q8();
+        let q8 = cache.is_some() && self.decodes_on_q8();
         let offset = cache.as_ref().map_or(0, |c| c.len());
         if offset + t > self.cfg.max_position_embeddings {
             return crate::error::param_err(format!(

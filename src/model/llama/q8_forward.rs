@@ -272,8 +272,10 @@ impl Llama {
     }
 
     /// True when every projection and the output head have 8-bit copies, so
-    /// decoding can take [`Llama::forward_q8`].
-    pub(super) fn all_q8(&self) -> bool {
+    /// decoding (every forward pass with a KV cache) takes
+    /// [`Llama::forward_q8`], whose log-probabilities approximate the f32
+    /// model's.
+    pub fn decodes_on_q8(&self) -> bool {
         let q8 = |p: &Proj| matches!(p, Proj::Quant { .. });
         !self.trainable && q8(&self.lm_head) && self.blocks.iter().all(|b| b.proj.iter().all(q8))
     }
