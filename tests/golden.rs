@@ -1,0 +1,121 @@
+//! Golden outputs: the `--json` report of a fixed list of CLI commands (every
+//! subcommand that reports, on the built-in models and on SmolLM2), kept in
+//! `tests/golden/`. A refactor must leave them as they are: strings, integers
+//! and booleans exactly, floats within 1e-6 relative (another CPU's f32
+//! kernels may add in another order; on the machine that wrote them the
+//! outputs are byte-identical, which the test reports). Step times (`ms`,
+//! `mean_step_ms`) are measurements, not results, and are left out.
+//! `GOLDEN_UPDATE=1 cargo test --release --test golden` rewrites the files
+//! after a change that is meant to change numbers (say so in the commit).
+
+mod common;
+
+use std::process::Command;
+
+const SMOL: &str = "target/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// (file name, arguments); `SMOL` in the arguments is SmolLM2's path.
+const COMMANDS: &[(&str, &[&str])] = &[
+    ("bon.json", &["bon", "--n", "1,4,16", "--prompts", "12", "--seed", "3", "--json"]),
+    ("bon-mul-t07.json", &["bon", "--task", "mul", "--n", "1,4", "--prompts", "8", "--temperature", "0.7", "--top-k", "5", "--json"]),
+    ("sft.json", &["sft", "--prompts", "8", "--samples", "4", "--steps", "12", "--eval-every", "4", "--seed", "2", "--json"]),
+    ("rlhf.json", &["rlhf", "--prompts", "8", "--steps", "12", "--pairs", "8", "--eval-every", "4", "--seed", "5", "--json"]),
+    ("rlhf-online.json", &["rlhf", "--prompts", "6", "--steps", "8", "--pairs", "6", "--eval-every", "4", "--online", "--alpha", "0.01", "--json"]),
+    ("exact.json", &["exact", "--prompt", "39+25=", "--json"]),
+    ("explore.json", &["explore", "--prompt", "19+23=", "--n", "8", "--seed", "4", "--json"]),
+    ("closed-form.json", &["closed-form", "--prompt", "11+49=", "--scan", "40", "--json"]),
+    ("gap.json", &["gap", "--prompts", "20", "--json"]),
+    ("efficiency.json", &["efficiency", "--prompts", "4", "--sft-n", "1,4", "--sft-steps", "4", "--rlhf-steps", "8", "--json"]),
+    ("score.json", &["score", "--model", "www/models/add", "--prompt", "12+34=", "--answer", "46", "--json"]),
+    ("smol-score.json", &["score", "--model", SMOL, "--prompt", "What is 7 + 2?", "--answer", "7 + 2 = 9", "--json"]),
+    ("smol-explore.json", &["explore", "--model", SMOL, "--task", "arithmetic", "--n", "4", "--max-new-tokens", "24", "--json"]),
+    ("smol-bon.json", &["bon", "--model", SMOL, "--task", "capitals", "--prompts", "2", "--n", "1,2", "--max-new-tokens", "16", "--json"]),
+    ("smol-sft.json", &["sft", "--model", SMOL, "--task", "arithmetic", "--prompts", "2", "--samples", "2", "--steps", "2", "--batch", "2", "--eval-samples", "2", "--max-new-tokens", "16", "--json"]),
+];
+
+/// `v` without its measured times.
+fn without_times(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| k != "ms" && k != "mean_step_ms");
+            m.values_mut().for_each(without_times);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(without_times),
+        _ => {}
+    }
+}
+
+/// Differences between `got` and `want` beyond the tolerance, as paths.
+fn diffs(got: &serde_json::Value, want: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    use serde_json::Value as V;
+    match (got, want) {
+        (V::Number(a), V::Number(b)) if !(a.is_f64() || b.is_f64()) => {
+            if a != b {
+                out.push(format!("{at}: {a} vs {b}"));
+            }
+        }
+        (V::Number(a), V::Number(b)) => {
+            let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            if (x - y).abs() > 1e-6 * x.abs().max(y.abs()).max(1e-300) {
+                out.push(format!("{at}: {x} vs {y}"));
+            }
+        }
+        (V::Array(a), V::Array(b)) => {
+            if a.len() != b.len() {
+                out.push(format!("{at}: {} items vs {}", a.len(), b.len()));
+            }
+            a.iter().zip(b).enumerate().for_each(|(i, (x, y))| diffs(x, y, &format!("{at}[{i}]"), out));
+        }
+        (V::Object(a), V::Object(b)) => {
+            for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diffs(x, y, &format!("{at}.{k}"), out),
+                    _ => out.push(format!("{at}.{k}: present on one side only")),
+                }
+            }
+        }
+        (a, b) if a != b => out.push(format!("{at}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn cli_reports_equal_their_golden_files() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let smol = format!("{root}/{SMOL}");
+    let have_smol = std::path::Path::new(&smol).exists();
+    let update = std::env::var("GOLDEN_UPDATE").is_ok_and(|v| v == "1");
+    let (mut checked, mut identical, mut failures) = (0, 0, Vec::new());
+    for (file, args) in COMMANDS {
+        if args.contains(&SMOL) && !have_smol {
+            continue;
+        }
+        let args: Vec<String> = args.iter().map(|a| if *a == SMOL { smol.clone() } else { a.to_string() }).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_sharpen")).args(&args).current_dir(root).env("RAYON_NUM_THREADS", "1").output().unwrap();
+        assert!(out.status.success(), "sharpen {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        without_times(&mut got);
+        // The model's path is where this checkout keeps it.
+        if got["model"].as_str() == Some(smol.as_str()) {
+            got["model"] = SMOL.into();
+        }
+        let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
+        let path = format!("{root}/tests/golden/{file}");
+        if update {
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let want_text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (GOLDEN_UPDATE=1 writes it)"));
+        let want: serde_json::Value = serde_json::from_str(&want_text).unwrap();
+        let mut d = Vec::new();
+        diffs(&got, &want, file, &mut d);
+        failures.extend(d.into_iter().take(5));
+        checked += 1;
+        identical += usize::from(text == want_text);
+    }
+    if !have_smol {
+        common::skip("SmolLM2 not found: its golden reports were not checked (scripts/test.sh fetches it)");
+    }
+    assert!(failures.is_empty(), "reports changed:\n{}", failures.join("\n"));
+    eprintln!("{checked} golden reports equal, {identical} of them byte for byte");
+}
