@@ -28,6 +28,9 @@ pub enum Error {
     /// fall back to the CPU path.
     #[error("GPU: {0}")]
     Gpu(String),
+    /// The caller's progress callback asked to stop.
+    #[error("cancelled")]
+    Cancelled,
     #[error("{0}")]
     Other(String),
 }

@@ -19,7 +19,7 @@ use crate::model::{KvCache, Llama};
 use crate::rng::{Rng, Stream};
 
 mod settings;
-pub use settings::{argmax, log_prob_of, SampleSettings};
+pub use settings::{argmax, SampleSettings};
 
 /// One sampled answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]

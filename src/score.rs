@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use candle_core::Tensor;
 
 use crate::error::{Error, Result};
-use crate::model::llama::log_softmax_row;
+use crate::model::log_prob_of;
 use crate::model::Llama;
 
 /// Rows of at most this many sequences go through the model at once.
@@ -123,7 +123,7 @@ fn token_logps_chunk(model: &Llama, items: &[Scored]) -> Result<Vec<Vec<f64>>> {
             it.continuation
                 .iter()
                 .enumerate()
-                .map(|(t, &tok)| log_softmax_row(&rows[p + t - 1], 1.0)[tok as usize])
+                .map(|(t, &tok)| log_prob_of(&rows[p + t - 1], tok))
                 .collect()
         })
         .collect())

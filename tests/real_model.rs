@@ -87,7 +87,7 @@ fn incremental_logps(m: &Model, p: &[u32], y: &[u32]) -> Vec<f64> {
     let mut out = vec![];
     for &tok in y {
         let row = logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        out.push(sharpening_lab::sample::log_prob_of(&row, tok));
+        out.push(sharpening_lab::model::log_prob_of(&row, tok));
         let next = Tensor::new(&[tok], m.llama.device()).unwrap().unsqueeze(0).unwrap();
         logits = m.llama.forward(&next, Some(&mut cache)).unwrap();
     }

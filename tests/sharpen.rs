@@ -160,7 +160,7 @@ fn sft_raises_p_star_and_cancel_works() {
         calls += 1;
         calls < 5
     });
-    assert!(e.is_err(), "cancel must stop the run");
+    assert!(matches!(e, Err(sharpening_lab::Error::Cancelled)), "cancel must stop the run");
 }
 
 /// The default SFT-Sharpening run is stable: over 8 seeds no evaluation's

@@ -407,12 +407,3 @@ fn rope_tables(cfg: &Config, dev: &Device) -> candle_core::Result<(Tensor, Tenso
     let (cos, sin) = rope_table_values(cfg, n);
     Ok((Tensor::from_vec(cos, (n, half), dev)?, Tensor::from_vec(sin, (n, half), dev)?))
 }
-
-/// Log-probabilities (f64, numerically stable) from one row of logits divided by
-/// `temperature` (1.0 = the model's own distribution).
-pub fn log_softmax_row(logits: &[f32], temperature: f64) -> Vec<f64> {
-    let scaled: Vec<f64> = logits.iter().map(|&l| l as f64 / temperature).collect();
-    let max = scaled.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let lse = max + scaled.iter().map(|&l| (l - max).exp()).sum::<f64>().ln();
-    scaled.iter().map(|&l| l - lse).collect()
-}

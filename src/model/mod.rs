@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod gguf;
 pub mod llama;
+pub mod log_softmax;
 pub mod q8;
 pub mod tokenizer;
 
@@ -13,4 +14,5 @@ pub use bundle::Model;
 pub use cache::KvCache;
 pub use config::Config;
 pub use llama::Llama;
+pub use log_softmax::{log_prob_of, log_softmax_row};
 pub use tokenizer::Tok;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{param_err, Result};
-use crate::model::llama::log_softmax_row;
+use crate::model::{log_prob_of, log_softmax_row};
 
 /// How to pick each next token.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,12 +182,6 @@ fn ordered_bits(x: f32) -> u32 {
     }
 }
 
-/// `log_softmax_row(logits, 1.0)[tok]` without building the whole row.
-pub fn log_prob_of(logits: &[f32], tok: u32) -> f64 {
-    let max = logits.iter().map(|&l| l as f64).fold(f64::NEG_INFINITY, f64::max);
-    let lse = max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
-    logits[tok as usize] as f64 - lse
-}
 
 pub fn argmax(row: &[f32]) -> u32 {
     let mut best = 0;

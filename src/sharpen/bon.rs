@@ -224,7 +224,7 @@ pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
     let greedy_settings = plan.greedy_settings(p);
     for (i, (q, ids)) in plan.problems.iter().zip(&plan.prompt_ids).enumerate() {
         if !progress(i, plan.problems.len()) {
-            return Err(Error::Other("cancelled".into()));
+            return Err(Error::Cancelled);
         }
         let s = sample_with(dec, ids, eos, &p.sampling, p.seed, &Stream::samples(i as u64, plan.n_max))?;
         judged.push(judge(model, task, q, &s, plan.with_verify, dec)?);

@@ -171,12 +171,11 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
         .map(|q| base.tok.encode_prompt(&q.prompt).map(|ids| (q, ids)))
         .collect::<Result<_>>()?;
     let total = problems.len() + p.steps + 2;
-    let cancelled = || Error::Other("cancelled".into());
 
     let (mut data, mut ok) = (Vec::new(), Vec::new());
     for (i, (q, ids)) in problems.iter().enumerate() {
         if !progress(i, total) {
-            return Err(cancelled());
+            return Err(Error::Cancelled);
         }
         if let Some((example, w)) = bon_example(base, task, q, ids, p.n, p.reward, &p.sampling, p.seed, i)? {
             data.push(example);
@@ -206,14 +205,14 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
     let mut opt = AdamW::new(trainable.clone(), ParamsAdamW { lr: p.lr, weight_decay: 0.0, ..Default::default() })?;
 
     if !progress(problems.len(), total) {
-        return Err(cancelled());
+        return Err(Error::Cancelled);
     }
     let before = eval(&view, base, task, &problems, &data, p)?;
     let mut steps = Vec::new();
     let mut batches = Batches::new(p.seed);
     for s in 1..=p.steps {
         if !progress(problems.len() + s, total) {
-            return Err(cancelled());
+            return Err(Error::Cancelled);
         }
         let batch = batches.next(&data, p.batch)?;
         let t0 = clock();
@@ -222,7 +221,7 @@ pub fn run_lora_sft(base: &Model, task: &dyn Task, p: &LoraParams, clock: &dyn F
         steps.push(LoraStep { step: s, loss, grad_norm, ms: (clock() - t0) * 1e3 });
     }
     if !progress(total - 1, total) {
-        return Err(cancelled());
+        return Err(Error::Cancelled);
     }
     let after = eval(&view, base, task, &problems, &data, p)?;
     progress(total, total);

@@ -199,7 +199,7 @@ pub fn run_rlhf_observed(base: &Model, task: &dyn Task, p: &RlhfParams, progress
     let mut epoch = 0u64;
     for s in 1..=p.steps {
         if !progress(s - 1, p.steps) {
-            return Err(Error::Other("cancelled".into()));
+            return Err(Error::Cancelled);
         }
         opt.set_learning_rate(cosine_lr(p.lr, s, p.steps));
         let (mut ys, mut ys2) = (Vec::new(), Vec::new());

@@ -167,7 +167,7 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
     let mut dataset = Vec::new();
     for (i, (q, ids)) in bl.problems.iter().zip(&bl.prompt_ids).enumerate() {
         if !progress(i, total_work) {
-            return Err(Error::Other("cancelled".into()));
+            return Err(Error::Cancelled);
         }
         if let Some((example, w)) = bon_example(base, task, q, ids, p.n, p.reward, &p.sampling, p.seed, i)? {
             data.push(example);
@@ -190,7 +190,7 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
     let mut batches = Batches::new(p.seed);
     for s in 1..=p.steps {
         if !progress(bl.problems.len() + s - 1, total_work) {
-            return Err(Error::Other("cancelled".into()));
+            return Err(Error::Cancelled);
         }
         let batch = batches.next(&data, p.batch)?;
         opt.set_learning_rate(cosine_lr(p.lr, s, p.steps));
