@@ -227,8 +227,7 @@ pub fn synthetic_config(name: &str) -> Option<Config> {
 
 /// Random weights for `cfg` by Hugging Face name (uniform, scaled 1/sqrt(in)).
 pub fn synthetic_weights(cfg: &Config) -> Result<HashMap<String, Tensor>> {
-    let (d, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
-    let kv = cfg.kv_heads() * cfg.head_dim();
+    let (d, v) = (cfg.hidden_size, cfg.vocab_size);
     let dev = Device::Cpu;
     let mut w = HashMap::new();
     let mut seed = 0u64;
@@ -237,16 +236,17 @@ pub fn synthetic_weights(cfg: &Config) -> Result<HashMap<String, Tensor>> {
         w.insert(name, Tensor::from_vec(filler(out * inp, 1.0 / (inp as f32).sqrt(), seed), (out, inp), &dev)?);
         Ok(())
     };
-    mat("model.embed_tokens.weight".into(), v, d, &mut w)?;
+    use crate::model::names::{self, Projection};
+    mat(names::EMBED.into(), v, d, &mut w)?;
     for i in 0..cfg.num_hidden_layers {
-        let p = format!("model.layers.{i}");
-        for (n, o, inp) in [("self_attn.q_proj", d, d), ("self_attn.k_proj", kv, d), ("self_attn.v_proj", kv, d), ("self_attn.o_proj", d, d), ("mlp.gate_proj", f, d), ("mlp.up_proj", f, d), ("mlp.down_proj", d, f)] {
-            mat(format!("{p}.{n}.weight"), o, inp, &mut w)?;
+        for p in Projection::ALL {
+            let (o, inp) = p.shape(cfg);
+            mat(names::projection(i, p), o, inp, &mut w)?;
         }
-        for n in ["input_layernorm", "post_attention_layernorm"] {
-            w.insert(format!("{p}.{n}.weight"), Tensor::ones(d, candle_core::DType::F32, &dev)?);
+        for n in [names::ATTN_NORM, names::MLP_NORM] {
+            w.insert(names::norm(i, n), Tensor::ones(d, candle_core::DType::F32, &dev)?);
         }
     }
-    w.insert("model.norm.weight".into(), Tensor::ones(d, candle_core::DType::F32, &dev)?);
+    w.insert(names::FINAL_NORM.into(), Tensor::ones(d, candle_core::DType::F32, &dev)?);
     Ok(w)
 }

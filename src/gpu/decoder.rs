@@ -17,6 +17,7 @@ use super::plan::{self, Row, PASS_ROWS};
 use super::{Gpu, Precision, Weight};
 use crate::error::{Error, Result};
 use crate::model::config::Config;
+use crate::model::names::{self, Projection};
 use crate::score::Scored;
 
 /// One block's weights on the GPU (q|k|v and gate|up fused).
@@ -92,31 +93,30 @@ impl<'g> GpuModel<'g> {
         }
         let up = |name: &str| -> Result<wgpu::Buffer> { gpu.upload(name, &host(weight(model, name)?)?) };
         let mat = |name: &str| -> Result<Weight> { gpu.upload_weight(name, &host(weight(model, name)?)?, precision) };
-        let embed = mat("model.embed_tokens.weight")?;
+        let embed = mat(names::EMBED)?;
         let mut blocks = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
-            let p = format!("model.layers.{i}");
-            let cat = |names: &[&str]| -> Result<Weight> {
-                let parts = names.iter().map(|n| weight(model, &format!("{p}.{n}.weight")).cloned()).collect::<Result<Vec<_>>>()?;
-                gpu.upload_weight(names[0], &host(&Tensor::cat(&parts, 0)?)?, precision)
+            let cat = |ps: &[Projection]| -> Result<Weight> {
+                let parts = ps.iter().map(|&p| weight(model, &names::projection(i, p)).cloned()).collect::<Result<Vec<_>>>()?;
+                gpu.upload_weight(ps[0].hf(), &host(&Tensor::cat(&parts, 0)?)?, precision)
             };
             blocks.push(BlockWeights {
-                attn_norm: up(&format!("{p}.input_layernorm.weight"))?,
-                mlp_norm: up(&format!("{p}.post_attention_layernorm.weight"))?,
-                wqkv: cat(&["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"])?,
-                wo: mat(&format!("{p}.self_attn.o_proj.weight"))?,
-                wgu: cat(&["mlp.gate_proj", "mlp.up_proj"])?,
-                wdown: mat(&format!("{p}.mlp.down_proj.weight"))?,
+                attn_norm: up(&names::norm(i, names::ATTN_NORM))?,
+                mlp_norm: up(&names::norm(i, names::MLP_NORM))?,
+                wqkv: cat(&[Projection::Q, Projection::K, Projection::V])?,
+                wo: mat(&names::projection(i, Projection::O))?,
+                wgu: cat(&[Projection::Gate, Projection::Up])?,
+                wdown: mat(&names::projection(i, Projection::Down))?,
             });
         }
-        let head = match model.get("lm_head.weight") {
+        let head = match model.get(names::LM_HEAD) {
             Some(t) if !cfg.tie_word_embeddings => gpu.upload_weight("lm_head", &host(t)?, precision)?,
             _ => embed.clone(),
         };
         let positions = cfg.max_position_embeddings.min(MAX_ATTENTION_LEN);
         let (cos, sin) = crate::model::llama::rope_table_values(cfg, positions);
         let (cos, sin) = (gpu.upload("cos", &cos)?, gpu.upload("sin", &sin)?);
-        let norm = up("model.norm.weight")?;
+        let norm = up(names::FINAL_NORM)?;
         gpu.check()?;
         Ok(Self { gpu, kernels, cfg: cfg.clone(), precision, embed, blocks, norm, head, cos, sin, positions })
     }

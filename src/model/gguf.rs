@@ -50,35 +50,6 @@ fn meta_strings(c: &Content, key: &str) -> Result<Vec<String>> {
     arr.iter().map(|v| v.to_string().cloned().map_err(|e| bad(format!("{key}: {e}")))).collect()
 }
 
-/// The Hugging Face name of a GGUF tensor (None for tensors we do not use).
-fn hf_name(gguf: &str) -> Option<String> {
-    let fixed = match gguf {
-        "token_embd.weight" => Some("model.embed_tokens.weight"),
-        "output_norm.weight" => Some("model.norm.weight"),
-        "output.weight" => Some("lm_head.weight"),
-        _ => None,
-    };
-    if let Some(f) = fixed {
-        return Some(f.to_string());
-    }
-    let rest = gguf.strip_prefix("blk.")?;
-    let (layer, part) = rest.split_once('.')?;
-    let layer: usize = layer.parse().ok()?;
-    let hf = match part {
-        "attn_norm.weight" => "input_layernorm.weight",
-        "ffn_norm.weight" => "post_attention_layernorm.weight",
-        "attn_q.weight" => "self_attn.q_proj.weight",
-        "attn_k.weight" => "self_attn.k_proj.weight",
-        "attn_v.weight" => "self_attn.v_proj.weight",
-        "attn_output.weight" => "self_attn.o_proj.weight",
-        "ffn_gate.weight" => "mlp.gate_proj.weight",
-        "ffn_up.weight" => "mlp.up_proj.weight",
-        "ffn_down.weight" => "mlp.down_proj.weight",
-        _ => return None,
-    };
-    Some(format!("model.layers.{layer}.{hf}"))
-}
-
 /// Undoes llama.cpp's query/key row permutation for `heads` heads.
 fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor> {
     let (out, inp) = w.dims2()?;
@@ -107,7 +78,7 @@ fn config(c: &Content) -> Result<Config> {
         rms_norm_eps: meta_f64(c, "llama.attention.layer_norm_rms_epsilon", 1e-5),
         rope_theta: meta_f64(c, "llama.rope.freq_base", 10_000.0),
         max_position_embeddings: meta_usize(c, "llama.context_length")?.min(1 << 15),
-        tie_word_embeddings: !c.tensor_infos.contains_key("output.weight"),
+        tie_word_embeddings: !c.tensor_infos.contains_key(super::names::GGUF_LM_HEAD),
     };
     let json = serde_json::to_vec(&cfg).map_err(|e| bad(e.to_string()))?;
     Config::from_json(&json)
@@ -205,11 +176,13 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
     let mut tensors = HashMap::new();
     let mut quantized = std::collections::HashSet::new();
     for name in content.tensor_infos.keys() {
-        let Some(hf) = hf_name(name) else { continue };
+        let Some(hf) = super::names::hf_of_gguf(name) else { continue };
         let q = content.tensor(&mut r, name, &Device::Cpu).map_err(|e| bad(format!("{name}: {e}")))?;
-        let rotary_heads = if name.ends_with("attn_q.weight") {
+        use super::names::Projection;
+        let is = |p: Projection| hf.ends_with(&format!("{}.weight", p.hf()));
+        let rotary_heads = if is(Projection::Q) {
             Some(heads)
-        } else if name.ends_with("attn_k.weight") {
+        } else if is(Projection::K) {
             Some(kv_heads)
         } else {
             None

@@ -15,6 +15,7 @@ use candle_nn::VarBuilder;
 
 use super::cache::KvCache;
 use super::config::Config;
+use super::names::{self, Projection};
 use super::q8::Q8Matrix;
 
 mod q8_forward;
@@ -69,45 +70,24 @@ impl Proj {
     }
 }
 
-/// The projection names of one block, as in the Hugging Face layout.
-const PROJECTIONS: [&str; 7] = [
-    "self_attn.q_proj",
-    "self_attn.k_proj",
-    "self_attn.v_proj",
-    "self_attn.o_proj",
-    "mlp.gate_proj",
-    "mlp.up_proj",
-    "mlp.down_proj",
-];
-
 struct Block {
     attn_norm: Tensor,
-    /// q, k, v, o, gate, up, down (the order of `PROJECTIONS`).
+    /// q, k, v, o, gate, up, down (the order of `names::Projection::ALL`).
     proj: [Proj; 7],
     mlp_norm: Tensor,
 }
 
 impl Block {
     fn new(cfg: &Config, vb: VarBuilder) -> candle_core::Result<Self> {
-        let (d, f) = (cfg.hidden_size, cfg.intermediate_size);
-        let kv = cfg.kv_heads() * cfg.head_dim();
-        let att = vb.pp("self_attn");
-        let mlp = vb.pp("mlp");
+        let d = cfg.hidden_size;
         let init = candle_nn::init::DEFAULT_KAIMING_NORMAL;
         let ones = candle_nn::Init::Const(1.0);
-        let dense = |vb: &VarBuilder, shape: (usize, usize), name: &str| vb.get_with_hints(shape, name, init).map(Proj::Dense);
+        let dense = |p: Projection| vb.get_with_hints(p.shape(cfg), &format!("{}.weight", p.hf()), init).map(Proj::Dense);
+        let [q, k, v, o, gate, up, down] = Projection::ALL.map(dense);
         Ok(Self {
-            attn_norm: vb.get_with_hints(d, "input_layernorm.weight", ones)?,
-            proj: [
-                dense(&att, (d, d), "q_proj.weight")?,
-                dense(&att, (kv, d), "k_proj.weight")?,
-                dense(&att, (kv, d), "v_proj.weight")?,
-                dense(&att, (d, d), "o_proj.weight")?,
-                dense(&mlp, (f, d), "gate_proj.weight")?,
-                dense(&mlp, (f, d), "up_proj.weight")?,
-                dense(&mlp, (d, f), "down_proj.weight")?,
-            ],
-            mlp_norm: vb.get_with_hints(d, "post_attention_layernorm.weight", ones)?,
+            attn_norm: vb.get_with_hints(d, &format!("{}.weight", names::ATTN_NORM.0), ones)?,
+            proj: [q?, k?, v?, o?, gate?, up?, down?],
+            mlp_norm: vb.get_with_hints(d, &format!("{}.weight", names::MLP_NORM.0), ones)?,
         })
     }
 }
@@ -131,16 +111,15 @@ impl Llama {
     pub fn new(cfg: &Config, vb: VarBuilder, trainable: bool) -> Result<Self> {
         cfg.validate()?;
         let (v, d) = (cfg.vocab_size, cfg.hidden_size);
-        let m = vb.pp("model");
-        let embed = m.get_with_hints((v, d), "embed_tokens.weight", candle_nn::Init::Randn { mean: 0.0, stdev: 0.02 })?;
+        let embed = vb.get_with_hints((v, d), names::EMBED, candle_nn::Init::Randn { mean: 0.0, stdev: 0.02 })?;
         let blocks = (0..cfg.num_hidden_layers)
-            .map(|i| Block::new(cfg, m.pp(format!("layers.{i}"))))
+            .map(|i| Block::new(cfg, vb.pp(names::block(i))))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let norm = m.get_with_hints(d, "norm.weight", candle_nn::Init::Const(1.0))?;
+        let norm = vb.get_with_hints(d, names::FINAL_NORM, candle_nn::Init::Const(1.0))?;
         let lm_head = Proj::Dense(if cfg.tie_word_embeddings {
             embed.clone()
         } else {
-            vb.get_with_hints((v, d), "lm_head.weight", candle_nn::init::DEFAULT_KAIMING_NORMAL)?
+            vb.get_with_hints((v, d), names::LM_HEAD, candle_nn::init::DEFAULT_KAIMING_NORMAL)?
         });
         let (cos, sin) = rope_tables(cfg, vb.device())?;
         Ok(Self { cfg: cfg.clone(), embed, blocks, norm, lm_head, cos, sin, trainable })
@@ -155,7 +134,7 @@ impl Llama {
     /// (`model.layers.3.mlp.up_proj.weight`, `lm_head.weight`), quantised from
     /// the dense weights; a matrix whose inputs are not a multiple of 32 stays
     /// dense. Inference only.
-    pub fn use_q8(&mut self, names: &std::collections::HashSet<String>) -> Result<()> {
+    pub fn use_q8(&mut self, quantized: &std::collections::HashSet<String>) -> Result<()> {
         if self.trainable {
             return crate::error::param_err("a trainable model cannot use quantised weights");
         }
@@ -170,15 +149,15 @@ impl Llama {
             Ok(())
         };
         for (i, blk) in self.blocks.iter_mut().enumerate() {
-            for (p, short) in blk.proj.iter_mut().zip(PROJECTIONS) {
-                let name = format!("model.layers.{i}.{short}.weight");
-                if names.contains(&name) {
+            for (p, which) in blk.proj.iter_mut().zip(Projection::ALL) {
+                let name = names::projection(i, which);
+                if quantized.contains(&name) {
                     quantize(&name, p)?;
                 }
             }
         }
-        let head = if self.cfg.tie_word_embeddings { "model.embed_tokens.weight" } else { "lm_head.weight" };
-        if names.contains(head) {
+        let head = if self.cfg.tie_word_embeddings { names::EMBED } else { names::LM_HEAD };
+        if quantized.contains(head) {
             quantize(head, &mut self.lm_head)?;
         }
         Ok(())
@@ -200,10 +179,10 @@ impl Llama {
         let mut data = vars.data().lock().map_err(|_| crate::error::Error::Other("poisoned lock".into()))?;
         let mut k = 0u64;
         for (i, blk) in self.blocks.iter_mut().enumerate() {
-            for (p, short) in blk.proj.iter_mut().zip(PROJECTIONS) {
+            for (p, which) in blk.proj.iter_mut().zip(Projection::ALL) {
                 let dense = p.dense().clone();
                 let (out, inp) = dense.dims2()?;
-                let name = format!("model.layers.{i}.{short}");
+                let name = format!("{}.{}", names::block(i), which.hf());
                 let (an, bn) = (format!("{name}.lora_a"), format!("{name}.lora_b"));
                 if !data.contains_key(&an) {
                     let mut r = Rng::new(seed, Stream::LoraInit { adapter: k })?;

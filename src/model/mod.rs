@@ -7,6 +7,7 @@ pub mod config;
 pub mod gguf;
 pub mod llama;
 pub mod log_softmax;
+pub mod names;
 pub mod q8;
 pub mod tokenizer;
 
