@@ -26,24 +26,16 @@ pub fn tiny_config(vocab: usize) -> Config {
 }
 
 pub fn weight_shapes(c: &Config) -> Vec<(String, Vec<usize>)> {
-    let (d, f, v) = (c.hidden_size, c.intermediate_size, c.vocab_size);
-    let kv = c.kv_heads() * c.head_dim();
-    let mut s = vec![
-        ("model.embed_tokens.weight".to_string(), vec![v, d]),
-        ("model.norm.weight".to_string(), vec![d]),
-        ("lm_head.weight".to_string(), vec![v, d]),
-    ];
+    use sharpening_lab::model::names::{self, Projection};
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    let mut s = vec![(names::EMBED.to_string(), vec![v, d]), (names::FINAL_NORM.to_string(), vec![d]), (names::LM_HEAD.to_string(), vec![v, d])];
     for l in 0..c.num_hidden_layers {
-        let p = format!("model.layers.{l}");
-        s.push((format!("{p}.input_layernorm.weight"), vec![d]));
-        s.push((format!("{p}.post_attention_layernorm.weight"), vec![d]));
-        s.push((format!("{p}.self_attn.q_proj.weight"), vec![d, d]));
-        s.push((format!("{p}.self_attn.k_proj.weight"), vec![kv, d]));
-        s.push((format!("{p}.self_attn.v_proj.weight"), vec![kv, d]));
-        s.push((format!("{p}.self_attn.o_proj.weight"), vec![d, d]));
-        s.push((format!("{p}.mlp.gate_proj.weight"), vec![f, d]));
-        s.push((format!("{p}.mlp.up_proj.weight"), vec![f, d]));
-        s.push((format!("{p}.mlp.down_proj.weight"), vec![d, f]));
+        s.push((names::norm(l, names::ATTN_NORM), vec![d]));
+        s.push((names::norm(l, names::MLP_NORM), vec![d]));
+        for p in Projection::ALL {
+            let (o, i) = p.shape(c);
+            s.push((names::projection(l, p), vec![o, i]));
+        }
     }
     s
 }
@@ -87,7 +79,12 @@ pub struct Tiny {
 /// distributions are.
 pub fn tiny(seed: u64, scale: f64) -> Tiny {
     let tok = Tok::char_level(ALPHABET).unwrap();
-    let cfg = tiny_config(tok.vocab_size());
+    tiny_with(tiny_config(tok.vocab_size()), seed, scale)
+}
+
+/// [`tiny`] with another config (same tokenizer).
+pub fn tiny_with(cfg: Config, seed: u64, scale: f64) -> Tiny {
+    let tok = Tok::char_level(ALPHABET).unwrap();
     let weights = random_weights(&cfg, seed, scale);
     let weight_bytes = safetensors_bytes(&weights);
     let config_json = cfg.to_json();
