@@ -109,7 +109,7 @@ fn views_render_real_reports() {
     use sharpening_lab::ui::jobs;
     use sharpening_lab::ui::params::UiState;
     use sharpening_lab::ui::protocol::{FromWorker, ToWorker};
-    use sharpening_lab::ui::{view_bon, view_efficiency, view_explore, view_sft, view_theory};
+    use sharpening_lab::ui::{view_bon, view_efficiency, view_explore, view_training, view_theory};
     let f = sharpening_lab::builtin::files("add").unwrap();
     let s = jobs::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
     let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
@@ -129,11 +129,11 @@ fn views_render_real_reports() {
     let watched: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::TrainEval { watched, .. } = m { watched.clone() } else { None }).collect();
     assert_eq!(steps.len(), 3, "evaluations at steps 0, 2, 4 are streamed");
     assert_eq!(watched.len(), 3);
-    let v = view_sft::SftView {
+    let v = view_training::TrainingView {
         steps: &steps, kl_closed_form: &[], watched: &watched, shown: 2, total_steps: 4,
         summary: Some("done".into()), wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp,
     };
-    let html = view_sft::sft_html(&v);
+    let html = view_training::training_html(&v);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("KL(pi || pi_base)") && html.contains("Amplified errors") && html.contains("base vs step 4"));
     assert!(!html.contains("closed form"));
@@ -153,8 +153,8 @@ fn views_render_real_reports() {
     }
     assert_eq!(steps.len(), 3);
     assert!(!watched[0].closed_form.is_empty());
-    let v = view_sft::SftView { steps: &steps, kl_closed_form: &kls, watched: &watched, shown: 1, total_steps: 4, summary: None, wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp };
-    let html = view_sft::sft_html(&v);
+    let v = view_training::TrainingView { steps: &steps, kl_closed_form: &kls, watched: &watched, shown: 1, total_steps: 4, summary: None, wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp };
+    let html = view_training::training_html(&v);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("KL(pi || pi*_beta), closed form") && html.contains("closed form pi*"));
     // Theory and efficiency views.

@@ -13,15 +13,16 @@ use crate::error::Result;
 #[derive(Clone, Default)]
 pub struct KvCache {
     layers: Vec<(Option<Tensor>, Option<Tensor>)>,
-    flat: Vec<(Vec<f32>, Vec<f32>)>,
-    /// Rows of the flat layout (0 until the 8-bit path fills it).
-    flat_batch: usize,
+    /// The 8-bit path's layers, position-major.
+    q8_layers: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Rows of the 8-bit layout (0 until the 8-bit path fills it).
+    q8_batch: usize,
     len: usize,
 }
 
 impl KvCache {
     pub fn new(num_layers: usize) -> Self {
-        Self { layers: vec![(None, None); num_layers], flat: vec![(Vec::new(), Vec::new()); num_layers], flat_batch: 0, len: 0 }
+        Self { layers: vec![(None, None); num_layers], q8_layers: vec![(Vec::new(), Vec::new()); num_layers], q8_batch: 0, len: 0 }
     }
 
     /// Number of positions cached.
@@ -36,7 +37,7 @@ impl KvCache {
     /// Layer `i` in candle's layout; an error when the 8-bit path filled the
     /// cache (a forward pass fills every layer, so layer `i` tells).
     pub(crate) fn layer_mut(&mut self, i: usize) -> Result<&mut (Option<Tensor>, Option<Tensor>)> {
-        if !self.flat[i].0.is_empty() {
+        if !self.q8_layers[i].0.is_empty() {
             return crate::error::param_err("this KV cache was filled by the 8-bit decoding path");
         }
         Ok(&mut self.layers[i])
@@ -44,15 +45,15 @@ impl KvCache {
 
     /// Layer `i` in the 8-bit path's layout for `batch` rows; an error when
     /// candle filled the cache or it holds another number of rows.
-    pub(crate) fn flat_mut(&mut self, i: usize, batch: usize) -> Result<&mut (Vec<f32>, Vec<f32>)> {
+    pub(crate) fn q8_layer_mut(&mut self, i: usize, batch: usize) -> Result<&mut (Vec<f32>, Vec<f32>)> {
         if self.layers[i].0.is_some() {
             return crate::error::param_err("this KV cache was filled by the f32 forward path");
         }
-        if self.len > 0 && self.flat_batch != batch {
-            return crate::error::param_err(format!("a KV cache of {} rows continued with {batch}", self.flat_batch));
+        if self.len > 0 && self.q8_batch != batch {
+            return crate::error::param_err(format!("a KV cache of {} rows continued with {batch}", self.q8_batch));
         }
-        self.flat_batch = batch;
-        Ok(&mut self.flat[i])
+        self.q8_batch = batch;
+        Ok(&mut self.q8_layers[i])
     }
 
     pub(crate) fn advance(&mut self, t: usize) {
@@ -79,17 +80,17 @@ impl KvCache {
             .iter()
             .map(|(k, v)| Ok((rep(k)?, rep(v)?)))
             .collect::<Result<Vec<_>>>()?;
-        if self.len > 0 && self.flat_batch > 1 {
+        if self.len > 0 && self.q8_batch > 1 {
             return crate::error::param_err("fan_out needs a cache of batch 1");
         }
         // Position-major: each position's block of one row, repeated n times.
-        let rep_flat = |x: &Vec<f32>| -> Vec<f32> {
+        let repeat_rows = |x: &Vec<f32>| -> Vec<f32> {
             if x.is_empty() {
                 return Vec::new();
             }
             x.chunks_exact(x.len() / self.len).flat_map(|pos| std::iter::repeat_n(pos, n).flatten().copied()).collect()
         };
-        let flat = self.flat.iter().map(|(k, v)| (rep_flat(k), rep_flat(v))).collect();
-        Ok(Self { layers, flat, flat_batch: if self.flat_batch > 0 { n } else { 0 }, len: self.len })
+        let q8_layers = self.q8_layers.iter().map(|(k, v)| (repeat_rows(k), repeat_rows(v))).collect();
+        Ok(Self { layers, q8_layers, q8_batch: if self.q8_batch > 0 { n } else { 0 }, len: self.len })
     }
 }

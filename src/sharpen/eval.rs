@@ -26,7 +26,7 @@ use crate::tasks::{is_correct, Problem, Task};
 
 /// Metrics of the current model at one step (means over the training prompts).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SftStep {
+pub struct StepMetrics {
     pub step: usize,
     /// Training loss of this step's batch (None at step 0).
     pub loss: Option<f64>,
@@ -129,7 +129,7 @@ impl Baseline {
 
 /// One evaluation.
 pub struct Eval {
-    pub metrics: SftStep,
+    pub metrics: StepMetrics,
     /// Each prompt's `pi(y*)`.
     pub p_star: Vec<f64>,
     /// Mean `KL(pi || pi*_beta)` when a `beta` was given.
@@ -209,7 +209,7 @@ pub fn evaluate(
             kl_cf.push(kl(d, |t| e * base_lp[i][t] - log_z));
         }
     }
-    let metrics = SftStep {
+    let metrics = StepMetrics {
         step,
         loss,
         p_star: mean(&ps),

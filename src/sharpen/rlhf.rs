@@ -30,7 +30,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
 use super::bon::Progress;
-use super::eval::{evaluate, Baseline, SftStep, WrongMode};
+use super::eval::{evaluate, Baseline, StepMetrics, WrongMode};
 use super::metrics::coverage;
 use super::train_step::{check_training, cosine_lr, seq_logprobs, step, Example};
 use crate::error::{param_err, Error, Result};
@@ -105,7 +105,7 @@ impl RlhfParams {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RlhfStep {
     #[serde(flatten)]
-    pub metrics: SftStep,
+    pub metrics: StepMetrics,
     /// Mean over prompts of `KL(pi || pi*_beta)`, nats (exact over listed answers).
     pub kl_to_closed_form: f64,
     /// Samples drawn from `pi_base` so far (both answers of an offline pair,

@@ -16,7 +16,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
 use super::bon::Progress;
-pub use super::eval::{SftStep, WrongMode};
+pub use super::eval::{StepMetrics, WrongMode};
 use super::eval::{evaluate, Baseline};
 use super::metrics::mean;
 use super::train_step::{check_training, cosine_lr, nll_loss, step_at, Batches, Example};
@@ -89,7 +89,7 @@ impl SftParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SftReport {
-    pub steps: Vec<SftStep>,
+    pub steps: Vec<StepMetrics>,
     pub prompts: usize,
     pub marked_prompts: usize,
     /// Prompts whose `y*` is wrong (sharpening them amplifies an error).
@@ -123,7 +123,7 @@ pub struct SftRun {
 }
 
 /// Called after each evaluation with its metrics and the current model.
-pub type OnEval<'a> = &'a mut dyn FnMut(&SftStep, &Llama) -> Result<()>;
+pub type OnEval<'a> = &'a mut dyn FnMut(&StepMetrics, &Llama) -> Result<()>;
 
 /// Samples `n` answers to one prompt (RNG stream of prompt `i`), picks one by
 /// `reward`, and returns it as a training example (`</s>` appended) with its

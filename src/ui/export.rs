@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::reward::Judged;
 use crate::report::{stamp_line, Provenance};
-use crate::sharpen::sft::{DatasetRow, SftStep};
+use crate::sharpen::sft::{DatasetRow, StepMetrics};
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 pub fn csv_field(s: &str) -> String {
@@ -72,7 +72,7 @@ fn opt(v: Option<f64>) -> String {
 
 /// One row per evaluated step; RLHF adds `kl_to_closed_form` and `samples_drawn`
 /// (`extra[i]` for step `i`).
-pub fn steps_csv(p: &Provenance, params: &Value, steps: &[SftStep], extra: Option<&[(f64, usize)]>) -> String {
+pub fn steps_csv(p: &Provenance, params: &Value, steps: &[StepMetrics], extra: Option<&[(f64, usize)]>) -> String {
     let mut head = vec!["step", "loss", "p_star", "sharpened", "accuracy", "accuracy_marked", "p_star_wrong", "mean_logp_base", "entropy", "kl"];
     if extra.is_some() {
         head.extend(["kl_to_closed_form", "samples_drawn"]);

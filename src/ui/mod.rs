@@ -20,5 +20,5 @@ pub mod view_bon;
 pub mod view_explore;
 pub mod view_lora;
 pub mod view_efficiency;
-pub mod view_sft;
+pub mod view_training;
 pub mod view_theory;

@@ -8,7 +8,7 @@ use crate::sharpen::closed_form::ClosedFormReport;
 use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
 use crate::sharpen::explore::{AnswerRow, ExploreParams, ExploreReport};
 use crate::sharpen::gap::GapReport;
-use crate::sharpen::sft::SftStep;
+use crate::sharpen::sft::StepMetrics;
 use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, SftReport};
 
 /// Page -> worker.
@@ -126,7 +126,7 @@ pub enum FromWorker {
     Progress { done: usize, total: usize, unit: String },
     /// An SFT or RLHF evaluation, streamed as training runs (RLHF adds the
     /// distance to the closed form and the samples drawn so far).
-    TrainEval { step: SftStep, kl_to_closed_form: Option<f64>, samples_drawn: Option<usize>, watched: Option<Watched> },
+    TrainEval { step: StepMetrics, kl_to_closed_form: Option<f64>, samples_drawn: Option<usize>, watched: Option<Watched> },
     Explored { report: ExploreReport, exports: Exports },
     BonDone { report: BonReport, exports: Exports },
     SftDone { report: SftReport, exports: Exports },

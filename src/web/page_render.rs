@@ -16,7 +16,7 @@ use crate::ui::view_bon::bon_html;
 use crate::ui::view_efficiency::efficiency_html;
 use crate::ui::view_explore::explore_html;
 use crate::ui::view_lora::lora_html;
-use crate::ui::view_sft::{morph_chart, sft_html, SftView};
+use crate::ui::view_training::{morph_chart, training_html, TrainingView};
 use crate::ui::view_theory::theory_html;
 
 pub fn all(app: &App) {
@@ -108,9 +108,9 @@ fn downloads(ex: &Exports) -> String {
     o
 }
 
-fn train_view<'a>(app: &'a App, stamp: &'a str) -> Option<SftView<'a>> {
+fn train_view<'a>(app: &'a App, stamp: &'a str) -> Option<TrainingView<'a>> {
     let live = app.results.live(app.ui.view())?;
-    Some(SftView {
+    Some(TrainingView {
         steps: &live.steps,
         kl_closed_form: &live.kl_closed_form,
         watched: &live.watched,
@@ -155,7 +155,7 @@ pub fn results(app: &App) {
             if live.cancelled {
                 o.push_str(&para("This run was cancelled: the curves stop where it was stopped."));
             }
-            o.push_str(&sft_html(&v));
+            o.push_str(&training_html(&v));
             if let Some(ex) = &live.exports {
                 o.push_str(&downloads(ex));
             }

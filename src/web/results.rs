@@ -5,7 +5,7 @@ use crate::sharpen::closed_form::ClosedFormReport;
 use crate::sharpen::efficiency::EfficiencyReport;
 use crate::sharpen::explore::ExploreReport;
 use crate::sharpen::gap::GapReport;
-use crate::sharpen::sft::{SftStep, WrongMode};
+use crate::sharpen::sft::{StepMetrics, WrongMode};
 use crate::sharpen::lora_sft::LoraReport;
 use crate::sharpen::BonReport;
 use crate::ui::params::View;
@@ -13,7 +13,7 @@ use crate::ui::protocol::{Exports, FromWorker, Watched};
 
 /// An SFT or RLHF run as it streams in.
 pub struct Live {
-    pub steps: Vec<SftStep>,
+    pub steps: Vec<StepMetrics>,
     /// RLHF: `KL(pi || pi*_beta)` per evaluation (empty for SFT).
     pub kl_closed_form: Vec<f64>,
     pub watched: Vec<Watched>,
@@ -116,7 +116,7 @@ impl Results {
                     live.summary = Some(format!(
                         "Training set: {} best-of-N answers, {:.3} of them correct by the oracle; {} marked prompts; {} prompts whose y* is wrong.{}",
                         report.dataset_size, report.dataset_accuracy, report.marked_prompts, report.wrong_mode_prompts,
-                        crate::ui::view_sft::uncertified_note(report.uncertified_prompts)
+                        crate::ui::view_training::uncertified_note(report.uncertified_prompts)
                     ));
                     live.wrong_mode = Some(report.wrong_mode);
                     live.exports = Some(exports);
@@ -129,7 +129,7 @@ impl Results {
             }
             FromWorker::RlhfDone { report, exports } => {
                 if let Some(live) = self.rlhf.as_mut() {
-                    live.summary = Some(crate::ui::view_sft::rlhf_summary(&report));
+                    live.summary = Some(crate::ui::view_training::rlhf_summary(&report));
                     live.wrong_mode = Some(report.wrong_mode);
                     live.exports = Some(exports);
                 }

@@ -246,10 +246,10 @@ impl Llama {
         let (cos, sin) = (vec(&self.cos.narrow(0, offset, t)?)?, vec(&self.sin.narrow(0, offset, t)?)?);
         for (i, blk) in self.blocks.iter().enumerate() {
             let h = rms_norm(&x, &vec(&blk.attn_norm)?, eps);
-            let [mut q, mut k, v] = project_shared(&blk.proj[..3], &h, rows)?.try_into().map_err(|_| bad())?;
+            let [mut q, mut k, v] = project_shared(&blk.proj[..3], &h, rows)?.try_into().map_err(|_| wrong_product_count())?;
             rope(&mut q, t, heads, hd, &cos, &sin);
             rope(&mut k, t, kvh, hd, &cos, &sin);
-            let (ck, cv) = cache.flat_mut(i, b)?;
+            let (ck, cv) = cache.q8_layer_mut(i, b)?;
             append(ck, &k, (b, t, kvh, hd));
             append(cv, &v, (b, t, kvh, hd));
             let a = attention(&q, ck, cv, (b, t, offset + t), heads, kvh, hd);
@@ -257,7 +257,7 @@ impl Llama {
                 *x += o;
             }
             let h = rms_norm(&x, &vec(&blk.mlp_norm)?, eps);
-            let [mut m, up] = project_shared(&blk.proj[4..6], &h, rows)?.try_into().map_err(|_| bad())?;
+            let [mut m, up] = project_shared(&blk.proj[4..6], &h, rows)?.try_into().map_err(|_| wrong_product_count())?;
             for (g, u) in m.iter_mut().zip(&up) {
                 *g = silu(*g) * u;
             }
@@ -283,7 +283,7 @@ impl Llama {
 
 /// One projection through its 8-bit matrix.
 fn project(p: &Proj, x: &[f32], rows: usize) -> Result<Vec<f32>> {
-    project_shared(std::slice::from_ref(p), x, rows)?.pop().ok_or_else(bad)
+    project_shared(std::slice::from_ref(p), x, rows)?.pop().ok_or_else(non_finite_activations)
 }
 
 /// Projections of the same input (q, k, v; gate, up), the input quantised once.
@@ -295,9 +295,15 @@ fn project_shared(ps: &[Proj], x: &[f32], rows: usize) -> Result<Vec<Vec<f32>>> 
             _ => Err(Error::Other("the quantised decoding path needs quantised projections".into())),
         })
         .collect::<Result<Vec<&Q8Matrix>>>()?;
-    Q8Matrix::matmul_shared(&ms, x, rows).ok_or_else(bad)
+    Q8Matrix::matmul_shared(&ms, x, rows).ok_or_else(non_finite_activations)
 }
 
-fn bad() -> Error {
+/// What an 8-bit product returns when its input is not finite.
+fn non_finite_activations() -> Error {
     Error::Other("a NaN or an infinity in the model's activations (corrupt weights?)".into())
+}
+
+/// The fused products came back in another number than asked for.
+fn wrong_product_count() -> Error {
+    Error::Other("the 8-bit path got another number of products than it asked for".into())
 }

@@ -1,15 +1,15 @@
-//! SFT- and RLHF-Sharpening, live: per-step curves of the exact metrics (for
-//! RLHF also the distance to the closed form), the watched prompt's answer
-//! distribution morphing from the base model to the current step (for RLHF
-//! beside the closed-form optimum), and the prompts where sharpening amplified
-//! a wrong mode.
+//! SFT- and RLHF-Sharpening (one view for both), live: per-step curves of
+//! the exact metrics (for RLHF also the distance to the closed form), the
+//! watched prompt's answer distribution morphing from the base model to the
+//! current step (for RLHF beside the closed-form optimum), and the prompts
+//! where sharpening amplified a wrong mode.
 
 use super::bar_chart::{answer_row, BarChart};
 use super::html::{cell, figure, num3, para, table};
 use super::line_chart::{LineChart, Series};
 use super::protocol::Watched;
 use super::svg::{BLACK, BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION};
-use crate::sharpen::sft::{SftStep, WrongMode};
+use crate::sharpen::sft::{StepMetrics, WrongMode};
 
 pub const PROB_CHART: &str = "sft-probabilities";
 pub const NATS_CHART: &str = "sft-nats";
@@ -17,8 +17,8 @@ pub const MORPH_CHART: &str = "sft-morph";
 
 /// What the SFT view shows: the steps so far, the watched prompt at each
 /// evaluation, which evaluation the morph chart shows, and the final report.
-pub struct SftView<'a> {
-    pub steps: &'a [SftStep],
+pub struct TrainingView<'a> {
+    pub steps: &'a [StepMetrics],
     /// RLHF: `KL(pi || pi*_beta)` per evaluation (empty for SFT).
     pub kl_closed_form: &'a [f64],
     pub watched: &'a [Watched],
@@ -31,7 +31,7 @@ pub struct SftView<'a> {
     pub stamp: &'a str,
 }
 
-fn line(name: &str, steps: &[SftStep], color: &'static str, dash: Option<&'static str>, f: impl Fn(&SftStep) -> Option<f64>) -> Series {
+fn line(name: &str, steps: &[StepMetrics], color: &'static str, dash: Option<&'static str>, f: impl Fn(&StepMetrics) -> Option<f64>) -> Series {
     Series {
         name: name.into(),
         points: steps.iter().map(|s| (s.step as f64, f(s).unwrap_or(f64::NAN))).collect(),
@@ -43,7 +43,7 @@ fn line(name: &str, steps: &[SftStep], color: &'static str, dash: Option<&'stati
 
 /// The morph chart: base (first evaluation) against evaluation `shown`, over
 /// the union of both distributions' listed answers, most likely in the base first.
-pub fn morph_chart(v: &SftView) -> Option<String> {
+pub fn morph_chart(v: &TrainingView) -> Option<String> {
     let base = v.watched.first()?;
     let k = v.shown.min(v.watched.len() - 1);
     let cur = &v.watched[k];
@@ -84,7 +84,7 @@ pub fn morph_chart(v: &SftView) -> Option<String> {
     Some(chart.render())
 }
 
-pub fn sft_html(v: &SftView) -> String {
+pub fn training_html(v: &TrainingView) -> String {
     let mut o = String::new();
     let last = v.steps.last();
     o.push_str(&para(&format!(
