@@ -3,7 +3,9 @@
 //! SFT-Sharpening (arXiv 2412.01951). No web code, no file paths, no threads of
 //! its own: models load from bytes, so the same core runs natively and in wasm.
 
+pub mod app;
 pub mod builtin;
+pub mod decode;
 pub mod error;
 pub mod gpu;
 pub mod model;

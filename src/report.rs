@@ -32,11 +32,13 @@ pub fn envelope(p: &Provenance, params: Value, report: Value) -> Value {
     v
 }
 
-/// A one-line stamp for files that cannot carry JSON (CSV comments, chart
-/// footers): version, command, task, seed, model hash and the parameters.
-pub fn stamp_line(p: &Provenance, params: &Value) -> String {
+/// The one provenance line for what cannot carry the JSON envelope (CSV
+/// comment lines, chart footers, a training run's live charts): version,
+/// command, task, seed, model and its weights' SHA-256, then `detail` (the
+/// parameters, or a summary of them).
+pub fn stamp(p: &Provenance, detail: &str) -> String {
     format!(
-        "sharpening-lab {} | {} | task {} | seed {} | model {} sha256 {} | params {}",
-        crate::VERSION, p.command, p.task, p.seed, p.model, p.model_sha256, params
+        "sharpening-lab {} · {} · task {} · seed {} · model {} · sha256 {} · {detail}",
+        crate::VERSION, p.command, p.task, p.seed, p.model, p.model_sha256
     )
 }

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{param_err, Error, Result};
 use crate::model::Model;
 use crate::sample::Sample;
-use crate::score::{Score, Scored};
+use crate::decode::{score, Score};
+use crate::score::Scored;
 use crate::tasks::{Problem, Task};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -85,7 +86,7 @@ pub struct Judged {
 /// Judges samples of `problem` whose `logp` is under the base model `base`.
 /// `with_verify` computes the self-verification reward (one more forward
 /// pass, through `scorer`: the CPU or the GPU path).
-pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample], with_verify: bool, scorer: &mut dyn Score) -> Result<Vec<Judged>> {
+pub async fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample], with_verify: bool, scorer: &mut dyn Score) -> Result<Vec<Judged>> {
     let mut out = Vec::with_capacity(samples.len());
     for s in samples {
         let text = base.tok.decode(&s.tokens)?;
@@ -100,17 +101,17 @@ pub fn judge(base: &Model, task: &dyn Task, problem: &Problem, samples: &[Sample
     }
     if with_verify {
         let items = verify_items(base, task, problem, &out)?;
-        add_verify(&mut out, &items, scorer)?;
+        add_verify(&mut out, &items, scorer).await?;
     }
     Ok(out)
 }
 
 /// Sets the self-verification reward of the answers `items` names (from
 /// [`verify_items`] of `judged`), scored by `scorer`.
-pub fn add_verify(judged: &mut [Judged], (idx, prompts, yes): &VerifyItems, scorer: &mut dyn Score) -> Result<()> {
+pub async fn add_verify(judged: &mut [Judged], (idx, prompts, yes): &VerifyItems, scorer: &mut dyn Score) -> Result<()> {
     let items: Vec<Scored> = prompts.iter().map(|p| Scored { prompt: p, continuation: yes }).collect();
     if !items.is_empty() {
-        for (&i, v) in idx.iter().zip(scorer.score(&items)?) {
+        for (&i, v) in idx.iter().zip(score(scorer, &items).await?) {
             judged[i].verify = v;
         }
     }

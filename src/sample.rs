@@ -11,11 +11,11 @@
 //! answer's `logp` is then scored on the f32 path ([`rescore`]), so every
 //! self-reward is `log pi` of one model whatever decoded it.
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::decode::{block_on, CpuDecode, Decode, Score};
 use crate::error::{param_err, Result};
-use crate::model::{KvCache, Llama};
+use crate::model::Llama;
 use crate::rng::{Rng, Stream};
 
 mod settings;
@@ -44,85 +44,27 @@ impl Sample {
     }
 }
 
-/// Draws one answer to one prompt per stream in `streams`: the prompt is
-/// prefilled once, the cache is fanned out to one row per stream and all rows
-/// decode together. Row `j` draws from `streams[j]` of `seed` alone (e.g.
-/// `Stream::Sample { prompt, sample: j }`), so a sample does not depend on how
-/// many are drawn beside it.
+/// Draws one answer to one prompt per stream in `streams` on the CPU: the
+/// prompt is prefilled once, the cache is fanned out to one row per stream
+/// and all rows decode together. Row `j` draws from `streams[j]` of `seed`
+/// alone (e.g. `Stream::Sample { prompt, sample: j }`), so a sample does not
+/// depend on how many are drawn beside it.
 pub fn sample_batch(model: &Llama, prompt: &[u32], eos: u32, settings: &SampleSettings, seed: u64, streams: &[Stream]) -> Result<Vec<Sample>> {
-    sample_with(&mut CpuDecode { model, cache: None }, prompt, eos, settings, seed, streams)
-}
-
-/// What sampling needs from a backend: each row's next-token logits after
-/// the prompt, then after each token fed; it also scores (self-verification,
-/// per-token log-probabilities) on the same device. The CPU path (candle) is
-/// [`CpuDecode`]; the GPU path is `gpu::sample::GpuDecode`.
-pub trait Decode: crate::score::Score {
-    /// Longest sequence (prompt + answer) the backend decodes.
-    fn max_positions(&self) -> usize;
-    /// Whether the logits this backend decodes with are the model's own f32
-    /// ones (up to float rounding), so a sample's log-probability from them is
-    /// `log pi(y|x)`. False for the CPU's 8-bit decoding path: [`sample_with`]
-    /// then rescores every complete sample through [`Score`](crate::score::Score).
-    fn logits_are_exact(&self) -> bool {
-        true
-    }
-    /// Starts `n` rows on `prompt` (room for `max_len` tokens in all).
-    fn start(&mut self, prompt: &[u32], n: usize, max_len: usize) -> Result<Vec<Vec<f32>>>;
-    /// Feeds one token per row.
-    fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>>;
-}
-
-/// The CPU path: one forward pass over the prompt, the KV cache fanned out
-/// to `n` rows, then one pass per token.
-pub struct CpuDecode<'a> {
-    pub model: &'a Llama,
-    pub cache: Option<KvCache>,
-}
-
-impl crate::score::Score for CpuDecode<'_> {
-    fn token_logps(&mut self, items: &[crate::score::Scored]) -> Result<Vec<Vec<f64>>> {
-        crate::score::token_logps(self.model, items)
-    }
-}
-
-impl Decode for CpuDecode<'_> {
-    fn max_positions(&self) -> usize {
-        self.model.config().max_position_embeddings
-    }
-
-    fn logits_are_exact(&self) -> bool {
-        !self.model.decodes_on_q8()
-    }
-
-    fn start(&mut self, prompt: &[u32], n: usize, _max_len: usize) -> Result<Vec<Vec<f32>>> {
-        let dev = self.model.device();
-        let mut cache = KvCache::new(self.model.config().num_hidden_layers);
-        let ids = Tensor::new(prompt, dev)?.unsqueeze(0)?;
-        let logits = self.model.forward(&ids, Some(&mut cache))?;
-        let last = logits.narrow(1, prompt.len() - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
-        self.cache = Some(cache.fan_out(n)?);
-        Ok(vec![last[0].clone(); n])
-    }
-
-    fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
-        let cache = self.cache.as_mut().ok_or_else(|| crate::error::Error::Other("decoding before start".into()))?;
-        let ids = Tensor::new(ids, self.model.device())?.unsqueeze(1)?;
-        Ok(self.model.forward(&ids, Some(cache))?.squeeze(1)?.to_vec2::<f32>()?)
-    }
+    block_on(sample_on(&mut CpuDecode::new(model), prompt, eos, settings, seed, streams))
 }
 
 /// [`sample_batch`] on any backend: the same random stream per row and the
-/// same choices given the same logits.
-pub fn sample_with(dec: &mut dyn Decode, prompt: &[u32], eos: u32, settings: &SampleSettings, seed: u64, streams: &[Stream]) -> Result<Vec<Sample>> {
+/// same choices given the same logits. A backend whose logits are not the
+/// f32 model's has its complete samples rescored ([`rescore`]).
+pub async fn sample_on(dec: &mut dyn Decode, prompt: &[u32], eos: u32, settings: &SampleSettings, seed: u64, streams: &[Stream]) -> Result<Vec<Sample>> {
     let mut s = Sampler::new(prompt.len(), dec.max_positions(), eos, settings, seed, streams)?;
-    let mut rows = dec.start(prompt, streams.len(), s.max_len())?;
+    let mut rows = dec.start(prompt, streams.len(), s.max_len()).await?;
     while let Some(next) = s.feed(&rows) {
-        rows = dec.next(&next)?;
+        rows = dec.next(&next).await?;
     }
     let mut out = s.finish();
     if !dec.logits_are_exact() {
-        rescore(dec, prompt, eos, &mut out)?;
+        rescore(dec, prompt, eos, &mut out).await?;
     }
     Ok(out)
 }
@@ -131,23 +73,22 @@ pub fn sample_with(dec: &mut dyn Decode, prompt: &[u32], eos: u32, settings: &Sa
 /// `scorer` computes it, in one batch, keeping the per-token values in
 /// `token_logps`. An answer cut off at the length limit keeps the decoder's
 /// own value (every self-reward gives it `-inf`).
-pub fn rescore(scorer: &mut dyn crate::score::Score, prompt: &[u32], eos: u32, samples: &mut [Sample]) -> Result<()> {
+pub async fn rescore(scorer: &mut dyn Score, prompt: &[u32], eos: u32, samples: &mut [Sample]) -> Result<()> {
     let answers: Vec<(usize, Vec<u32>)> =
         samples.iter().enumerate().filter(|(_, s)| s.complete).map(|(i, s)| (i, [s.tokens.as_slice(), &[eos]].concat())).collect();
     if answers.is_empty() {
         return Ok(());
     }
     let items: Vec<crate::score::Scored> = answers.iter().map(|(_, c)| crate::score::Scored { prompt, continuation: c }).collect();
-    for ((i, _), lps) in answers.iter().zip(scorer.token_logps(&items)?) {
+    for ((i, _), lps) in answers.iter().zip(scorer.token_logps(&items).await?) {
         samples[*i].logp = lps.iter().sum();
         samples[*i].token_logps = Some(lps);
     }
     Ok(())
 }
 
-/// The sampling loop as a state machine, so a synchronous backend
-/// ([`sample_with`]) and an asynchronous one (the browser's GPU path) share
-/// it: give it each row's logits, feed the ids it returns, until `None`.
+/// The sampling loop as a state machine (driven by [`sample_on`]): give it
+/// each row's logits, feed the ids it returns, until `None`.
 pub struct Sampler {
     settings: SampleSettings,
     eos: u32,

@@ -5,8 +5,6 @@
 //! token after position `t` cannot change the logits at `t`, so no attention mask
 //! is needed beyond the causal one.
 
-use std::collections::HashMap;
-
 use candle_core::Tensor;
 
 use crate::error::{Error, Result};
@@ -22,55 +20,6 @@ pub const SCORE_CHUNK: usize = 256;
 pub struct Scored<'a> {
     pub prompt: &'a [u32],
     pub continuation: &'a [u32],
-}
-
-/// A backend that scores (prompt, continuation) pairs: the CPU path
-/// ([`CpuScore`]), the GPU path (`gpu::sample::GpuDecode`), or a table filled
-/// beforehand ([`Prescored`]).
-pub trait Score {
-    /// Per-position log-probabilities of each continuation token.
-    fn token_logps(&mut self, items: &[Scored]) -> Result<Vec<Vec<f64>>>;
-
-    /// Total log-probability of each continuation.
-    fn score(&mut self, items: &[Scored]) -> Result<Vec<f64>> {
-        Ok(self.token_logps(items)?.into_iter().map(|v| v.iter().sum()).collect())
-    }
-}
-
-/// Scoring on the CPU path (candle): [`token_logps`].
-pub struct CpuScore<'a>(pub &'a Llama);
-
-impl Score for CpuScore<'_> {
-    fn token_logps(&mut self, items: &[Scored]) -> Result<Vec<Vec<f64>>> {
-        token_logps(self.0, items)
-    }
-}
-
-/// Scores computed beforehand (the page's worker scores on WebGPU
-/// asynchronously, then builds its report synchronously from this table);
-/// an item missing from the table is scored on the CPU and counted.
-pub struct Prescored<'a> {
-    pub table: HashMap<(Vec<u32>, Vec<u32>), Vec<f64>>,
-    pub fallback: &'a Llama,
-    /// Items that were not in the table.
-    pub missed: usize,
-}
-
-impl Score for Prescored<'_> {
-    fn token_logps(&mut self, items: &[Scored]) -> Result<Vec<Vec<f64>>> {
-        let missing: Vec<Scored> = items.iter().filter(|it| !self.table.contains_key(&key(it))).cloned().collect();
-        self.missed += missing.len();
-        if !missing.is_empty() {
-            for (it, v) in missing.iter().zip(token_logps(self.fallback, &missing)?) {
-                self.table.insert(key(it), v);
-            }
-        }
-        Ok(items.iter().map(|it| self.table[&key(it)].clone()).collect())
-    }
-}
-
-fn key(it: &Scored) -> (Vec<u32>, Vec<u32>) {
-    (it.prompt.to_vec(), it.continuation.to_vec())
 }
 
 /// Per-position log-probabilities of each continuation token.

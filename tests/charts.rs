@@ -106,25 +106,28 @@ fn ticks_and_numbers() {
 /// numbers and captions a student needs.
 #[test]
 fn views_render_real_reports() {
-    use sharpening_lab::ui::jobs;
+    use sharpening_lab::app::protocol::{FromWorker, Job, Outcome};
+    use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
-    use sharpening_lab::ui::protocol::{FromWorker, ToWorker};
     use sharpening_lab::ui::{view_bon, view_efficiency, view_explore, view_training, view_theory};
     let f = sharpening_lab::builtin::files("add").unwrap();
-    let s = jobs::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
+    let s = session::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
     let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
     let clock = || 0.0;
     let mut streamed = Vec::new();
-    let FromWorker::Explored { report, exports } = jobs::run(&s, ToWorker::Explore(ui.explore_params(5)), &mut |_| {}, &clock) else { panic!() };
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Explore(ui.explore_params(5)), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Explore(report) = *outcome else { panic!() };
     let html = view_explore::explore_html(&report, &exports.stamp);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("19+23=") && html.contains("picked by") && html.contains("exact"));
-    let FromWorker::BonDone { report, exports } = jobs::run(&s, ToWorker::Bon(ui.bon_params(5)), &mut |_| {}, &clock) else { panic!() };
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Bon(ui.bon_params(5)), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Bon(report) = *outcome else { panic!() };
     let html = view_bon::bon_html(&report, &exports.stamp);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("theory") && html.contains("pass@N") && html.contains("greedy"));
-    let job = ToWorker::Sft { params: ui.sft_params(5), watch: String::new() };
-    let FromWorker::SftDone { report, exports } = jobs::run(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
+    let job = Job::Sft { params: ui.sft_params(5), watch: String::new() };
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
+    let Outcome::Sft(report) = *outcome else { panic!() };
     let steps: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::TrainEval { step, .. } = m { Some(step.clone()) } else { None }).collect();
     let watched: Vec<_> = streamed.iter().filter_map(|m| if let FromWorker::TrainEval { watched, .. } = m { watched.clone() } else { None }).collect();
     assert_eq!(steps.len(), 3, "evaluations at steps 0, 2, 4 are streamed");
@@ -140,8 +143,9 @@ fn views_render_real_reports() {
     // RLHF: the same view with the closed form.
     let (ui, _) = UiState::from_hash("#view=rlhf&rlhf_prompts=6&rlhf_steps=4&pairs=4&eval_every=2");
     let mut streamed = Vec::new();
-    let job = ToWorker::Rlhf { params: ui.rlhf_params(5), watch: String::new() };
-    let FromWorker::RlhfDone { report, exports } = jobs::run(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
+    let job = Job::Rlhf { params: ui.rlhf_params(5), watch: String::new() };
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, job, &mut |m| streamed.push(m), &clock) else { panic!() };
+    let Outcome::Rlhf(report) = *outcome else { panic!() };
     let mut steps = vec![];
     let (mut kls, mut watched) = (vec![], vec![]);
     for m in streamed {
@@ -159,12 +163,14 @@ fn views_render_real_reports() {
     assert!(html.contains("KL(pi || pi*_beta), closed form") && html.contains("closed form pi*"));
     // Theory and efficiency views.
     let (ui, _) = UiState::from_hash("#view=theory&prompt=11%2B49%3D&gap_prompts=10");
-    let FromWorker::TheoryDone { closed, gap, exports } = jobs::run(&s, ToWorker::Theory(ui.theory_params()), &mut |_| {}, &clock) else { panic!() };
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Theory(ui.theory_params()), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Theory { closed, gap } = *outcome else { panic!() };
     let html = view_theory::theory_html(&closed, &gap, &exports.stamp);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("sequence vs token temperature") && html.contains("verifier") && html.contains("misses y*"));
     let (ui, _) = UiState::from_hash("#view=efficiency&eff_prompts=4&sft_ns=1,4&eff_sft_steps=3&eff_rlhf_steps=4");
-    let FromWorker::EfficiencyDone { report, exports } = jobs::run(&s, ToWorker::Efficiency(ui.efficiency_params()), &mut |_| {}, &clock) else { panic!() };
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Efficiency(ui.efficiency_params()), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Efficiency(report) = *outcome else { panic!() };
     assert_eq!(report.sft.len(), 2);
     let html = view_efficiency::efficiency_html(&report, &exports.stamp);
     parse(&format!("<div>{html}</div>"));

@@ -158,14 +158,14 @@ fn gpu_scoring_and_prefill_match_the_cpu_on_smollm2() {
     eprintln!("SmolLM2: largest per-token log pi difference {worst:.2e} nats");
 }
 
-/// The page's WebGPU explorer, natively: the scoring items listed by
-/// `explore_scoring`, scored on the GPU, then the report built from that
-/// table: nothing scored on the CPU behind its back, the same picks and
-/// log-probabilities (1e-3 nats) as the CPU report.
+/// The explorer on the GPU, natively: the one explorer loop
+/// (`explore_on`) drawing and scoring through the GPU backend gives the
+/// same samples, picks and log-probabilities (1e-3 nats) as the CPU report,
+/// as the page's WebGPU path does.
 #[test]
 fn the_explorer_scores_on_the_gpu_and_matches_the_cpu() {
-    use sharpening_lab::score::{CpuScore, Prescored, Score};
-    use sharpening_lab::sharpen::explore::{explore_prompt, explore_report, explore_scoring, ExploreParams};
+    use sharpening_lab::decode::block_on;
+    use sharpening_lab::sharpen::explore::{explore, explore_on, ExploreParams};
     let Some((g, k)) = gpu() else { return };
     let m = sharpening_lab::builtin::load("add").unwrap();
     let t = sharpening_lab::tasks::by_name("add").unwrap();
@@ -174,15 +174,10 @@ fn the_explorer_scores_on_the_gpu_and_matches_the_cpu() {
     for i in [3, 11] {
         let prompt = t.problem(i).prompt;
         let p = ExploreParams { prompt: prompt.clone(), n: 16, ..Default::default() };
-        let (q, ids) = explore_prompt(&m, t.as_ref(), &p).unwrap();
-        let samples = sharpening_lab::sample::sample_batch(&m.llama, &ids, m.tok.eos, &p.sampling, p.seed, &sharpening_lab::rng::Stream::samples(0, p.n)).unwrap();
-        let pairs = explore_scoring(&m, t.as_ref(), &q, &ids, &samples).unwrap();
-        let items: Vec<Scored> = pairs.iter().map(|(p, c)| Scored { prompt: p, continuation: c }).collect();
-        let table = pairs.iter().cloned().zip(dec.token_logps(&items).unwrap()).collect();
-        let mut pre = Prescored { table, fallback: &m.llama, missed: 0 };
-        let gpu_r = explore_report(&m, t.as_ref(), &p, &q, &ids, samples.clone(), &mut pre).unwrap();
-        assert_eq!(pre.missed, 0, "the report scored items explore_scoring did not list");
-        let cpu_r = explore_report(&m, t.as_ref(), &p, &q, &ids, samples, &mut CpuScore(&m.llama)).unwrap();
+        let gpu_r = block_on(explore_on(&m, t.as_ref(), &p, &mut dec)).unwrap();
+        let cpu_r = explore(&m, t.as_ref(), &p).unwrap();
+        let tokens = |r: &sharpening_lab::sharpen::ExploreReport| r.samples.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>();
+        assert_eq!(tokens(&gpu_r), tokens(&cpu_r), "{prompt}: the same seed draws the same answers");
         assert_eq!(gpu_r.picks.iter().map(|p| p.index).collect::<Vec<_>>(), cpu_r.picks.iter().map(|p| p.index).collect::<Vec<_>>());
         let mut worst = 0f64;
         for (a, b) in gpu_r.samples.iter().zip(&cpu_r.samples) {
@@ -194,6 +189,6 @@ fn the_explorer_scores_on_the_gpu_and_matches_the_cpu() {
             worst = worst.max((a.logp - b.logp).abs());
         }
         assert!(worst < 1e-3, "{prompt}: {worst}");
-        eprintln!("{prompt}: {} items scored on the GPU; largest difference {worst:.2e} nats", items.len());
+        eprintln!("{prompt}: largest difference GPU vs CPU {worst:.2e} nats");
     }
 }

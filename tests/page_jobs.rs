@@ -1,16 +1,17 @@
-//! The page's worker logic (`ui::jobs`) run natively: its JSON exports equal
+//! The page's worker logic (`app::jobs`) run natively: its JSON exports equal
 //! `sharpen ... --json` byte for byte for the same parameters and seed, and
 //! its other exports carry the provenance.
 
 use std::process::Command;
 
-use sharpening_lab::ui::jobs::{self, Session};
+use sharpening_lab::app::jobs;
+use sharpening_lab::app::session::{self, Session};
 use sharpening_lab::ui::params::UiState;
-use sharpening_lab::ui::protocol::{Exports, FromWorker, ToWorker};
+use sharpening_lab::app::protocol::{Exports, FromWorker, Job};
 
 fn session(task: &str) -> Session {
     let f = sharpening_lab::builtin::files(task).unwrap();
-    jobs::load(task, f.config, f.weights, f.tokenizer, 0.0).unwrap()
+    session::load(task, f.config, f.weights, f.tokenizer, 0.0).unwrap()
 }
 
 fn cli(args: &[&str]) -> String {
@@ -21,12 +22,7 @@ fn cli(args: &[&str]) -> String {
 
 fn exports_of(m: FromWorker) -> Exports {
     match m {
-        FromWorker::BonDone { exports, .. }
-        | FromWorker::SftDone { exports, .. }
-        | FromWorker::Explored { exports, .. }
-        | FromWorker::RlhfDone { exports, .. }
-        | FromWorker::EfficiencyDone { exports, .. }
-        | FromWorker::TheoryDone { exports, .. } => exports,
+        FromWorker::Done { exports, .. } => exports,
         FromWorker::Failed { message } => panic!("job failed: {message}"),
         other => panic!("unexpected {other:?}"),
     }
@@ -53,7 +49,7 @@ fn bon_export_equals_the_cli() {
     let (ui, msgs) = UiState::from_hash("#view=bon&task=add&n=1,4,16&prompts=10&seed=3&temperature=0.9");
     assert!(msgs.is_empty());
     let mut progress = Vec::new();
-    let ex = exports_of(jobs::run(&s, ToWorker::Bon(ui.bon_params(s.info.max_new_tokens)), &mut |m| progress.push(m), &|| 0.0));
+    let ex = exports_of(jobs::run_on_cpu(&s, Job::Bon(ui.bon_params(s.info.max_new_tokens)), &mut |m| progress.push(m), &|| 0.0));
     let want = cli(&["bon", "--task", "add", "--n", "1,4,16", "--prompts", "10", "--seed", "3", "--temperature", "0.9", "--json"]);
     assert_eq!(ex.json, want);
     assert!(progress.len() >= 10, "progress is reported per prompt");
@@ -67,7 +63,7 @@ fn explore_export_equals_the_cli() {
     let s = session("add");
     let (ui, _) = UiState::from_hash("#view=explore&prompt=39%2B25%3D&samples=8&seed=4&temperature=0.8");
     let p = ui.explore_params(s.info.max_new_tokens);
-    let ex = exports_of(jobs::run(&s, ToWorker::Explore(p.clone()), &mut |_| {}, &|| 0.0));
+    let ex = exports_of(jobs::run_on_cpu(&s, Job::Explore(p.clone()), &mut |_| {}, &|| 0.0));
     let want = cli(&["explore", "--prompt", "39+25=", "--n", "8", "--seed", "4", "--temperature", "0.8", "--max-new-tokens", &p.sampling.max_new_tokens.to_string(), "--json"]);
     assert_eq!(ex.json, want);
     check_stamps(&ex, &s.info.sha256);
@@ -77,8 +73,8 @@ fn explore_export_equals_the_cli() {
 fn sft_export_equals_the_cli() {
     let s = session("mul");
     let (ui, _) = UiState::from_hash("#view=sft&task=mul&sft_prompts=12&sft_n=8&steps=6&eval_every=3&lr=0.002&seed=5&reward=majority");
-    let job = ToWorker::Sft { params: ui.sft_params(s.info.max_new_tokens), watch: "7*8=".into() };
-    let ex = exports_of(jobs::run(&s, job, &mut |_| {}, &|| 0.0));
+    let job = Job::Sft { params: ui.sft_params(s.info.max_new_tokens), watch: "7*8=".into() };
+    let ex = exports_of(jobs::run_on_cpu(&s, job, &mut |_| {}, &|| 0.0));
     let want = cli(&[
         "sft", "--task", "mul", "--prompts", "12", "--samples", "8", "--steps", "6", "--eval-every", "3", "--lr", "0.002", "--seed", "5", "--reward", "majority", "--json",
     ]);
@@ -91,8 +87,8 @@ fn sft_export_equals_the_cli() {
 fn rlhf_and_efficiency_exports_equal_the_cli() {
     let s = session("add");
     let (ui, _) = UiState::from_hash("#view=rlhf&rlhf_prompts=6&beta=0.5&rlhf_steps=8&pairs=4&eval_every=4&mode=online&alpha=0.05&seed=2");
-    let job = ToWorker::Rlhf { params: ui.rlhf_params(s.info.max_new_tokens), watch: String::new() };
-    let ex = exports_of(jobs::run(&s, job, &mut |_| {}, &|| 0.0));
+    let job = Job::Rlhf { params: ui.rlhf_params(s.info.max_new_tokens), watch: String::new() };
+    let ex = exports_of(jobs::run_on_cpu(&s, job, &mut |_| {}, &|| 0.0));
     let want = cli(&[
         "rlhf", "--prompts", "6", "--beta", "0.5", "--steps", "8", "--pairs", "4", "--eval-every", "4", "--online", "--alpha", "0.05", "--seed", "2", "--json",
     ]);
@@ -101,7 +97,7 @@ fn rlhf_and_efficiency_exports_equal_the_cli() {
     let header = ex.steps_csv.lines().nth(1).unwrap();
     assert!(header.ends_with("kl_to_closed_form,samples_drawn"), "{header}");
     let (ui, _) = UiState::from_hash("#view=efficiency&eff_prompts=4&sft_ns=1,2&eff_sft_steps=3&eff_rlhf_steps=4&seed=1");
-    let ex = exports_of(jobs::run(&s, ToWorker::Efficiency(ui.efficiency_params()), &mut |_| {}, &|| 0.0));
+    let ex = exports_of(jobs::run_on_cpu(&s, Job::Efficiency(ui.efficiency_params()), &mut |_| {}, &|| 0.0));
     let want = cli(&["efficiency", "--prompts", "4", "--sft-n", "1,2", "--sft-steps", "3", "--rlhf-steps", "4", "--seed", "1", "--json"]);
     assert_eq!(ex.json, want);
 }
@@ -110,15 +106,15 @@ fn rlhf_and_efficiency_exports_equal_the_cli() {
 fn bad_requests_fail_with_messages() {
     let s = session("add");
     let (ui, _) = UiState::from_hash("#prompt=hello");
-    match jobs::run(&s, ToWorker::Explore(ui.explore_params(5)), &mut |_| {}, &|| 0.0) {
+    match jobs::run_on_cpu(&s, Job::Explore(ui.explore_params(5)), &mut |_| {}, &|| 0.0) {
         FromWorker::Failed { message } => assert!(message.contains("hello") || message.contains("prompt"), "{message}"),
         other => panic!("{other:?}"),
     }
     let (ui, _) = UiState::from_hash("#view=sft&watch=1%2B");
-    match jobs::run(&s, ToWorker::Sft { params: ui.sft_params(5), watch: "1+".into() }, &mut |_| {}, &|| 0.0) {
+    match jobs::run_on_cpu(&s, Job::Sft { params: ui.sft_params(5), watch: "1+".into() }, &mut |_| {}, &|| 0.0) {
         FromWorker::Failed { message } => assert!(message.starts_with("invalid parameter: watched prompt"), "{message}"),
         other => panic!("{other:?}"),
     }
-    assert!(jobs::load("add", b"{}", b"", b"", 0.0).is_err());
-    assert!(jobs::load("nope", b"{}", b"", b"", 0.0).is_err());
+    assert!(session::load("add", b"{}", b"", b"", 0.0).is_err());
+    assert!(session::load("nope", b"{}", b"", b"", 0.0).is_err());
 }

@@ -304,26 +304,27 @@ fn smollm2_token_ids_match_an_independent_bpe() {
 /// line, and a good file's name, size and hash reach the exports.
 #[test]
 fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
-    use sharpening_lab::ui::jobs::{self, PromptsFile};
+    use sharpening_lab::app::protocol::{FromWorker, Job, Outcome, PromptsFile};
+    use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
-    use sharpening_lab::ui::protocol::{FromWorker, ToWorker};
-    let missing = jobs::real_task("custom", None).err().expect("no file").to_string();
+    let missing = session::real_task("custom", None).err().expect("no file").to_string();
     assert!(missing.contains("JSONL"), "{missing}");
     let bad = PromptsFile { name: "mine.jsonl".into(), text: "{\"prompt\": \"a\", \"answer\": 1}\n{oops".into() };
-    let e = jobs::real_task("custom", Some(&bad)).err().expect("malformed").to_string();
+    let e = session::real_task("custom", Some(&bad)).err().expect("malformed").to_string();
     assert!(e.contains("mine.jsonl") && e.contains("line 2"), "{e}");
     let Some(path) = model_path() else { return };
     let file = PromptsFile { name: "mine.jsonl".into(), text: "{\"prompt\": \"What is 2 + 2?\", \"answer\": 4}\n{\"prompt\": \"What is 3 + 5?\", \"answer\": 8}\n".into() };
-    let task = jobs::real_task("custom", Some(&file)).unwrap();
+    let task = session::real_task("custom", Some(&file)).unwrap();
     assert!(task.1.starts_with("custom (mine.jsonl, 2 prompts, sha256 "), "{}", task.1);
     let bytes = std::fs::read(&path).unwrap();
-    let s = jobs::load_real("SmolLM2", &bytes, task, 3 << 30, "file").unwrap();
+    let s = session::load_real("SmolLM2", &bytes, task, 3 << 30, "file").unwrap();
     assert_eq!((s.info.task.as_str(), s.info.first_prompt.as_str()), ("custom", "What is 2 + 2?"));
     let (ui, _) = UiState::from_hash("#view=bon&task=custom&n=1,2&prompts=2&seed=1");
     let mut p = ui.bon_params(s.info.max_new_tokens);
     p.sampling.max_new_tokens = 12;
-    match jobs::run(&s, ToWorker::Bon(p), &mut |_| {}, &|| 0.0) {
-        FromWorker::BonDone { report, exports } => {
+    match jobs::run_on_cpu(&s, Job::Bon(p), &mut |_| {}, &|| 0.0) {
+        FromWorker::Done { outcome, exports, .. } => {
+            let Outcome::Bon(report) = *outcome else { panic!() };
             assert_eq!(report.prompts, 2);
             let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
             assert_eq!(v["task"], s.info.task_label.as_str());
@@ -335,8 +336,9 @@ fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
     let (ui, _) = UiState::from_hash("#view=sft&task=custom&sft_prompts=1&sft_n=2&steps=2&batch=2&seed=1&temperature=0.5");
     let p = ui.sft_params(s.info.max_new_tokens);
     let mut progress = 0;
-    match jobs::run(&s, ToWorker::Sft { params: p, watch: String::new() }, &mut |m| progress += matches!(m, FromWorker::Progress { .. }) as usize, &|| 0.0) {
-        FromWorker::LoraDone { report, exports } => {
+    match jobs::run_on_cpu(&s, Job::Sft { params: p, watch: String::new() }, &mut |m| progress += matches!(m, FromWorker::Progress { .. }) as usize, &|| 0.0) {
+        FromWorker::Done { outcome, exports, .. } => {
+            let Outcome::Lora(report) = *outcome else { panic!() };
             assert_eq!((report.prompts, report.steps.len()), (1, 2));
             assert!(report.adapter_params > 0 && report.before.dataset_logp.is_finite());
             assert!(exports.steps_csv.lines().count() == 4 && exports.stem == "sharpening-sft-custom-seed1", "{}", exports.stem);
@@ -344,6 +346,6 @@ fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    let refused = jobs::load_real("big", &bytes, jobs::real_task("arithmetic", None).unwrap(), 1 << 20, "file").err().expect("over budget").to_string();
+    let refused = session::load_real("big", &bytes, session::real_task("arithmetic", None).unwrap(), 1 << 20, "file").err().expect("over budget").to_string();
     assert!(refused.contains("MB"), "{refused}");
 }

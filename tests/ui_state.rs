@@ -5,7 +5,8 @@
 use sharpening_lab::reward::Reward;
 use sharpening_lab::rng::{Rng, Stream};
 use sharpening_lab::sharpen::{BonParams, SftParams};
-use sharpening_lab::ui::params::{Kind, UiState, View, PARAMS};
+use sharpening_lab::app::Experiment;
+use sharpening_lab::ui::params::{Kind, Key, UiState, PARAMS};
 use sharpening_lab::ui::url;
 
 #[test]
@@ -18,7 +19,7 @@ fn defaults_match_the_cli_defaults() {
     let d = SftParams::default();
     assert_eq!((f.prompts, f.n, f.reward, f.steps, f.batch, f.eval_every), (d.prompts, d.n, d.reward, d.steps, d.batch, d.eval_every));
     assert_eq!((f.lr, f.delta, f.clip, f.threshold), (d.lr, d.delta, d.clip, d.threshold));
-    assert_eq!(s.view(), View::Explore);
+    assert_eq!(s.view(), Experiment::Explore);
     let r = s.rlhf_params(5);
     let d = sharpening_lab::sharpen::RlhfParams::default();
     assert_eq!((r.prompts, r.beta, r.steps, r.lr, r.pairs, r.online, r.alpha, r.eval_every), (d.prompts, d.beta, d.steps, d.lr, d.pairs, d.online, d.alpha, d.eval_every));
@@ -45,7 +46,7 @@ fn hash_round_trips_random_states() {
         }
         s.embed = rng.below(2) == 1;
         if rng.below(2) == 1 {
-            s.hidden.insert("seed");
+            s.hidden.insert(Key::Seed);
         }
         let hash = s.to_hash();
         let (back, msgs) = UiState::from_hash(&format!("#{hash}"));
@@ -57,11 +58,11 @@ fn hash_round_trips_random_states() {
 #[test]
 fn prompts_with_reserved_characters_survive() {
     let mut s = UiState::default();
-    s.set("prompt", "19+23=");
+    s.set(Key::Prompt, "19+23=");
     let h = s.to_hash();
     assert!(h.contains("prompt=19%2B23%3D"), "{h}");
     let (back, _) = UiState::from_hash(&h);
-    assert_eq!(back.get("prompt"), "19+23=");
+    assert_eq!(back.get(Key::Prompt), "19+23=");
     assert_eq!(url::decode("%E2%9C%93").as_deref(), Some("✓"));
     assert_eq!(url::decode("%zz"), None);
     assert_eq!(url::decode("%E2"), None, "truncated UTF-8 is rejected");
@@ -70,12 +71,12 @@ fn prompts_with_reserved_characters_survive() {
 #[test]
 fn out_of_range_values_are_clamped_with_a_message() {
     let (s, msgs) = UiState::from_hash("#temperature=50&top_p=0&steps=-3&seed=99999999999&n=0,4,4,5000,x&samples=1e9");
-    assert_eq!(s.get("temperature"), "10");
-    assert_eq!(s.get("top_p"), "0.01");
-    assert_eq!(s.get("steps"), "0");
-    assert_eq!(s.get("seed"), "4294967295");
-    assert_eq!(s.get("n"), "1,4,1024");
-    assert_eq!(s.get("samples"), "16", "a malformed number falls back to the default");
+    assert_eq!(s.get(Key::Temperature), "10");
+    assert_eq!(s.get(Key::TopP), "0.01");
+    assert_eq!(s.get(Key::Steps), "0");
+    assert_eq!(s.get(Key::Seed), "4294967295");
+    assert_eq!(s.get(Key::N), "1,4,1024");
+    assert_eq!(s.get(Key::Samples), "16", "a malformed number falls back to the default");
     assert_eq!(msgs.len(), 6, "one message per changed value: {msgs:?}");
     assert!(msgs.iter().any(|m| m.contains("Temperature") && m.contains("50")), "{msgs:?}");
 }
@@ -99,10 +100,10 @@ fn malformed_and_unknown_parameters_never_fail() {
     }
     let (s, msgs) = UiState::from_hash("#task=div&bogus=1&rewards=loglik,nope");
     assert_eq!(s.task(), "add");
-    assert_eq!(s.get("rewards"), "loglik");
+    assert_eq!(s.get(Key::Rewards), "loglik");
     assert_eq!(msgs.len(), 3, "{msgs:?}");
     let (s, _) = UiState::from_hash("#prompt=%00%01abc");
-    assert_eq!(s.get("prompt"), "abc", "control characters are removed");
+    assert_eq!(s.get(Key::Prompt), "abc", "control characters are removed");
 }
 
 #[test]
@@ -110,8 +111,8 @@ fn embed_and_hide_flags() {
     let (s, msgs) = UiState::from_hash("#view=sft&embed=1&seed_hide=1&lr_hide=true&steps_hide=0");
     assert!(msgs.is_empty(), "{msgs:?}");
     assert!(s.embed);
-    assert!(s.is_hidden("seed") && s.is_hidden("lr") && !s.is_hidden("steps"));
-    assert_eq!(s.view(), View::Sft);
+    assert!(s.is_hidden(Key::Seed) && s.is_hidden(Key::Lr) && !s.is_hidden(Key::Steps));
+    assert_eq!(s.view(), Experiment::Sft);
     let html = sharpening_lab::ui::controls::controls_html(&s);
     assert!(!html.contains("name=\"seed\"") && !html.contains("name=\"lr\""), "hidden controls are left out");
     assert!(html.contains("name=\"steps\"") && html.contains("<label for=\"ctl-steps\">"));
@@ -127,12 +128,12 @@ fn state_maps_to_run_parameters() {
     assert_eq!(b.rewards, vec![Reward::Loglik, Reward::Majority], "rewards in canonical order");
     assert_eq!((b.prompts, b.seed, b.sampling.top_k, b.sampling.temperature, b.sampling.max_new_tokens), (12, 9, 5, 0.7, 5));
     // Every control of every view has a label.
-    for v in View::ALL {
+    for v in Experiment::ALL {
         let (s, _) = UiState::from_hash(&format!("#view={}", v.key()));
         let html = sharpening_lab::ui::controls::controls_html(&s);
         for p in PARAMS.iter().filter(|p| p.views.contains(&v)) {
-            let labelled = html.contains(&format!("for=\"ctl-{}\"", p.key)) || html.contains(&format!("<legend>{}</legend>", p.label));
-            assert!(labelled, "control {} has no label in view {:?}", p.key, v);
+            let labelled = html.contains(&format!("for=\"ctl-{}\"", p.name)) || html.contains(&format!("<legend>{}</legend>", p.label));
+            assert!(labelled, "control {} has no label in view {:?}", p.name, v);
         }
     }
 }
@@ -141,26 +142,45 @@ fn state_maps_to_run_parameters() {
 fn real_model_defaults_keep_the_users_values() {
     let (mut ui, _) = UiState::from_hash("#task=arithmetic&prompts=20");
     let notice = ui.real_model_defaults().expect("some defaults change");
-    assert_eq!(ui.get("prompts"), "20", "a value from the link stays");
-    assert_eq!((ui.get("n"), ui.get("steps"), ui.get("samples")), ("1,4,8", "10", "8"));
+    assert_eq!(ui.get(Key::Prompts), "20", "a value from the link stays");
+    assert_eq!((ui.get(Key::N), ui.get(Key::Steps), ui.get(Key::Samples)), ("1,4,8", "10", "8"));
     assert!(notice.contains("steps 10") && !notice.contains("prompts 10"), "{notice}");
     assert!(ui.real_model_defaults().is_none(), "applied once");
 }
 
-/// The page's backend rules: cpu never, auto only for a real model on a
-/// hardware adapter, webgpu on any adapter; each refusal says why.
+/// The backend rule (one for the page and the CLI): cpu never, auto only
+/// for a real model on a hardware adapter, gpu on any adapter; each refusal
+/// says why. The page's parameter and the CLI's flag spell it the same.
 #[test]
 fn backend_choice_rules() {
-    use sharpening_lab::ui::backend::{before_adapter, with_adapter};
-    assert_eq!(before_adapter("auto", false, true).unwrap(), "CPU (no model loaded yet)");
-    assert_eq!(before_adapter("cpu", true, true).unwrap(), "CPU (chosen)");
-    assert!(before_adapter("auto", true, false).unwrap().contains("too small"));
-    assert_eq!(before_adapter("auto", true, true), None, "a real model: ask for an adapter");
-    assert_eq!(before_adapter("webgpu", true, false), None, "webgpu forces it on a built-in model");
-    for b in ["auto", "webgpu"] {
-        assert!(with_adapter(b, None).unwrap().contains("no WebGPU adapter"));
-        assert_eq!(with_adapter(b, Some(false)), None, "{b}: a hardware adapter is used");
+    use sharpening_lab::app::backend::Backend;
+    assert_eq!(Backend::Auto.before_adapter(false, true).unwrap(), "CPU (no model loaded yet)");
+    assert_eq!(Backend::Cpu.before_adapter(true, true).unwrap(), "CPU (chosen)");
+    assert!(Backend::Auto.before_adapter(true, false).unwrap().contains("too small"));
+    assert_eq!(Backend::Auto.before_adapter(true, true), None, "a real model: ask for an adapter");
+    assert_eq!(Backend::Gpu.before_adapter(true, false), None, "gpu forces it on a built-in model");
+    for b in [Backend::Auto, Backend::Gpu] {
+        assert!(b.with_adapter(None).unwrap().contains("no GPU adapter"));
+        assert_eq!(b.with_adapter(Some(false)), None, "{b:?}: a hardware adapter is used");
     }
-    assert!(with_adapter("auto", Some(true)).unwrap().contains("fallback (software)"));
-    assert_eq!(with_adapter("webgpu", Some(true)), None, "webgpu: even a software adapter");
+    assert!(Backend::Auto.with_adapter(Some(true)).unwrap().contains("software one"));
+    assert_eq!(Backend::Gpu.with_adapter(Some(true)), None, "gpu: even a software adapter");
+    let Kind::Choice(keys) = sharpening_lab::ui::params::param(Key::Backend).kind else { panic!() };
+    assert_eq!(keys.iter().map(|k| Backend::parse(k).unwrap()).collect::<Vec<_>>(), Backend::ALL);
+    assert!(Backend::parse("webgpu").is_err());
+    let (ui, msgs) = UiState::from_hash("#backend=gpu");
+    assert!(msgs.is_empty() && ui.backend() == Backend::Gpu);
+}
+
+/// Every parameter is declared at its key's index, its name is unique, and
+/// its default is valid (so `num` never falls back on a bad default).
+#[test]
+fn parameter_keys_index_their_declarations() {
+    use sharpening_lab::ui::params::{normalize, param, param_named};
+    for (i, p) in PARAMS.iter().enumerate() {
+        assert_eq!(p.key as usize, i, "{} is declared out of order", p.name);
+        assert_eq!(param(p.key).name, p.name);
+        assert_eq!(param_named(p.name).unwrap().key, p.key, "{} is not unique", p.name);
+        assert_eq!(normalize(p, p.default), (p.default.to_string(), None), "{}'s default", p.name);
+    }
 }

@@ -1,22 +1,17 @@
 //! Sampling and scoring on the GPU path. [`GpuDecode`] keeps one decoder per
 //! row count in use (best-of-N alternates N samples and one greedy answer)
 //! and one scoring decoder, rebuilt only when a longer sequence comes, over
-//! weights uploaded once. Its async methods serve the browser's worker
-//! (which cannot block); natively it implements `sample::Decode` and
-//! `score::Score`, so `sample::sample_with` draws from the GPU's logits with
-//! the same per-row random streams and choices as the CPU path. A prompt is
-//! prefilled once for all rows.
+//! weights uploaded once. It implements the decoding seam (`decode::Decode`
+//! and `decode::Score`), so `sample::sample_on`, best-of-N and the explorer
+//! draw from the GPU's logits with the same per-row random streams and
+//! choices as the CPU path: natively blocking on each readback, in the
+//! browser awaiting it. A prompt is prefilled once for all rows.
 
 use std::collections::HashMap;
 
 use super::decoder::{GpuDecoder, GpuModel};
+use crate::decode::{Decode, Fut, Score};
 use crate::error::{Error, Result};
-use crate::rng::Stream;
-#[cfg(not(target_arch = "wasm32"))]
-use crate::sample::Decode;
-use crate::sample::{Sample, SampleSettings, Sampler};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::score::Score;
 use crate::score::Scored;
 
 /// Sequences a scoring decoder holds at once (its KV cache: SmolLM2-135M,
@@ -53,31 +48,20 @@ impl<'m, 'g> GpuDecode<'m, 'g> {
     }
 
     /// `n` rows started on `prompt` (prefilled once): each row's logits.
-    pub async fn start_async(&mut self, prompt: &[u32], n: usize, max_len: usize) -> Result<Vec<Vec<f32>>> {
+    async fn start_async(&mut self, prompt: &[u32], n: usize, max_len: usize) -> Result<Vec<Vec<f32>>> {
         let dec = self.decoder(n, max_len)?;
         Ok(split(dec.prompt_async(prompt).await?, n))
     }
 
     /// One token per row of the running batch: each row's logits.
-    pub async fn next_async(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
+    async fn next_async(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
         let dec = self.decoders.get_mut(&self.current).ok_or_else(|| Error::Other("decoding before start".into()))?;
         Ok(split(dec.step_async(ids).await?, ids.len()))
     }
 
-    /// `sample::sample_batch` on the GPU, awaiting every readback: the same
-    /// streams, the same choices.
-    pub async fn sample_async(&mut self, prompt: &[u32], eos: u32, settings: &SampleSettings, seed: u64, streams: &[Stream]) -> Result<Vec<Sample>> {
-        let mut s = Sampler::new(prompt.len(), self.model.max_len(), eos, settings, seed, streams)?;
-        let mut rows = self.start_async(prompt, streams.len(), s.max_len()).await?;
-        while let Some(next) = s.feed(&rows) {
-            rows = self.next_async(&next).await?;
-        }
-        Ok(s.finish())
-    }
-
     /// `score::token_logps` on the GPU (scoring passes of a decoder of
     /// [`SCORE_SLOTS`] sequences, rebuilt when a longer item comes).
-    pub async fn token_logps_async(&mut self, items: &[Scored<'_>]) -> Result<Vec<Vec<f64>>> {
+    async fn token_logps_async(&mut self, items: &[Scored<'_>]) -> Result<Vec<Vec<f64>>> {
         if items.is_empty() {
             return Ok(vec![]);
         }
@@ -90,24 +74,29 @@ impl<'m, 'g> GpuDecode<'m, 'g> {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Score for GpuDecode<'_, '_> {
-    fn token_logps(&mut self, items: &[Scored]) -> Result<Vec<Vec<f64>>> {
-        pollster::block_on(self.token_logps_async(items))
+    fn token_logps<'a>(&'a mut self, items: &'a [Scored<'a>]) -> Fut<'a, Vec<Vec<f64>>> {
+        Box::pin(self.token_logps_async(items))
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Decode for GpuDecode<'_, '_> {
     fn max_positions(&self) -> usize {
         self.model.max_len()
     }
 
-    fn start(&mut self, prompt: &[u32], n: usize, max_len: usize) -> Result<Vec<Vec<f32>>> {
-        pollster::block_on(self.start_async(prompt, n, max_len))
+    fn start<'a>(&'a mut self, prompt: &'a [u32], n: usize, max_len: usize) -> Fut<'a, Vec<Vec<f32>>> {
+        Box::pin(self.start_async(prompt, n, max_len))
     }
 
-    fn next(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
-        pollster::block_on(self.next_async(ids))
+    fn next<'a>(&'a mut self, ids: &'a [u32]) -> Fut<'a, Vec<Vec<f32>>> {
+        Box::pin(self.next_async(ids))
+    }
+
+    /// "WebGPU" in the browser, "GPU" natively, with the weights' storage
+    /// when it is not f32.
+    fn label(&self) -> String {
+        let api = if cfg!(target_arch = "wasm32") { "WebGPU" } else { "GPU" };
+        if self.model.precision() == super::Precision::F16 { format!("{api} (f16 weights)") } else { api.into() }
     }
 }

@@ -24,7 +24,8 @@ use crate::error::{param_err, Error, Result};
 use crate::model::Model;
 use crate::reward::{judge, select, Judged, Reward};
 use crate::rng::Stream;
-use crate::sample::{sample_with, CpuDecode, Decode, SampleSettings};
+use crate::decode::{block_on, CpuDecode, Decode};
+use crate::sample::{sample_on, SampleSettings};
 use crate::tasks::{is_correct, Problem, Task};
 
 /// Parameters of a best-of-N sweep.
@@ -209,14 +210,14 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
 
 /// [`run_bon`], keeping every judged sample.
 pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress) -> Result<BonRun> {
-    run_bon_with(model, task, p, progress, &mut CpuDecode { model: &model.llama, cache: None })
+    block_on(run_bon_on(model, task, p, progress, &mut CpuDecode::new(&model.llama)))
 }
 
 /// [`run_bon_full`] with the answers (and greedy answers) drawn through
-/// `dec` (the CPU path, or the GPU path natively: `sharpen bon --backend
-/// gpu`), which also scores self-verification; the exact distributions
-/// (built-in tasks) stay on the CPU.
-pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress, dec: &mut dyn Decode) -> Result<BonRun> {
+/// `dec` (the CPU path, or the GPU path: `sharpen bon --backend gpu`, the
+/// page's WebGPU), which also scores self-verification; the exact
+/// distributions (built-in tasks) stay on the CPU.
+pub async fn run_bon_on(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress<'_>, dec: &mut dyn Decode) -> Result<BonRun> {
     let plan = bon_plan(model, task, p)?;
     let eos = model.tok.eos;
     let mut judged: Vec<Vec<Judged>> = Vec::with_capacity(plan.problems.len());
@@ -226,10 +227,10 @@ pub fn run_bon_with(model: &Model, task: &dyn Task, p: &BonParams, progress: Pro
         if !progress(i, plan.problems.len()) {
             return Err(Error::Cancelled);
         }
-        let s = sample_with(dec, ids, eos, &p.sampling, p.seed, &Stream::samples(i as u64, plan.n_max))?;
-        judged.push(judge(model, task, q, &s, plan.with_verify, dec)?);
-        let g = sample_with(dec, ids, eos, &greedy_settings, p.seed, &Stream::samples(i as u64, 1))?;
-        greedy.push(judge(model, task, q, &g, false, dec)?.remove(0));
+        let s = sample_on(dec, ids, eos, &p.sampling, p.seed, &Stream::samples(i as u64, plan.n_max)).await?;
+        judged.push(judge(model, task, q, &s, plan.with_verify, dec).await?);
+        let g = sample_on(dec, ids, eos, &greedy_settings, p.seed, &Stream::samples(i as u64, 1)).await?;
+        greedy.push(judge(model, task, q, &g, false, dec).await?.remove(0));
     }
     progress(plan.problems.len(), plan.problems.len());
     bon_report(model, task, p, plan, judged, greedy)

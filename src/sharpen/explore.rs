@@ -10,8 +10,9 @@ use crate::error::{param_err, Result};
 use crate::model::{Llama, Model, Tok};
 use crate::reward::{judge, select, Judged, Reward};
 use crate::rng::Stream;
-use crate::sample::{sample_batch, SampleSettings};
-use crate::score::{CpuScore, Score, Scored};
+use crate::decode::{block_on, CpuDecode, Decode, Score};
+use crate::sample::{sample_on, SampleSettings};
+use crate::score::Scored;
 use crate::tasks::{Problem, Task};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -116,14 +117,20 @@ fn yes() -> bool {
 }
 
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
-    let (q, ids) = explore_prompt(model, task, p)?;
-    let samples = sample_batch(&model.llama, &ids, model.tok.eos, &p.sampling, p.seed, &Stream::samples(0, p.n))?;
-    explore_report(model, task, p, &q, &ids, samples, &mut CpuScore(&model.llama))
+    block_on(explore_on(model, task, p, &mut CpuDecode::new(&model.llama)))
 }
 
-/// The checked parameters' problem and prompt ids (before sampling, which
-/// the browser's GPU path does asynchronously: prompt index 0, `p.seed`).
-pub fn explore_prompt(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<(crate::tasks::Problem, Vec<u32>)> {
+/// [`explore`] with the samples drawn and scored (self-verification, each
+/// sample's per-token log-probabilities) through `dec`: the CPU or the GPU
+/// path. The exact distributions stay on the CPU.
+pub async fn explore_on(model: &Model, task: &dyn Task, p: &ExploreParams, dec: &mut dyn Decode) -> Result<ExploreReport> {
+    let (q, ids) = explore_prompt(model, task, p)?;
+    let samples = sample_on(dec, &ids, model.tok.eos, &p.sampling, p.seed, &Stream::samples(0, p.n)).await?;
+    explore_report(model, task, p, &q, &ids, samples, dec).await
+}
+
+/// The checked parameters' problem and prompt ids.
+fn explore_prompt(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<(crate::tasks::Problem, Vec<u32>)> {
     p.sampling.validate()?;
     if p.n == 0 || p.n > 1024 {
         return param_err(format!("N = {} must be in 1..=1024", p.n));
@@ -139,8 +146,7 @@ pub fn explore_prompt(model: &Model, task: &dyn Task, p: &ExploreParams) -> Resu
 /// The report from the `p.n` samples of the prompt.
 /// Scoring (self-verification and each sample's per-token log-probabilities)
 /// goes through `scorer`.
-#[allow(clippy::too_many_arguments)]
-pub fn explore_report(
+async fn explore_report(
     model: &Model,
     task: &dyn Task,
     p: &ExploreParams,
@@ -149,13 +155,13 @@ pub fn explore_report(
     samples: Vec<crate::sample::Sample>,
     scorer: &mut dyn Score,
 ) -> Result<ExploreReport> {
-    let judged = judge(model, task, q, &samples, true, scorer)?;
+    let judged = judge(model, task, q, &samples, true, scorer).await?;
     let votes = judged
         .iter()
         .map(|j| j.answer.as_ref().map_or(0, |a| judged.iter().filter(|o| o.answer.as_ref() == Some(a)).count()))
         .collect();
     let picks = Reward::ALL.iter().map(|&reward| Pick { reward, index: select(reward, &judged) }).collect();
-    let token_logps = per_token(model, ids, &samples, scorer)?;
+    let token_logps = per_token(model, ids, &samples, scorer).await?;
     let exact = task.enumerable();
     let (mut sample_accuracy_ci, mut sample_accuracy_base, mut distribution_q): (_, _, Option<Vec<f64>>) = (None, None, None);
     let (rows, leftover, entropy, sample_accuracy) = if exact {
@@ -204,16 +210,6 @@ pub fn explore_report(
     })
 }
 
-/// The (prompt, continuation) pairs [`explore_report`] scores for these
-/// samples, so that a backend can score them beforehand (`score::Prescored`).
-pub fn explore_scoring(model: &Model, task: &dyn Task, q: &Problem, ids: &[u32], samples: &[crate::sample::Sample]) -> Result<Vec<(Vec<u32>, Vec<u32>)>> {
-    let judged = judge(model, task, q, samples, false, &mut CpuScore(&model.llama))?;
-    let (_, prompts, yes) = crate::reward::verify_items(model, task, q, &judged)?;
-    let mut out: Vec<(Vec<u32>, Vec<u32>)> = prompts.into_iter().map(|p| (p, yes.clone())).collect();
-    out.extend(sample_answers(model, samples).into_iter().filter(|y| !y.is_empty()).map(|y| (ids.to_vec(), y)));
-    Ok(out)
-}
-
 /// Each sample's tokens, `</s>` included when it ended with it.
 fn sample_answers(model: &Model, samples: &[crate::sample::Sample]) -> Vec<Vec<u32>> {
     samples.iter().map(|s| s.tokens.iter().copied().chain(s.complete.then_some(model.tok.eos)).collect()).collect()
@@ -222,11 +218,11 @@ fn sample_answers(model: &Model, samples: &[crate::sample::Sample]) -> Vec<Vec<u
 /// Per-token log-probabilities of every sample (`</s>` included when the
 /// sample ended with it): those `sample::rescore` kept, the rest scored in
 /// one batch.
-fn per_token(model: &Model, ids: &[u32], samples: &[crate::sample::Sample], scorer: &mut dyn Score) -> Result<Vec<Vec<TokenLogp>>> {
+async fn per_token(model: &Model, ids: &[u32], samples: &[crate::sample::Sample], scorer: &mut dyn Score) -> Result<Vec<Vec<TokenLogp>>> {
     let seqs = sample_answers(model, samples);
     let todo = |(y, s): &(&Vec<u32>, &crate::sample::Sample)| !y.is_empty() && s.token_logps.is_none();
     let items: Vec<Scored> = seqs.iter().zip(samples).filter(todo).map(|(y, _)| Scored { prompt: ids, continuation: y }).collect();
-    let mut scored = scorer.token_logps(&items)?.into_iter();
+    let mut scored = scorer.token_logps(&items).await?.into_iter();
     seqs.iter()
         .zip(samples)
         .map(|(y, s)| {

@@ -15,7 +15,7 @@ pub mod train_step;
 
 pub mod explore;
 
-pub use bon::{run_bon, run_bon_full, run_bon_with, BonParams, BonReport, BonRun};
+pub use bon::{run_bon, run_bon_full, run_bon_on, BonParams, BonReport, BonRun};
 pub use exact::{enumerate, enumerate_sampled, Distribution};
 pub use rlhf::{run_rlhf, run_rlhf_observed, RlhfParams, RlhfReport};
 pub use explore::{explore, ExploreReport};

@@ -141,7 +141,7 @@ pub fn bon_example(
     i: usize,
 ) -> Result<Option<(Example, Judged)>> {
     let s = sample_batch(&base.llama, ids, base.tok.eos, sampling, seed, &Stream::samples(i as u64, n))?;
-    let mut js = judge(base, task, q, &s, reward == Reward::SelfVerify, &mut crate::score::CpuScore(&base.llama))?;
+    let mut js = crate::decode::block_on(judge(base, task, q, &s, reward == Reward::SelfVerify, &mut crate::decode::CpuDecode::new(&base.llama)))?;
     let w = js.swap_remove(select(reward, &js));
     if !w.complete {
         return Ok(None);

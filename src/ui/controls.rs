@@ -2,7 +2,7 @@
 //! (`params.rs`): every control has a label, a name the page's single event
 //! handler reads, and its valid range; hidden ones (`<key>_hide=1`) are left out.
 
-use super::params::{Kind, UiState, PARAMS};
+use super::params::{Kind, Key, UiState, PARAMS};
 use super::svg::esc;
 use crate::tasks::{self, Task};
 
@@ -25,7 +25,7 @@ pub fn controls_html(s: &UiState) -> String {
     let task = tasks::by_name(s.task()).ok();
     let mut o = String::new();
     for p in PARAMS.iter().filter(|p| p.views.contains(&view) && !s.is_hidden(p.key)) {
-        let id = format!("ctl-{}", p.key);
+        let id = format!("ctl-{}", p.name);
         let v = esc(s.get(p.key));
         let title = esc(p.help);
         let label = esc(p.label);
@@ -35,7 +35,7 @@ pub fn controls_html(s: &UiState) -> String {
                     .iter()
                     .map(|o| format!("<option value=\"{0}\"{1}>{0}</option>", esc(o), if s.get(p.key) == *o { " selected" } else { "" }))
                     .collect();
-                format!("<label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{}\" title=\"{title}\">{options}</select>", p.key)
+                format!("<label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{}\" title=\"{title}\">{options}</select>", p.name)
             }
             Kind::ChoiceSet(opts) => {
                 let chosen: Vec<&str> = s.get(p.key).split(',').collect();
@@ -44,7 +44,7 @@ pub fn controls_html(s: &UiState) -> String {
                     .map(|o| {
                         format!(
                             "<label class=\"check\"><input type=\"checkbox\" name=\"{}\" value=\"{1}\"{2}> {1}</label>",
-                            p.key,
+                            p.name,
                             esc(o),
                             if chosen.contains(o) { " checked" } else { "" }
                         )
@@ -55,25 +55,25 @@ pub fn controls_html(s: &UiState) -> String {
             }
             Kind::Int { min, max } => format!(
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"number\" inputmode=\"numeric\" min=\"{min}\" max=\"{max}\" step=\"1\" value=\"{v}\" title=\"{title}\">",
-                p.key
+                p.name
             ),
             Kind::Float { min, max } => format!(
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"number\" inputmode=\"decimal\" min=\"{min}\" max=\"{max}\" step=\"any\" value=\"{v}\" title=\"{title}\">",
-                p.key
+                p.name
             ),
             Kind::IntList { .. } => format!(
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\">",
-                p.key
+                p.name
             ),
-            Kind::Text { .. } if p.key == "model" => format!(
+            Kind::Text { .. } if p.key == Key::Model => format!(
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"model\" type=\"url\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"https://…/model.gguf\">"
             ),
             Kind::Text { .. } => {
                 let first = task.as_ref().map(|t| t.problem(0).prompt).unwrap_or_default();
-                let placeholder = if p.key == "prompt" { first } else { "first wrong-y* prompt".into() };
+                let placeholder = if p.key == Key::Prompt { first } else { "first wrong-y* prompt".into() };
                 format!(
                     "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" list=\"prompt-suggestions\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\" placeholder=\"{}\">",
-                    p.key,
+                    p.name,
                     esc(&placeholder)
                 )
             }

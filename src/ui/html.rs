@@ -49,3 +49,12 @@ pub fn figure(chart_id: &str, svg: &str, caption: &str) -> String {
 pub fn para(s: &str) -> String {
     format!("<p class=\"explain\">{}</p>", esc(s))
 }
+
+/// The export buttons of a finished run (one per file it offers).
+pub fn downloads(ex: &crate::app::protocol::Exports) -> String {
+    let buttons: String = ex
+        .offered()
+        .map(|d| format!("<button type=\"button\" data-action=\"download\" data-what=\"{}\">{}</button>", d.key(), d.label()))
+        .collect();
+    format!("<div class=\"downloads\" role=\"group\" aria-label=\"Export this run\"><span>Export:</span>{buttons}</div>")
+}

@@ -1,24 +1,22 @@
-//! Everything the page shows, as pure Rust: the parameters and their URL form,
-//! the controls, the result views, the SVG charts, the exports and the worker
-//! protocol. No web code here (the thin wasm layer is `src/web/`), so all of it
-//! is tested natively.
+//! Everything the page shows, as pure Rust: the parameters and their URL
+//! form, the controls, the page's state and its update function, the
+//! registry of experiments, the result views and the SVG charts. No web code
+//! here (the thin wasm layer is `src/web/`), so all of it is tested natively.
 
-pub mod backend;
 pub mod bar_chart;
 pub mod controls;
-pub mod export;
+pub mod experiments;
 pub mod html;
-pub mod jobs;
-pub mod jobs_lora;
-pub mod jobs_theory;
 pub mod line_chart;
+pub mod page_state;
 pub mod params;
-pub mod protocol;
+pub mod results;
+pub mod screen;
 pub mod svg;
 pub mod url;
 pub mod view_bon;
+pub mod view_efficiency;
 pub mod view_explore;
 pub mod view_lora;
-pub mod view_efficiency;
-pub mod view_training;
 pub mod view_theory;
+pub mod view_training;

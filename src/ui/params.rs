@@ -9,44 +9,57 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::url::{decode, encode};
 use crate::reward::Reward;
 use crate::sample::SampleSettings;
-use super::protocol::TheoryParams;
+use crate::app::backend::Backend;
+use crate::app::protocol::TheoryParams;
+use crate::app::Experiment;
 use crate::sharpen::efficiency::EfficiencyParams;
 use crate::sharpen::explore::ExploreParams;
 use crate::sharpen::{BonParams, RlhfParams, SftParams};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    Explore,
-    Bon,
-    Sft,
-    Rlhf,
-    Theory,
-    Efficiency,
+/// Every parameter, by name: a typo is a compile error. `PARAMS[k as usize]`
+/// is `k`'s declaration (checked by a test).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    View,
+    Task,
+    Backend,
+    Model,
+    Prompt,
+    Samples,
+    N,
+    Prompts,
+    Rewards,
+    SftPrompts,
+    SftN,
+    Reward,
+    Steps,
+    Lr,
+    Batch,
+    RlhfPrompts,
+    Beta,
+    Mode,
+    Alpha,
+    RlhfSteps,
+    Pairs,
+    RlhfLr,
+    EvalEvery,
+    Delta,
+    Watch,
+    GapPrompts,
+    EffPrompts,
+    SftNs,
+    EffSftSteps,
+    EffRlhfSteps,
+    Temperature,
+    TopK,
+    TopP,
+    Seed,
 }
 
-impl View {
-    pub const ALL: [View; 6] = [View::Explore, View::Bon, View::Sft, View::Rlhf, View::Theory, View::Efficiency];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            View::Explore => "explore",
-            View::Bon => "bon",
-            View::Sft => "sft",
-            View::Rlhf => "rlhf",
-            View::Theory => "theory",
-            View::Efficiency => "efficiency",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Explore => "Prompt explorer",
-            View::Bon => "Best-of-N sweep",
-            View::Sft => "SFT-Sharpening",
-            View::Rlhf => "RLHF-Sharpening",
-            View::Theory => "Closed form & gap",
-            View::Efficiency => "Sample efficiency",
-        }
+impl Key {
+    /// The name in the URL and the control's `name`.
+    pub fn name(self) -> &'static str {
+        PARAMS[self as usize].name
     }
 }
 
@@ -64,67 +77,84 @@ pub enum Kind {
 
 #[derive(Clone, Copy, Debug)]
 pub struct Param {
-    pub key: &'static str,
+    pub key: Key,
+    /// The name in the URL.
+    pub name: &'static str,
     pub label: &'static str,
     pub help: &'static str,
     pub kind: Kind,
     pub default: &'static str,
     /// Views that show this control.
-    pub views: &'static [View],
+    pub views: &'static [Experiment],
 }
 
-const ALL_VIEWS: &[View] = &[View::Explore, View::Bon, View::Sft, View::Rlhf, View::Theory, View::Efficiency];
-const SAMPLING_VIEWS: &[View] = &[View::Explore, View::Bon, View::Sft, View::Rlhf];
-const TRAIN_VIEWS: &[View] = &[View::Sft, View::Rlhf];
+const ALL_VIEWS: &[Experiment] = &[Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf, Experiment::Theory, Experiment::Efficiency];
+const SAMPLING_VIEWS: &[Experiment] = &[Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf];
+const TRAIN_VIEWS: &[Experiment] = &[Experiment::Sft, Experiment::Rlhf];
 const REWARDS: &[&str] = &["loglik", "loglik_norm", "majority", "self_verify"];
+const EXPERIMENT_KEYS: [&str; 6] = {
+    let mut k = [""; 6];
+    let mut i = 0;
+    while i < 6 {
+        k[i] = Experiment::ALL[i].key();
+        i += 1;
+    }
+    k
+};
+const BACKEND_KEYS: [&str; 3] = [Backend::ALL[0].key(), Backend::ALL[1].key(), Backend::ALL[2].key()];
 
 pub const PARAMS: &[Param] = &[
-    Param { key: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&["explore", "bon", "sft", "rlhf", "theory", "efficiency"]), default: "explore", views: &[] },
-    Param { key: "task", label: "Task", help: "add = two-digit addition, mul = times tables (built-in models); arithmetic, capitals = question sets for a real model; custom = your own JSONL question set (choose its file below)", kind: Kind::Choice(&["add", "mul", "arithmetic", "capitals", "custom"]), default: "add", views: ALL_VIEWS },
-    Param { key: "backend", label: "Backend", help: "where the explorer and best-of-N sample and score: auto = WebGPU for a real model on a hardware GPU, else the CPU; cpu; webgpu = the GPU even on a software adapter (falls back to the CPU with a notice when there is none)", kind: Kind::Choice(&["auto", "cpu", "webgpu"]), default: "auto", views: ALL_VIEWS },
-    Param { key: "model", label: "Model URL (GGUF, or a Hugging Face folder ending in /)", help: "address of a Llama-family GGUF file, or of a Hugging Face model folder ending in / (config.json, model.safetensors, tokenizer.json, tokenizer_config.json), to download and keep in this browser (empty: the task's built-in model); or choose files from this computer", kind: Kind::Text { max_len: 400 }, default: "", views: ALL_VIEWS },
-    Param { key: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 200 }, default: "", views: &[View::Explore, View::Theory] },
-    Param { key: "samples", label: "Samples N", help: "how many answers to sample for this prompt", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Explore] },
-    Param { key: "n", label: "N values", help: "comma-separated sample counts for best-of-N, e.g. 1,4,16,64", kind: Kind::IntList { min: 1, max: 1024, len: 8 }, default: "1,4,16,64", views: &[View::Bon] },
-    Param { key: "prompts", label: "Prompts", help: "number of prompts in the sweep", kind: Kind::Int { min: 1, max: 400 }, default: "100", views: &[View::Bon] },
-    Param { key: "rewards", label: "Self-rewards", help: "which self-rewards best-of-N selects with", kind: Kind::ChoiceSet(REWARDS), default: "loglik,loglik_norm,majority,self_verify", views: &[View::Bon] },
-    Param { key: "sft_prompts", label: "Prompts", help: "prompts in the best-of-N training set", kind: Kind::Int { min: 1, max: 400 }, default: "64", views: &[View::Sft] },
-    Param { key: "sft_n", label: "Samples N", help: "samples per prompt; the best by the self-reward becomes the training answer", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Sft] },
-    Param { key: "reward", label: "Self-reward", help: "the self-reward that picks each prompt's training answer", kind: Kind::Choice(REWARDS), default: "loglik", views: &[View::Sft] },
-    Param { key: "steps", label: "Steps", help: "AdamW steps", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[View::Sft] },
-    Param { key: "lr", label: "Learning rate", help: "AdamW learning rate (built-in models: at step 1, decaying to 0 on a cosine)", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[View::Sft] },
-    Param { key: "batch", label: "Batch", help: "examples per step", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[View::Sft] },
-    Param { key: "rlhf_prompts", label: "Prompts", help: "prompts RLHF-Sharpening draws its pairs for", kind: Kind::Int { min: 1, max: 400 }, default: "64", views: &[View::Rlhf] },
-    Param { key: "beta", label: "beta (KL weight)", help: "the optimum is pi_base^(1+1/beta): small beta sharpens more", kind: Kind::Float { min: 0.01, max: 100.0 }, default: "1", views: &[View::Rlhf, View::Theory, View::Efficiency] },
-    Param { key: "mode", label: "Variant", help: "offline: pairs from pi_base (Eq. 8); online: y from the current model, y' from pi_base, with optimism: a one-step approximation of Alg. 1 (fresh pairs each step, no growing dataset)", kind: Kind::Choice(&["offline", "online"]), default: "offline", views: &[View::Rlhf] },
-    Param { key: "alpha", label: "alpha (optimism)", help: "online only: weight of the exploration term alpha log pi(y'), on the paper's scale; 0 = no exploration", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "0", views: &[View::Rlhf] },
-    Param { key: "rlhf_steps", label: "Steps", help: "AdamW steps (learning rate decays to 0 on a cosine)", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[View::Rlhf] },
-    Param { key: "pairs", label: "Pairs per step", help: "pairs (y, y') drawn per step", kind: Kind::Int { min: 1, max: 256 }, default: "32", views: &[View::Rlhf] },
-    Param { key: "rlhf_lr", label: "Learning rate", help: "peak AdamW learning rate", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[View::Rlhf] },
-    Param { key: "eval_every", label: "Evaluate every", help: "steps between exact evaluations", kind: Kind::Int { min: 1, max: 200 }, default: "10", views: TRAIN_VIEWS },
-    Param { key: "delta", label: "delta (Def. 3.1)", help: "a prompt counts as sharpened when pi(y*) >= 1 - delta", kind: Kind::Float { min: 0.01, max: 0.5 }, default: "0.1", views: TRAIN_VIEWS },
-    Param { key: "watch", label: "Watched prompt", help: "prompt whose answer distribution the page follows (empty: the first training prompt whose y* is wrong)", kind: Kind::Text { max_len: 24 }, default: "", views: TRAIN_VIEWS },
-    Param { key: "gap_prompts", label: "Gap prompts", help: "prompts for the generation-verification gap", kind: Kind::Int { min: 1, max: 400 }, default: "200", views: &[View::Theory] },
-    Param { key: "eff_prompts", label: "Prompts", help: "prompts shared by every run", kind: Kind::Int { min: 1, max: 200 }, default: "32", views: &[View::Efficiency] },
-    Param { key: "sft_ns", label: "SFT sample counts N", help: "one SFT-Sharpening run per N", kind: Kind::IntList { min: 1, max: 256, len: 6 }, default: "1,2,4,8,16", views: &[View::Efficiency] },
-    Param { key: "eff_sft_steps", label: "SFT steps", help: "steps of each SFT run", kind: Kind::Int { min: 1, max: 1000 }, default: "100", views: &[View::Efficiency] },
-    Param { key: "eff_rlhf_steps", label: "RLHF steps", help: "steps of the RLHF run (N = 2 per pair)", kind: Kind::Int { min: 1, max: 1000 }, default: "150", views: &[View::Efficiency] },
-    Param { key: "temperature", label: "Temperature", help: "sampling temperature (0 = greedy)", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "1", views: SAMPLING_VIEWS },
-    Param { key: "top_k", label: "Top-k", help: "keep the k most likely tokens (0 = all)", kind: Kind::Int { min: 0, max: 1000 }, default: "0", views: SAMPLING_VIEWS },
-    Param { key: "top_p", label: "Top-p", help: "keep the most likely tokens up to this mass (1 = all)", kind: Kind::Float { min: 0.01, max: 1.0 }, default: "1", views: SAMPLING_VIEWS },
-    Param { key: "seed", label: "Seed", help: "random seed: the same seed gives the same numbers", kind: Kind::Int { min: 0, max: 4_294_967_295 }, default: "0", views: ALL_VIEWS },
+    Param { key: Key::View, name: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&EXPERIMENT_KEYS), default: "explore", views: &[] },
+    Param { key: Key::Task, name: "task", label: "Task", help: "add = two-digit addition, mul = times tables (built-in models); arithmetic, capitals = question sets for a real model; custom = your own JSONL question set (choose its file below)", kind: Kind::Choice(&["add", "mul", "arithmetic", "capitals", "custom"]), default: "add", views: ALL_VIEWS },
+    Param { key: Key::Backend, name: "backend", label: "Backend", help: "where the explorer and best-of-N sample and score: auto = the GPU (WebGPU) for a real model on a hardware adapter, else the CPU; cpu; gpu = the GPU even on a software adapter (falls back to the CPU with a notice when there is none)", kind: Kind::Choice(&BACKEND_KEYS), default: "auto", views: ALL_VIEWS },
+    Param { key: Key::Model, name: "model", label: "Model URL (GGUF, or a Hugging Face folder ending in /)", help: "address of a Llama-family GGUF file, or of a Hugging Face model folder ending in / (config.json, model.safetensors, tokenizer.json, tokenizer_config.json), to download and keep in this browser (empty: the task's built-in model); or choose files from this computer", kind: Kind::Text { max_len: 400 }, default: "", views: ALL_VIEWS },
+    Param { key: Key::Prompt, name: "prompt", label: "Prompt", help: "a prompt of the task, e.g. 19+23= (empty: the task's first prompt)", kind: Kind::Text { max_len: 200 }, default: "", views: &[Experiment::Explore, Experiment::Theory] },
+    Param { key: Key::Samples, name: "samples", label: "Samples N", help: "how many answers to sample for this prompt", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[Experiment::Explore] },
+    Param { key: Key::N, name: "n", label: "N values", help: "comma-separated sample counts for best-of-N, e.g. 1,4,16,64", kind: Kind::IntList { min: 1, max: 1024, len: 8 }, default: "1,4,16,64", views: &[Experiment::Bon] },
+    Param { key: Key::Prompts, name: "prompts", label: "Prompts", help: "number of prompts in the sweep", kind: Kind::Int { min: 1, max: 400 }, default: "100", views: &[Experiment::Bon] },
+    Param { key: Key::Rewards, name: "rewards", label: "Self-rewards", help: "which self-rewards best-of-N selects with", kind: Kind::ChoiceSet(REWARDS), default: "loglik,loglik_norm,majority,self_verify", views: &[Experiment::Bon] },
+    Param { key: Key::SftPrompts, name: "sft_prompts", label: "Prompts", help: "prompts in the best-of-N training set", kind: Kind::Int { min: 1, max: 400 }, default: "64", views: &[Experiment::Sft] },
+    Param { key: Key::SftN, name: "sft_n", label: "Samples N", help: "samples per prompt; the best by the self-reward becomes the training answer", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[Experiment::Sft] },
+    Param { key: Key::Reward, name: "reward", label: "Self-reward", help: "the self-reward that picks each prompt's training answer", kind: Kind::Choice(REWARDS), default: "loglik", views: &[Experiment::Sft] },
+    Param { key: Key::Steps, name: "steps", label: "Steps", help: "AdamW steps", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[Experiment::Sft] },
+    Param { key: Key::Lr, name: "lr", label: "Learning rate", help: "AdamW learning rate (built-in models: at step 1, decaying to 0 on a cosine)", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[Experiment::Sft] },
+    Param { key: Key::Batch, name: "batch", label: "Batch", help: "examples per step", kind: Kind::Int { min: 1, max: 256 }, default: "16", views: &[Experiment::Sft] },
+    Param { key: Key::RlhfPrompts, name: "rlhf_prompts", label: "Prompts", help: "prompts RLHF-Sharpening draws its pairs for", kind: Kind::Int { min: 1, max: 400 }, default: "64", views: &[Experiment::Rlhf] },
+    Param { key: Key::Beta, name: "beta", label: "beta (KL weight)", help: "the optimum is pi_base^(1+1/beta): small beta sharpens more", kind: Kind::Float { min: 0.01, max: 100.0 }, default: "1", views: &[Experiment::Rlhf, Experiment::Theory, Experiment::Efficiency] },
+    Param { key: Key::Mode, name: "mode", label: "Variant", help: "offline: pairs from pi_base (Eq. 8); online: y from the current model, y' from pi_base, with optimism: a one-step approximation of Alg. 1 (fresh pairs each step, no growing dataset)", kind: Kind::Choice(&["offline", "online"]), default: "offline", views: &[Experiment::Rlhf] },
+    Param { key: Key::Alpha, name: "alpha", label: "alpha (optimism)", help: "online only: weight of the exploration term alpha log pi(y'), on the paper's scale; 0 = no exploration", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "0", views: &[Experiment::Rlhf] },
+    Param { key: Key::RlhfSteps, name: "rlhf_steps", label: "Steps", help: "AdamW steps (learning rate decays to 0 on a cosine)", kind: Kind::Int { min: 0, max: 2000 }, default: "200", views: &[Experiment::Rlhf] },
+    Param { key: Key::Pairs, name: "pairs", label: "Pairs per step", help: "pairs (y, y') drawn per step", kind: Kind::Int { min: 1, max: 256 }, default: "32", views: &[Experiment::Rlhf] },
+    Param { key: Key::RlhfLr, name: "rlhf_lr", label: "Learning rate", help: "peak AdamW learning rate", kind: Kind::Float { min: 1e-5, max: 0.1 }, default: "0.001", views: &[Experiment::Rlhf] },
+    Param { key: Key::EvalEvery, name: "eval_every", label: "Evaluate every", help: "steps between exact evaluations", kind: Kind::Int { min: 1, max: 200 }, default: "10", views: TRAIN_VIEWS },
+    Param { key: Key::Delta, name: "delta", label: "delta (Def. 3.1)", help: "a prompt counts as sharpened when pi(y*) >= 1 - delta", kind: Kind::Float { min: 0.01, max: 0.5 }, default: "0.1", views: TRAIN_VIEWS },
+    Param { key: Key::Watch, name: "watch", label: "Watched prompt", help: "prompt whose answer distribution the page follows (empty: the first training prompt whose y* is wrong)", kind: Kind::Text { max_len: 24 }, default: "", views: TRAIN_VIEWS },
+    Param { key: Key::GapPrompts, name: "gap_prompts", label: "Gap prompts", help: "prompts for the generation-verification gap", kind: Kind::Int { min: 1, max: 400 }, default: "200", views: &[Experiment::Theory] },
+    Param { key: Key::EffPrompts, name: "eff_prompts", label: "Prompts", help: "prompts shared by every run", kind: Kind::Int { min: 1, max: 200 }, default: "32", views: &[Experiment::Efficiency] },
+    Param { key: Key::SftNs, name: "sft_ns", label: "SFT sample counts N", help: "one SFT-Sharpening run per N", kind: Kind::IntList { min: 1, max: 256, len: 6 }, default: "1,2,4,8,16", views: &[Experiment::Efficiency] },
+    Param { key: Key::EffSftSteps, name: "eff_sft_steps", label: "SFT steps", help: "steps of each SFT run", kind: Kind::Int { min: 1, max: 1000 }, default: "100", views: &[Experiment::Efficiency] },
+    Param { key: Key::EffRlhfSteps, name: "eff_rlhf_steps", label: "RLHF steps", help: "steps of the RLHF run (N = 2 per pair)", kind: Kind::Int { min: 1, max: 1000 }, default: "150", views: &[Experiment::Efficiency] },
+    Param { key: Key::Temperature, name: "temperature", label: "Temperature", help: "sampling temperature (0 = greedy)", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "1", views: SAMPLING_VIEWS },
+    Param { key: Key::TopK, name: "top_k", label: "Top-k", help: "keep the k most likely tokens (0 = all)", kind: Kind::Int { min: 0, max: 1000 }, default: "0", views: SAMPLING_VIEWS },
+    Param { key: Key::TopP, name: "top_p", label: "Top-p", help: "keep the most likely tokens up to this mass (1 = all)", kind: Kind::Float { min: 0.01, max: 1.0 }, default: "1", views: SAMPLING_VIEWS },
+    Param { key: Key::Seed, name: "seed", label: "Seed", help: "random seed: the same seed gives the same numbers", kind: Kind::Int { min: 0, max: 4_294_967_295 }, default: "0", views: ALL_VIEWS },
 ];
 
-pub fn param(key: &str) -> Option<&'static Param> {
-    PARAMS.iter().find(|p| p.key == key)
+/// The parameter a URL or control names.
+pub fn param_named(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name == name)
+}
+
+pub fn param(key: Key) -> &'static Param {
+    &PARAMS[key as usize]
 }
 
 /// The page's parameters, each held in canonical text form.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UiState {
-    values: BTreeMap<&'static str, String>,
+    values: BTreeMap<Key, String>,
     pub embed: bool,
-    pub hidden: BTreeSet<&'static str>,
+    pub hidden: BTreeSet<Key>,
 }
 
 impl Default for UiState {
@@ -223,14 +253,14 @@ impl UiState {
             if k == "embed" {
                 s.embed = v == "1" || v == "true";
             } else if let Some(base) = k.strip_suffix("_hide") {
-                match param(base) {
+                match param_named(base) {
                     Some(p) if v == "1" || v == "true" => {
                         s.hidden.insert(p.key);
                     }
                     Some(_) => {}
                     None => msgs.push(format!("ignored unknown parameter {k:?}")),
                 }
-            } else if let Some(p) = param(&k) {
+            } else if let Some(p) = param_named(&k) {
                 let (canon, msg) = normalize(p, &v);
                 msgs.extend(msg);
                 s.values.insert(p.key, canon);
@@ -244,39 +274,43 @@ impl UiState {
     /// The URL hash (without `#`) for this state: every parameter, then the
     /// embedding flags.
     pub fn to_hash(&self) -> String {
-        let mut parts: Vec<String> = PARAMS.iter().map(|p| format!("{}={}", p.key, encode(self.get(p.key)))).collect();
+        let mut parts: Vec<String> = PARAMS.iter().map(|p| format!("{}={}", p.name, encode(self.get(p.key)))).collect();
         if self.embed {
             parts.push("embed=1".into());
         }
-        parts.extend(self.hidden.iter().map(|k| format!("{k}_hide=1")));
+        parts.extend(self.hidden.iter().map(|k| format!("{}_hide=1", k.name())));
         parts.join("&")
     }
 
     /// Sets one parameter from user input; the message says what was changed.
-    pub fn set(&mut self, key: &str, raw: &str) -> Option<String> {
-        let Some(p) = param(key) else {
-            return Some(format!("unknown parameter {key:?}"));
-        };
+    pub fn set(&mut self, key: Key, raw: &str) -> Option<String> {
+        let p = param(key);
         let (canon, msg) = normalize(p, raw);
         self.values.insert(p.key, canon);
         msg
     }
 
-    /// The canonical text of a parameter ("" for an unknown key).
-    pub fn get(&self, key: &str) -> &str {
-        self.values.get(key).map_or("", String::as_str)
+    /// The canonical text of a parameter.
+    pub fn get(&self, key: Key) -> &str {
+        self.values.get(&key).map_or("", String::as_str)
     }
 
-    fn num<T: std::str::FromStr>(&self, key: &str) -> T {
-        self.get(key).parse().ok().or_else(|| param(key)?.default.parse().ok()).expect("defaults parse")
+    /// A numeric parameter (its default if it does not parse: a test checks
+    /// that every default does).
+    fn num<T: std::str::FromStr>(&self, key: Key) -> T {
+        self.get(key).parse().ok().or_else(|| param(key).default.parse().ok()).expect("defaults parse")
     }
 
-    pub fn view(&self) -> View {
-        View::ALL.into_iter().find(|v| v.key() == self.get("view")).unwrap_or(View::Explore)
+    pub fn view(&self) -> Experiment {
+        Experiment::parse(self.get(Key::View)).unwrap_or(Experiment::Explore)
     }
 
     pub fn task(&self) -> &str {
-        self.get("task")
+        self.get(Key::Task)
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend::parse(self.get(Key::Backend)).unwrap_or_default()
     }
 
     /// Smaller defaults for a real model, whose answers take seconds, not
@@ -284,38 +318,38 @@ impl UiState {
     /// defaults (a value from the link or the user stays). Returns a notice
     /// naming what changed.
     pub fn real_model_defaults(&mut self) -> Option<String> {
-        const REAL: [(&str, &str); 7] =
-            [("samples", "8"), ("n", "1,4,8"), ("prompts", "10"), ("sft_prompts", "8"), ("sft_n", "4"), ("steps", "10"), ("batch", "2")];
+        const REAL: [(Key, &str); 7] =
+            [(Key::Samples, "8"), (Key::N, "1,4,8"), (Key::Prompts, "10"), (Key::SftPrompts, "8"), (Key::SftN, "4"), (Key::Steps, "10"), (Key::Batch, "2")];
         let mut changed = Vec::new();
         for (key, v) in REAL {
-            if param(key).is_some_and(|p| self.get(key) == p.default) {
+            if self.get(key) == param(key).default {
                 self.set(key, v);
-                changed.push(format!("{key} {v}"));
+                changed.push(format!("{} {v}", key.name()));
             }
         }
         (!changed.is_empty()).then(|| format!("Smaller defaults for a real model (each answer takes about a second here): {}.", changed.join(", ")))
     }
 
     pub fn seed(&self) -> u64 {
-        self.num("seed")
+        self.num(Key::Seed)
     }
 
-    pub fn is_hidden(&self, key: &str) -> bool {
-        self.hidden.contains(key)
+    pub fn is_hidden(&self, key: Key) -> bool {
+        self.hidden.contains(&key)
     }
 
     pub fn sampling(&self, max_new_tokens: usize) -> SampleSettings {
-        SampleSettings { temperature: self.num("temperature"), top_k: self.num("top_k"), top_p: self.num("top_p"), max_new_tokens }
+        SampleSettings { temperature: self.num(Key::Temperature), top_k: self.num(Key::TopK), top_p: self.num(Key::TopP), max_new_tokens }
     }
 
     fn rewards(&self) -> Vec<Reward> {
-        Reward::parse_list(self.get("rewards")).unwrap_or_else(|_| Reward::ALL.to_vec())
+        Reward::parse_list(self.get(Key::Rewards)).unwrap_or_else(|_| Reward::ALL.to_vec())
     }
 
     pub fn explore_params(&self, max_new_tokens: usize) -> ExploreParams {
         ExploreParams {
-            prompt: self.get("prompt").to_string(),
-            n: self.num("samples"),
+            prompt: self.get(Key::Prompt).to_string(),
+            n: self.num(Key::Samples),
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
             ..ExploreParams::default()
@@ -325,8 +359,8 @@ impl UiState {
     /// Best-of-N parameters: CLI defaults for everything the page does not set.
     pub fn bon_params(&self, max_new_tokens: usize) -> BonParams {
         BonParams {
-            n: self.get("n").split(',').filter_map(|v| v.parse().ok()).collect(),
-            prompts: self.num("prompts"),
+            n: self.get(Key::N).split(',').filter_map(|v| v.parse().ok()).collect(),
+            prompts: self.num(Key::Prompts),
             rewards: self.rewards(),
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
@@ -336,14 +370,14 @@ impl UiState {
 
     pub fn sft_params(&self, max_new_tokens: usize) -> SftParams {
         SftParams {
-            prompts: self.num("sft_prompts"),
-            n: self.num("sft_n"),
-            reward: Reward::parse(self.get("reward")).unwrap_or(Reward::Loglik),
-            steps: self.num("steps"),
-            lr: self.num("lr"),
-            batch: self.num("batch"),
-            eval_every: self.num("eval_every"),
-            delta: self.num("delta"),
+            prompts: self.num(Key::SftPrompts),
+            n: self.num(Key::SftN),
+            reward: Reward::parse(self.get(Key::Reward)).unwrap_or(Reward::Loglik),
+            steps: self.num(Key::Steps),
+            lr: self.num(Key::Lr),
+            batch: self.num(Key::Batch),
+            eval_every: self.num(Key::EvalEvery),
+            delta: self.num(Key::Delta),
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
             ..SftParams::default()
@@ -352,15 +386,15 @@ impl UiState {
 
     pub fn rlhf_params(&self, max_new_tokens: usize) -> RlhfParams {
         RlhfParams {
-            prompts: self.num("rlhf_prompts"),
-            beta: self.num("beta"),
-            steps: self.num("rlhf_steps"),
-            lr: self.num("rlhf_lr"),
-            pairs: self.num("pairs"),
-            online: self.get("mode") == "online",
-            alpha: self.num("alpha"),
-            delta: self.num("delta"),
-            eval_every: self.num("eval_every"),
+            prompts: self.num(Key::RlhfPrompts),
+            beta: self.num(Key::Beta),
+            steps: self.num(Key::RlhfSteps),
+            lr: self.num(Key::RlhfLr),
+            pairs: self.num(Key::Pairs),
+            online: self.get(Key::Mode) == "online",
+            alpha: self.num(Key::Alpha),
+            delta: self.num(Key::Delta),
+            eval_every: self.num(Key::EvalEvery),
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
             ..RlhfParams::default()
@@ -368,16 +402,16 @@ impl UiState {
     }
 
     pub fn theory_params(&self) -> TheoryParams {
-        TheoryParams { prompt: self.get("prompt").to_string(), beta: self.num("beta"), scan: 400, gap_prompts: self.num("gap_prompts"), seed: self.seed() }
+        TheoryParams { prompt: self.get(Key::Prompt).to_string(), beta: self.num(Key::Beta), scan: 400, gap_prompts: self.num(Key::GapPrompts), seed: self.seed() }
     }
 
     pub fn efficiency_params(&self) -> EfficiencyParams {
         EfficiencyParams {
-            prompts: self.num("eff_prompts"),
-            sft_n: self.get("sft_ns").split(',').filter_map(|v| v.parse().ok()).collect(),
-            sft_steps: self.num("eff_sft_steps"),
-            rlhf_steps: self.num("eff_rlhf_steps"),
-            beta: self.num("beta"),
+            prompts: self.num(Key::EffPrompts),
+            sft_n: self.get(Key::SftNs).split(',').filter_map(|v| v.parse().ok()).collect(),
+            sft_steps: self.num(Key::EffSftSteps),
+            rlhf_steps: self.num(Key::EffRlhfSteps),
+            beta: self.num(Key::Beta),
             seed: self.seed(),
         }
     }

@@ -7,7 +7,7 @@
 use super::bar_chart::{answer_row, BarChart};
 use super::html::{cell, figure, num3, para, table};
 use super::line_chart::{LineChart, Series};
-use super::protocol::Watched;
+use crate::app::protocol::Watched;
 use super::svg::{BLACK, BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION};
 use crate::sharpen::sft::{StepMetrics, WrongMode};
 

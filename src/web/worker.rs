@@ -1,7 +1,8 @@
 //! The Web Worker: fetches a built-in model's files (or a real GGUF model from
-//! a URL, with progress and the Cache API, or from a picked file), keeps the loaded
-//! [`Session`], runs each job synchronously and posts progress, streamed
-//! results and the final message. Cancel = the page terminates this worker.
+//! a URL, with progress and the Cache API, or from picked files), keeps the
+//! loaded [`Session`], hands each job to `gpu_worker::run` (the backend
+//! choice) and posts progress, streamed results and the final message.
+//! Cancel = the page terminates this worker.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,8 +13,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
-use crate::ui::jobs::{self, PromptsFile, Session};
-use crate::ui::protocol::{FromWorker, ToWorker};
+use crate::app::protocol::{Command, FromWorker, PromptsFile, ToWorker};
+use crate::app::session::{self, Session};
 
 thread_local! {
     static SESSION: RefCell<Option<Rc<Session>>> = const { RefCell::new(None) };
@@ -69,7 +70,7 @@ async fn load(task: String) {
             }
         }
     }
-    match jobs::load(&task, &files[0], &files[1], &files[2], 0.0) {
+    match session::load(&task, &files[0], &files[1], &files[2], 0.0) {
         Ok(mut s) => {
             s.info.load_ms = (clock() - t0) * 1e3;
             post(&FromWorker::Loaded(s.info.clone()));
@@ -169,14 +170,14 @@ fn js_text(v: &JsValue) -> String {
 fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: (Box<dyn crate::tasks::Task>, String), t0: f64) {
     let out = bytes.and_then(|(b, origin)| {
         progress(0, 0, "converting the weights");
-        jobs::load_real(name, &b, task, MEMORY_BUDGET, origin).map_err(|e| format!("cannot load {name}: {e}"))
+        session::load_real(name, &b, task, MEMORY_BUDGET, origin).map_err(|e| format!("cannot load {name}: {e}"))
     });
     finish_session(out, t0);
 }
 
 /// The task a real model will run, checked before any download.
 fn real_task(task: &str, prompts: Option<&PromptsFile>) -> Option<(Box<dyn crate::tasks::Task>, String)> {
-    match jobs::real_task(task, prompts) {
+    match session::real_task(task, prompts) {
         Ok(t) => Some(t),
         Err(e) => {
             post(&FromWorker::Failed { message: e.to_string() });
@@ -211,13 +212,13 @@ async fn load_hf_url(url: String, task: (Box<dyn crate::tasks::Task>, String), t
 
 fn finish_hf(name: &str, named: Vec<(String, Vec<u8>)>, task: (Box<dyn crate::tasks::Task>, String), origin: &str, t0: f64) {
     progress(0, 0, "converting the weights");
-    let out = jobs::HfFiles::from_named(named)
-        .and_then(|files| jobs::load_real_hf(name, &files, task, MEMORY_BUDGET, origin))
+    let out = session::HfFiles::from_named(named)
+        .and_then(|files| session::load_real_hf(name, &files, task, MEMORY_BUDGET, origin))
         .map_err(|e| format!("cannot load {name}: {e}"));
     finish_session(out, t0);
 }
 
-fn finish_session(out: Result<jobs::Session, String>, t0: f64) {
+fn finish_session(out: Result<Session, String>, t0: f64) {
     match out {
         Ok(mut s) => {
             s.info.load_ms = (clock() - t0) * 1e3;
@@ -254,47 +255,31 @@ async fn load_files(files: Vec<web_sys::File>, task: String, prompts: Option<Pro
     finish_hf(&model, named, task, "files", t0);
 }
 
+/// A message from the page: `{message}` (a typed `ToWorker`), with
+/// `files` beside a `LoadFiles` command.
 fn on_message(ev: MessageEvent) {
-    // Models chosen with the file picker: `{files: [File], task, prompts}`.
-    if let Ok(list) = js_sys::Reflect::get(&ev.data(), &"files".into()).and_then(|f| f.dyn_into::<js_sys::Array>()) {
-        let files: Vec<web_sys::File> = list.iter().filter_map(|f| f.dyn_into().ok()).collect();
-        let task = js_sys::Reflect::get(&ev.data(), &"task".into()).ok().and_then(|t| t.as_string()).unwrap_or_default();
-        let prompts = js_sys::Reflect::get(&ev.data(), &"prompts".into()).ok().and_then(|p| serde_wasm_bindgen::from_value(p).ok());
-        wasm_bindgen_futures::spawn_local(load_files(files, task, prompts));
-        return;
-    }
-    let msg: ToWorker = match serde_wasm_bindgen::from_value(ev.data()) {
+    let field = |name: &str| js_sys::Reflect::get(&ev.data(), &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let msg: ToWorker = match serde_wasm_bindgen::from_value(field("message")) {
         Ok(m) => m,
-        Err(e) => {
-            post(&FromWorker::Failed { message: format!("malformed message to the worker: {e}") });
-            return;
-        }
+        Err(e) => return post(&FromWorker::Failed { message: format!("malformed message to the worker: {e}") }),
     };
-    match msg {
-        ToWorker::Load { task } => return wasm_bindgen_futures::spawn_local(load(task)),
-        ToWorker::LoadUrl { url, task, prompts } => return wasm_bindgen_futures::spawn_local(load_url(url, task, prompts)),
-        _ => {}
-    }
     let session = SESSION.with(|c| c.borrow().clone());
-    match msg {
-        ToWorker::SetBackend { backend } => {
-            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::set_backend(&backend, session).await) });
+    let job = match msg {
+        ToWorker::Command(Command::Load { task }) => return wasm_bindgen_futures::spawn_local(load(task)),
+        ToWorker::Command(Command::LoadUrl { url, task, prompts }) => return wasm_bindgen_futures::spawn_local(load_url(url, task, prompts)),
+        ToWorker::Command(Command::LoadFiles { task, prompts }) => {
+            // The picked files ride beside the typed message (a `File` cannot pass through serde).
+            let list = field("files").dyn_into::<js_sys::Array>().ok();
+            let files: Vec<web_sys::File> = list.map(|l| l.iter().filter_map(|f| f.dyn_into().ok()).collect()).unwrap_or_default();
+            return wasm_bindgen_futures::spawn_local(load_files(files, task, prompts));
         }
-        ToWorker::Explore(p) if session.as_ref().is_some_and(|s| super::gpu_worker::active(&s.info.sha256)) => {
-            let s = session.expect("checked");
-            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::explore(s, p, &|m| post(m), &clock).await) });
+        ToWorker::Command(Command::SetBackend { backend }) => {
+            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::set_backend(backend, session).await) });
         }
-        ToWorker::Bon(p) if session.as_ref().is_some_and(|s| super::gpu_worker::active(&s.info.sha256)) => {
-            let s = session.expect("checked");
-            return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::bon(s, p, &|m| post(m), &clock).await) });
-        }
-        _ => {}
-    }
-    let out = match session {
-        None => FromWorker::Failed { message: "no model is loaded yet".into() },
-        Some(s) => jobs::run(&s, msg, &mut |m| post(&m), &clock),
+        ToWorker::Job(job) => job,
     };
-    post(&out);
+    let Some(s) = session else { return post(&FromWorker::Failed { message: "no model is loaded yet".into() }) };
+    wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::run(s, job, &mut |m| post(&m), &clock).await) });
 }
 
 pub fn start() {

@@ -141,11 +141,11 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   await big.ctx.close();
 });
 
-test("backend=webgpu: the explorer and best-of-N sample and score on WebGPU (SwiftShader) and match the CPU; without WebGPU it falls back", async () => {
+test("backend=gpu: the explorer and best-of-N sample and score on WebGPU (SwiftShader) and match the CPU; without WebGPU it falls back", async () => {
   // Without --enable-unsafe-webgpu there is no adapter: a notice, and the CPU runs.
-  const plain = await open("backend=webgpu");
+  const plain = await open("backend=gpu");
   await waitStatus(plain.page, ["done"], 60_000);
-  assert.match(await plain.page.textContent("#backend-info"), /^CPU — webgpu: this browser offers no WebGPU adapter/);
+  assert.match(await plain.page.textContent("#backend-info"), /^CPU — gpu: no GPU adapter here/);
   await plain.ctx.close();
   const gpuBrowser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: [...FLAGS.filter((f) => f !== "--disable-gpu"), "--enable-unsafe-webgpu"] });
   try {
@@ -161,7 +161,7 @@ test("backend=webgpu: the explorer and best-of-N sample and score on WebGPU (Swi
       return { info: await page.textContent("#backend-info"), stamp: await page.textContent("#results figure"), json: JSON.parse((await download(page, "button[data-what=json]")).bytes.toString()) };
     };
     const t0 = Date.now();
-    const g = await exported("backend=webgpu&prompt=39%2B25%3D&seed=5");
+    const g = await exported("backend=gpu&prompt=39%2B25%3D&seed=5");
     metrics.webgpu_explore_s = (Date.now() - t0) / 1e3;
     assert.match(g.info, /^WebGPU — .*fallback, software adapter/);
     assert.match(g.stamp, /sampled\s*and\s*scored\s*on WebGPU/);
@@ -189,7 +189,7 @@ test("backend=webgpu: the explorer and best-of-N sample and score on WebGPU (Swi
     // the GPU): the same report rows as the CLI on the CPU.
     const b = await ctx.newPage();
     b.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${m.text()} (webgpu bon)`); });
-    await b.goto(`${env.base}/lab/#backend=webgpu&view=bon&task=add&n=1,4&prompts=4&seed=3`);
+    await b.goto(`${env.base}/lab/#backend=gpu&view=bon&task=add&n=1,4&prompts=4&seed=3`);
     await b.waitForFunction(() => /^WebGPU/.test(document.querySelector("#backend-info")?.textContent || ""), null, { timeout: 60_000 });
     await waitStatus(b, ["ready"], 60_000);
     const tb = Date.now();

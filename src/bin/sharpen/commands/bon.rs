@@ -1,7 +1,8 @@
 //! `sharpen bon`: a best-of-N sweep.
 
 use sharpening_lab::reward::Reward;
-use sharpening_lab::sharpen::{run_bon_with, BonParams};
+use sharpening_lab::decode::block_on;
+use sharpening_lab::sharpen::{run_bon_on, BonParams};
 
 use super::{fail, print_json, progress_printer, sampling, task_and_model};
 use crate::args::Args;
@@ -23,10 +24,11 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
     let json = a.flag("json");
     let quiet = a.flag("quiet") || json;
     let backend = a.str("backend").unwrap_or_default();
+    let real = a.str("model").is_some();
     let weights = a.str("gpu-weights").unwrap_or_default();
     a.finish()?;
-    let (r, ran) = super::backend::with_backend(&backend, &weights, &model, &mut |dec| {
-        run_bon_with(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet), dec).map(|r| r.report)
+    let (r, ran) = super::backend::with_backend(&backend, &weights, &model, real, &mut |dec| {
+        block_on(run_bon_on(&model, task.as_ref(), &p, &mut progress_printer("sampling prompts", quiet), dec)).map(|r| r.report)
     })?;
     if json {
         let mut params = serde_json::to_value(&p).map_err(|e| e.to_string())?;

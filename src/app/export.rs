@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::reward::Judged;
-use crate::report::{stamp_line, Provenance};
+use crate::report::{stamp, Provenance};
 use crate::sharpen::sft::{DatasetRow, StepMetrics};
 
 /// Quotes a CSV field when it needs it (RFC 4180).
@@ -19,7 +19,7 @@ pub fn csv_field(s: &str) -> String {
 }
 
 fn csv_head(p: &Provenance, params: &Value, header: &[&str]) -> String {
-    format!("# {}\n{}\n", stamp_line(p, params), header.join(","))
+    format!("# {}\n{}\n", stamp(p, &format!("params {params}")), header.join(","))
 }
 
 /// File stem for a run's exports.

@@ -6,11 +6,11 @@
 
 use serde_json::json;
 
-use super::export::{lora_steps_csv, stem};
-use super::jobs::Session;
-use super::protocol::{Exports, FromWorker};
+use super::done;
+use crate::app::export::lora_steps_csv;
+use crate::app::protocol::{FromWorker, Outcome};
+use crate::app::session::Session;
 use crate::error::Result;
-use crate::report::envelope;
 use crate::sharpen::lora_sft::{run_lora_sft, LoraParams};
 use crate::sharpen::SftParams;
 
@@ -31,7 +31,7 @@ pub fn lora_params(p: &SftParams, task_prompts: usize) -> LoraParams {
     }
 }
 
-pub fn run_lora_job(s: &Session, p: &SftParams, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> Result<FromWorker> {
+pub(super) fn run(s: &Session, p: &SftParams, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> Result<FromWorker> {
     let p = lora_params(p, s.task.num_problems());
     let unit = format!("dataset prompts + {} LoRA steps + 2 evaluations", p.steps);
     let r = run_lora_sft(&s.model, s.task.as_ref(), &p, clock, &mut |done, total| {
@@ -40,13 +40,7 @@ pub fn run_lora_job(s: &Session, p: &SftParams, post: &mut dyn FnMut(FromWorker)
     })?;
     let prov = s.provenance("sft", p.seed);
     let params = json!(p);
-    let exports = Exports {
-        stem: stem(&prov),
-        json: envelope(&prov, params.clone(), json!(r)).to_string(),
-        samples_csv: String::new(),
-        steps_csv: lora_steps_csv(&prov, &params, &r.steps),
-        dataset_jsonl: String::new(),
-        stamp: s.chart_stamp(&prov, &format!("LoRA rank {} · {} prompts · N {} · {} steps · lr {}", p.rank, r.prompts, p.n, p.steps, p.lr)),
-    };
-    Ok(FromWorker::LoraDone { report: r, exports })
+    let steps = lora_steps_csv(&prov, &params, &r.steps);
+    let summary = format!("LoRA rank {} · {} prompts · N {} · {} steps · lr {}", p.rank, r.prompts, p.n, p.steps, p.lr);
+    Ok(done(&prov, &params, json!(r), &summary, Outcome::Lora(r), |ex| ex.steps_csv = steps))
 }

@@ -1,0 +1,89 @@
+//! What the worker does with each job, as plain Rust: run one experiment
+//! with progress, stream intermediate results, build the exports. One file
+//! per experiment; sampling and scoring go through the decoding seam
+//! (`decode::Decode`), so the same job runs on the CPU and on WebGPU. Tested
+//! natively, including that each JSON export equals the CLI's.
+
+use super::protocol::{Exports, FromWorker, Job, Outcome, Speed};
+use super::session::Session;
+use crate::decode::{block_on, CpuDecode, Decode};
+use crate::error::{Error, Result};
+use crate::report::{envelope, stamp, Provenance};
+use crate::tasks;
+
+mod bon;
+mod efficiency;
+mod explore;
+mod lora;
+mod rlhf;
+mod sft;
+mod theory;
+mod watched;
+
+pub use bon::bon_unit;
+pub use explore::explore_params;
+pub use lora::lora_params;
+
+/// Runs one job, sampling and scoring through `dec` (the experiments that
+/// train or enumerate stay on the CPU); `post` streams progress and
+/// intermediate results, the value is the final message. An error is
+/// returned as such, so the caller can tell a GPU fault (`Error::Gpu`: run
+/// it again on the CPU) from a failure to report.
+pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64, dec: &mut dyn Decode) -> Result<FromWorker> {
+    // Refuse at once what needs exact distributions on free-text answers
+    // (before any per-prompt work such as choosing a watched prompt).
+    if let Some(what) = job.experiment().and_then(|e| e.needs_exact()) {
+        tasks::require_enumerable(s.task.as_ref(), what)?;
+    }
+    match job {
+        Job::Explore(p) => explore::run(s, p, dec).await,
+        Job::Bon(p) => bon::run(s, p, post, dec).await,
+        Job::Sft { params, .. } if !s.task.enumerable() => lora::run(s, &params, post, clock),
+        Job::Sft { params, watch } => sft::run(s, params, &watch, post),
+        Job::Rlhf { params, watch } => rlhf::run(s, params, &watch, post),
+        Job::Theory(p) => theory::run(s, p),
+        Job::Efficiency(p) => efficiency::run(s, p, post),
+        Job::Bench => bench(s, clock),
+    }
+}
+
+/// [`run`] on the CPU, blocking; a failure becomes `FromWorker::Failed`
+/// (native callers and tests).
+pub fn run_on_cpu(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
+    block_on(run(s, job, post, clock, &mut CpuDecode::new(&s.model.llama))).unwrap_or_else(|e| failed(&e))
+}
+
+/// The message of a failed job.
+pub fn failed(e: &Error) -> FromWorker {
+    FromWorker::Failed { message: e.to_string() }
+}
+
+/// A finished experiment's message: its outcome, the JSON export (the CLI's
+/// envelope around `report`) and the other exports `fill` adds.
+fn done(prov: &Provenance, params: &serde_json::Value, report: serde_json::Value, summary: &str, outcome: Outcome, fill: impl FnOnce(&mut Exports)) -> FromWorker {
+    let mut exports = Exports {
+        stem: super::export::stem(prov),
+        json: envelope(prov, params.clone(), report).to_string(),
+        stamp: stamp(prov, summary),
+        ..Exports::default()
+    };
+    fill(&mut exports);
+    FromWorker::Done { experiment: outcome.experiment(), outcome: Box::new(outcome), exports }
+}
+
+/// Sampling speed of a built-in model (N = 64), or a real model's decoding
+/// speed on the task's first prompt (32 new tokens at batch 1 and 16).
+fn bench(s: &Session, clock: &dyn Fn() -> f64) -> Result<FromWorker> {
+    if !s.info.real {
+        let r = crate::throughput::sampling_speed(&s.model, s.task.as_ref(), 64, 2.0, clock)?;
+        return Ok(FromWorker::Speed(Speed::Sampling { tokens_per_s: r.tokens_per_s, tokens: r.tokens, seconds: r.seconds_per_round }));
+    }
+    let prompt = s.model.tok.encode_prompt(&s.task.problem(0).prompt)?;
+    let (mut rows, mut prefill_ms) = (Vec::new(), 0.0);
+    for n in [1usize, 16] {
+        let r = crate::throughput::decode_speed(&s.model, &prompt, n, 32, 1.0, clock)?;
+        rows.push((n, r.tokens_per_s));
+        prefill_ms = r.prefill_s * 1e3;
+    }
+    Ok(FromWorker::Speed(Speed::Decoding { rows, new_tokens: 32, prefill_ms }))
+}

@@ -1,0 +1,289 @@
+//! The worker protocol: one typed message enum each way. Messages cross the
+//! worker boundary as JS values through `serde-wasm-bindgen` (which keeps
+//! infinities, unlike JSON); exports travel as ready-made text. Commands
+//! (load a model, choose the backend) are apart from experiment jobs, so a
+//! job handler cannot receive a load.
+
+use serde::{Deserialize, Serialize};
+
+use super::backend::Backend;
+use super::experiment::Experiment;
+use crate::sharpen::closed_form::ClosedFormReport;
+use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
+use crate::sharpen::explore::{AnswerRow, ExploreParams, ExploreReport};
+use crate::sharpen::gap::GapReport;
+use crate::sharpen::lora_sft::LoraReport;
+use crate::sharpen::sft::StepMetrics;
+use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, SftReport};
+
+/// Page -> worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    Command(Command),
+    Job(Job),
+}
+
+/// The worker's state: which model, which backend.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Command {
+    /// Load the built-in model of a task.
+    Load { task: String },
+    /// Load a GGUF model (or a Hugging Face folder: a URL ending in `/`) from
+    /// a URL (downloaded in the worker with progress, kept in the Cache API)
+    /// and use it with `task` (a prompt set, or a built-in task's prompts as
+    /// free text). `prompts`: the user's own prompt set for task `custom`.
+    LoadUrl { url: String, task: String, prompts: Option<PromptsFile> },
+    /// Load model files chosen with the file picker: one GGUF file or a
+    /// Hugging Face model's files. A `File` cannot pass through serde: the
+    /// files ride beside this message, as its JS object's `files` array.
+    LoadFiles { task: String, prompts: Option<PromptsFile> },
+    /// Choose the backend for the loaded model; the worker answers with
+    /// `FromWorker::Backend`.
+    SetBackend { backend: Backend },
+}
+
+/// The user's own prompt set as the page sends it: a JSONL file's name and text.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PromptsFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// An experiment run, or a speed measurement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Job {
+    Explore(ExploreParams),
+    Bon(BonParams),
+    /// SFT-Sharpening; `watch` = the prompt whose distribution is followed
+    /// ("" = the first training prompt whose `y*` is wrong).
+    Sft { params: SftParams, watch: String },
+    /// RLHF-Sharpening; `watch` as for SFT.
+    Rlhf { params: RlhfParams, watch: String },
+    /// The closed form vs token temperature for one prompt, and the task's
+    /// generation-verification gap.
+    Theory(TheoryParams),
+    /// SFT- vs RLHF-Sharpening sample efficiency.
+    Efficiency(EfficiencyParams),
+    /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
+    Bench,
+}
+
+impl Job {
+    /// The experiment this job runs (None for the speed measurement).
+    pub fn experiment(&self) -> Option<Experiment> {
+        Some(match self {
+            Job::Explore(_) => Experiment::Explore,
+            Job::Bon(_) => Experiment::Bon,
+            Job::Sft { .. } => Experiment::Sft,
+            Job::Rlhf { .. } => Experiment::Rlhf,
+            Job::Theory(_) => Experiment::Theory,
+            Job::Efficiency(_) => Experiment::Efficiency,
+            Job::Bench => return None,
+        })
+    }
+}
+
+/// Parameters of the theory view.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TheoryParams {
+    pub prompt: String,
+    pub beta: f64,
+    /// Prompts scanned for greedy misses and token-temperature distances.
+    pub scan: usize,
+    /// Prompts of the generation-verification gap.
+    pub gap_prompts: usize,
+    pub seed: u64,
+}
+
+/// Facts about the loaded model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub task: String,
+    pub source: String,
+    pub sha256: String,
+    pub num_params: usize,
+    pub description: String,
+    pub max_new_tokens: usize,
+    /// The task's first prompt (the explorer's default).
+    pub first_prompt: String,
+    pub load_ms: f64,
+    /// A real (GGUF / Hugging Face) model rather than a built-in one.
+    pub real: bool,
+    /// How the matrix weights are held (e.g. "q8 (decoding) x 211").
+    pub weights: String,
+    /// Bytes of the model file.
+    pub file_bytes: usize,
+    /// Where the bytes came from: "built-in", "download", "browser cache", "file".
+    pub origin: String,
+    /// The task as exports name it: the task's name, or for the user's own
+    /// prompt set its file name, size and SHA-256.
+    pub task_label: String,
+}
+
+/// The exact answer distribution of one prompt under the model being trained.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Watched {
+    pub prompt: String,
+    pub answer: String,
+    pub rows: Vec<AnswerRow>,
+    /// RLHF only: the closed-form optimum `pi*_beta` of this prompt.
+    #[serde(default)]
+    pub closed_form: Vec<AnswerRow>,
+}
+
+/// What a finished experiment reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Outcome {
+    Explore(ExploreReport),
+    Bon(BonReport),
+    Sft(SftReport),
+    /// SFT-Sharpening of a real model with LoRA adapters.
+    Lora(LoraReport),
+    Rlhf(RlhfReport),
+    Theory { closed: ClosedFormReport, gap: GapReport },
+    Efficiency(EfficiencyReport),
+}
+
+impl Outcome {
+    pub fn experiment(&self) -> Experiment {
+        match self {
+            Outcome::Explore(_) => Experiment::Explore,
+            Outcome::Bon(_) => Experiment::Bon,
+            Outcome::Sft(_) | Outcome::Lora(_) => Experiment::Sft,
+            Outcome::Rlhf(_) => Experiment::Rlhf,
+            Outcome::Theory { .. } => Experiment::Theory,
+            Outcome::Efficiency(_) => Experiment::Efficiency,
+        }
+    }
+}
+
+/// A file the page offers for download.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Download {
+    /// The JSON report: exactly what `sharpen <command> --json` prints.
+    Json,
+    /// One row per sample.
+    Samples,
+    /// One row per evaluated step.
+    Steps,
+    /// The best-of-N dataset, prompt/completion JSONL.
+    Dataset,
+}
+
+impl Download {
+    pub const ALL: [Download; 4] = [Download::Json, Download::Samples, Download::Steps, Download::Dataset];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Download::Json => "json",
+            Download::Samples => "samples",
+            Download::Steps => "steps",
+            Download::Dataset => "dataset",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.key() == key)
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Download::Json => "JSON report",
+            Download::Samples => "CSV (samples)",
+            Download::Steps => "CSV (steps)",
+            Download::Dataset => "JSONL (best-of-N dataset)",
+        }
+    }
+
+    /// `(file name suffix, MIME type)`.
+    pub fn file_type(self) -> (&'static str, &'static str) {
+        match self {
+            Download::Json => (".json", "application/json"),
+            Download::Samples => ("-samples.csv", "text/csv"),
+            Download::Steps => ("-steps.csv", "text/csv"),
+            Download::Dataset => ("-bon-dataset.jsonl", "application/jsonl"),
+        }
+    }
+}
+
+/// Texts the page offers for download, each stamped with the provenance
+/// (an empty text is not offered).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Exports {
+    /// File stem, e.g. "sharpening-bon-add-seed0".
+    pub stem: String,
+    pub json: String,
+    pub samples_csv: String,
+    pub steps_csv: String,
+    pub dataset_jsonl: String,
+    /// The provenance line of chart footers (`report::stamp`).
+    pub stamp: String,
+}
+
+impl Exports {
+    pub fn text(&self, d: Download) -> &str {
+        match d {
+            Download::Json => &self.json,
+            Download::Samples => &self.samples_csv,
+            Download::Steps => &self.steps_csv,
+            Download::Dataset => &self.dataset_jsonl,
+        }
+    }
+
+    /// The downloads this run offers.
+    pub fn offered(&self) -> impl Iterator<Item = Download> + '_ {
+        Download::ALL.into_iter().filter(|&d| !self.text(d).is_empty())
+    }
+}
+
+/// A speed measurement's result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Speed {
+    /// Sampling speed of a built-in model (N = 64, as `sharpen bench`).
+    Sampling { tokens_per_s: f64, tokens: usize, seconds: f64 },
+    /// Decoding speed of a real model at batch 1 and N = 16 (as `sharpen
+    /// bench --model`): `(batch, tokens/s)` pairs and the prefill time.
+    Decoding { rows: Vec<(usize, f64)>, new_tokens: usize, prefill_ms: f64 },
+}
+
+impl Speed {
+    /// The sentence the page shows.
+    pub fn text(&self) -> String {
+        match self {
+            Speed::Sampling { tokens_per_s, tokens, seconds } => format!(
+                "sampling at N = 64 in this page: {tokens_per_s:.0} tokens/s ({tokens} tokens per round, {:.0} ms per round, fastest third of rounds over 2 s)",
+                seconds * 1e3
+            ),
+            Speed::Decoding { rows, new_tokens, prefill_ms } => {
+                let parts: Vec<String> = rows.iter().map(|(n, t)| format!("{t:.1} tokens/s at batch {n}")).collect();
+                format!(
+                    "decoding in this page: {} ({new_tokens} new tokens per row at temperature 1, prefill excluded: {prefill_ms:.0} ms; fastest third of runs)",
+                    parts.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Worker -> page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker's code is running and listening.
+    Started,
+    Loaded(ModelInfo),
+    /// `done` of `total` units (e.g. "prompts sampled", "steps").
+    Progress { done: usize, total: usize, unit: String },
+    /// An SFT or RLHF evaluation, streamed as training runs (RLHF adds the
+    /// distance to the closed form and the samples drawn so far).
+    TrainEval { step: StepMetrics, kl_to_closed_form: Option<f64>, samples_drawn: Option<usize>, watched: Option<Watched> },
+    /// An experiment finished.
+    Done { experiment: Experiment, outcome: Box<Outcome>, exports: Exports },
+    Speed(Speed),
+    /// Which backend runs and why (after `SetBackend`, or after a GPU fault
+    /// that fell back to the CPU).
+    Backend { gpu: bool, text: String },
+    /// A run or load failed; the message is for people.
+    Failed { message: String },
+}

@@ -1,0 +1,405 @@
+//! The page's state and how it changes, as a pure function: an [`Input`]
+//! (a worker message, a button, a control, the URL hash) updates the
+//! [`PageState`] and returns the [`Effect`]s the browser layer carries out
+//! (post to the worker, restart it, write the hash, redraw). Tested
+//! natively (tests/page_state.rs); `web::page` only moves events in and
+//! effects out.
+
+use super::experiments::{entry, live_for};
+use super::params::{param_named, Key, UiState};
+use super::results::Results;
+use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, PromptsFile, ToWorker};
+use crate::app::Experiment;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Loading,
+    Ready,
+    Running,
+    Done,
+    Error,
+}
+
+impl Status {
+    /// The `data-status` attribute of the page's body.
+    pub fn attr(self) -> &'static str {
+        match self {
+            Status::Loading => "loading",
+            Status::Ready => "ready",
+            Status::Running => "running",
+            Status::Done => "done",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug)]
+pub enum Input {
+    Worker(FromWorker),
+    /// The worker failed to run at all (its error event).
+    WorkerCrashed(String),
+    /// Run the current view's experiment, with every visible control's value.
+    Run(Vec<(Key, String)>),
+    Cancel,
+    Bench,
+    /// A tab was chosen.
+    View(Experiment),
+    /// A control changed to this value.
+    Control(Key, String),
+    /// The user edited the URL hash.
+    Hash(String),
+    /// Model files were chosen with the picker (they stay in the browser layer).
+    FileChosen,
+    /// A prompt set file was read.
+    PromptsChosen(PromptsFile),
+    /// Something the browser layer could not do (read a file, ...).
+    Failed(String),
+    /// The morph chart's slider moved.
+    Morph(usize),
+}
+
+/// Which part of the page to draw again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    All,
+    Chrome,
+    Results,
+    Progress,
+    Morph,
+}
+
+/// What the browser layer does.
+#[derive(Debug)]
+pub enum Effect {
+    /// Post to the worker; a `Command::LoadFiles` carries the picked files.
+    Post(ToWorker),
+    /// Terminate the worker and start a fresh one (it says `Started`).
+    RestartWorker,
+    /// Write the state into the URL hash (and the share fields).
+    WriteHash,
+    /// Set a control's field to its canonical value.
+    ShowValue(Key, String),
+    Render(Part),
+    /// A job was posted (the browser times it).
+    RunStarted,
+    /// A job ended (the browser records how long it took).
+    RunEnded,
+    /// The first model is ready (the browser records when).
+    FirstReady,
+}
+
+pub struct PageState {
+    pub ui: UiState,
+    pub status: Status,
+    pub info: Option<ModelInfo>,
+    pub results: Results,
+    pub running: Option<Experiment>,
+    pub progress: Option<(usize, usize, String)>,
+    pub notices: Vec<String>,
+    pub error: Option<String>,
+    /// The last speed measurement, as a sentence.
+    pub bench: Option<String>,
+    /// Which backend runs and why (from the worker), None while it chooses.
+    pub backend_note: Option<String>,
+    /// Model files were chosen with the picker (used while the URL field is empty).
+    pub has_file: bool,
+    /// The user's own prompt set (task `custom`).
+    pub prompts: Option<PromptsFile>,
+    ready_once: bool,
+}
+
+impl PageState {
+    /// The state a page opened at `hash` starts in.
+    pub fn new(hash: &str) -> Self {
+        let (ui, notices) = UiState::from_hash(hash);
+        Self {
+            ui,
+            status: Status::Loading,
+            info: None,
+            results: Results::default(),
+            running: None,
+            progress: None,
+            notices,
+            error: None,
+            bench: None,
+            backend_note: None,
+            has_file: false,
+            prompts: None,
+            ready_once: false,
+        }
+    }
+
+    pub fn update(&mut self, input: Input) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match input {
+            Input::Worker(msg) => self.message(msg, &mut fx),
+            Input::WorkerCrashed(msg) => {
+                let what = if self.running.is_some() { "The run stopped: the worker crashed" } else { "The worker crashed" };
+                self.restart(&mut fx);
+                self.fail(format!("{what} ({msg}). It has been restarted; the model is loading again."), &mut fx);
+            }
+            Input::Run(controls) => self.run(controls, &mut fx),
+            Input::Cancel => self.cancel(&mut fx),
+            Input::Bench => self.bench(&mut fx),
+            Input::View(e) => {
+                self.ui.set(Key::View, e.key());
+                fx.push(Effect::WriteHash);
+                if self.running.is_none() {
+                    self.status = self.idle_status();
+                }
+                fx.push(Effect::Render(Part::All));
+                self.autorun(&mut fx);
+            }
+            Input::Control(key, value) => self.control(key, &value, &mut fx),
+            Input::Hash(hash) => self.hash(&hash, &mut fx),
+            Input::FileChosen => {
+                self.has_file = true;
+                self.ui.set(Key::Model, "");
+                fx.push(Effect::ShowValue(Key::Model, String::new()));
+                fx.push(Effect::WriteHash);
+                self.notices = vec!["A model from a file is not part of the link: whoever opens it chooses the file again.".into()];
+                self.task_changed(&mut fx);
+            }
+            Input::PromptsChosen(p) => {
+                self.prompts = Some(p);
+                self.ui.set(Key::Task, "custom");
+                fx.push(Effect::ShowValue(Key::Task, "custom".into()));
+                fx.push(Effect::WriteHash);
+                self.notices = vec!["A prompt set from a file is not part of the link: whoever opens it chooses the file again.".into()];
+                self.task_changed(&mut fx);
+            }
+            Input::Failed(message) => self.fail(message, &mut fx),
+            Input::Morph(k) => {
+                if let Some(live) = self.results.live_mut(self.ui.view()) {
+                    live.shown = k;
+                }
+                fx.push(Effect::Render(Part::Morph));
+            }
+        }
+        fx
+    }
+
+    /// The load command for the model the state names: the URL in `model`,
+    /// else the files from the picker, else the task's built-in model.
+    pub fn load_command(&self) -> ToWorker {
+        let task = self.ui.task().to_string();
+        let url = self.ui.get(Key::Model).trim().to_string();
+        let prompts = self.prompts.clone().filter(|_| task == "custom");
+        ToWorker::Command(if !url.is_empty() {
+            Command::LoadUrl { url, task, prompts }
+        } else if self.has_file {
+            Command::LoadFiles { task, prompts }
+        } else {
+            Command::Load { task }
+        })
+    }
+
+    /// The idle status for the current view.
+    fn idle_status(&self) -> Status {
+        if self.info.is_none() {
+            Status::Loading
+        } else if self.results.has(self.ui.view()) {
+            Status::Done
+        } else {
+            Status::Ready
+        }
+    }
+
+    fn message(&mut self, msg: FromWorker, fx: &mut Vec<Effect>) {
+        let msg = match self.results.accept(self.running, msg) {
+            Ok(true) => return self.finish(fx),
+            Ok(false) => {
+                if self.running.is_some_and(|v| v == self.ui.view()) {
+                    fx.push(Effect::Render(Part::Results));
+                }
+                return;
+            }
+            Err(other) => other,
+        };
+        match msg {
+            FromWorker::Started => fx.push(Effect::Post(self.load_command())),
+            FromWorker::Loaded(info) => {
+                if info.task != self.ui.task() {
+                    // The user switched task while this model loaded.
+                    return fx.push(Effect::Post(self.load_command()));
+                }
+                if info.real {
+                    self.notices.extend(self.ui.real_model_defaults());
+                    fx.push(Effect::WriteHash);
+                }
+                self.info = Some(info);
+                self.status = self.idle_status();
+                if !self.ready_once {
+                    self.ready_once = true;
+                    fx.push(Effect::FirstReady);
+                }
+                // The explorer starts once the worker has chosen the backend.
+                self.post_backend(fx);
+                fx.push(Effect::Render(Part::All));
+            }
+            FromWorker::Backend { text, .. } => {
+                self.backend_note = Some(text);
+                fx.push(Effect::Render(Part::Chrome));
+                self.autorun(fx);
+            }
+            FromWorker::Progress { done, total, unit } => {
+                self.progress = Some((done, total, unit));
+                fx.push(Effect::Render(Part::Progress));
+            }
+            FromWorker::Speed(s) => {
+                self.bench = Some(s.text());
+                self.finish(fx);
+            }
+            FromWorker::Failed { message } => self.fail(message, fx),
+            FromWorker::TrainEval { .. } | FromWorker::Done { .. } => {}
+        }
+    }
+
+    /// The explorer runs by itself when its view is open with no result.
+    fn autorun(&mut self, fx: &mut Vec<Effect>) {
+        if self.ui.view() == Experiment::Explore && !self.results.has(Experiment::Explore) && self.info.is_some() && self.running.is_none() && self.backend_note.is_some() {
+            self.run(vec![], fx);
+        }
+    }
+
+    fn post_backend(&mut self, fx: &mut Vec<Effect>) {
+        self.backend_note = None;
+        fx.push(Effect::Post(ToWorker::Command(Command::SetBackend { backend: self.ui.backend() })));
+    }
+
+    fn finish(&mut self, fx: &mut Vec<Effect>) {
+        self.running = None;
+        self.progress = None;
+        self.status = self.idle_status();
+        fx.push(Effect::RunEnded);
+        fx.push(Effect::Render(Part::All));
+    }
+
+    fn fail(&mut self, message: String, fx: &mut Vec<Effect>) {
+        self.running = None;
+        self.progress = None;
+        self.error = Some(message);
+        self.status = Status::Error;
+        fx.push(Effect::Render(Part::All));
+    }
+
+    fn restart(&mut self, fx: &mut Vec<Effect>) {
+        self.info = None;
+        fx.push(Effect::RestartWorker);
+    }
+
+    fn run(&mut self, controls: Vec<(Key, String)>, fx: &mut Vec<Effect>) {
+        let Some(info) = self.info.clone() else { return };
+        if self.running.is_some() {
+            return;
+        }
+        for (key, v) in controls {
+            if v != self.ui.get(key) {
+                let msg = self.ui.set(key, &v);
+                self.notices.extend(msg);
+            }
+        }
+        fx.push(Effect::WriteHash);
+        let view = self.ui.view();
+        let job = (entry(view).job)(&self.ui, &info);
+        self.results.start(view, live_for(&job, &info));
+        self.start_job(view, job, fx);
+    }
+
+    fn start_job(&mut self, view: Experiment, job: Job, fx: &mut Vec<Effect>) {
+        self.running = Some(view);
+        self.status = Status::Running;
+        self.error = None;
+        self.progress = Some((0, 0, "starting".into()));
+        fx.push(Effect::RunStarted);
+        fx.push(Effect::Post(ToWorker::Job(job)));
+        fx.push(Effect::Render(Part::All));
+    }
+
+    fn bench(&mut self, fx: &mut Vec<Effect>) {
+        let Some(info) = &self.info else { return };
+        if self.running.is_some() {
+            return;
+        }
+        self.bench = Some(if info.real { "measuring (about 10 s)..." } else { "measuring (about 3 s)..." }.into());
+        self.start_job(self.ui.view(), Job::Bench, fx);
+    }
+
+    /// Stops the running job at once: the worker is terminated and a fresh
+    /// one loads the model again; the results so far stay.
+    fn cancel(&mut self, fx: &mut Vec<Effect>) {
+        let Some(running) = self.running else { return };
+        let at = self.progress.as_ref().map_or(String::new(), |(d, t, u)| format!(" after {d} / {t} {u}"));
+        let finished = self.results.has(running);
+        if let Some(live) = self.results.live_mut(running) {
+            live.cancelled = !finished;
+        }
+        self.running = None;
+        self.progress = None;
+        self.restart(fx);
+        self.status = Status::Loading;
+        self.notices = vec![format!("Cancelled{at}. The model is reloading; results so far stay on screen.")];
+        fx.push(Effect::Render(Part::All));
+    }
+
+    fn control(&mut self, key: Key, value: &str, fx: &mut Vec<Effect>) {
+        let (old_task, old_model) = (self.ui.task().to_string(), self.ui.get(Key::Model).to_string());
+        self.notices = self.ui.set(key, value).into_iter().collect();
+        // Show the canonical (clamped) value.
+        fx.push(Effect::ShowValue(key, self.ui.get(key).to_string()));
+        fx.push(Effect::WriteHash);
+        if self.ui.task() != old_task || self.ui.get(Key::Model) != old_model {
+            self.task_changed(fx);
+        } else {
+            if key == Key::Backend && self.info.is_some() {
+                self.post_backend(fx);
+            }
+            fx.push(Effect::Render(Part::Chrome));
+        }
+    }
+
+    fn task_changed(&mut self, fx: &mut Vec<Effect>) {
+        self.results = Results::default();
+        if self.running.is_some() {
+            self.running = None;
+            self.progress = None;
+            self.restart(fx);
+        } else {
+            self.info = None;
+            fx.push(Effect::Post(self.load_command()));
+        }
+        self.status = Status::Loading;
+        fx.push(Effect::Render(Part::All));
+    }
+
+    fn hash(&mut self, hash: &str, fx: &mut Vec<Effect>) {
+        let (ui, msgs) = UiState::from_hash(hash);
+        if ui == self.ui {
+            return;
+        }
+        let task_changed = ui.task() != self.ui.task() || ui.get(Key::Model) != self.ui.get(Key::Model);
+        let backend_changed = ui.get(Key::Backend) != self.ui.get(Key::Backend);
+        self.ui = ui;
+        self.notices = msgs;
+        if !task_changed && self.info.as_ref().is_some_and(|i| i.real) {
+            self.notices.extend(self.ui.real_model_defaults());
+        }
+        fx.push(Effect::WriteHash);
+        if task_changed {
+            return self.task_changed(fx);
+        }
+        if backend_changed && self.info.is_some() {
+            self.post_backend(fx);
+        }
+        if self.running.is_none() {
+            self.status = self.idle_status();
+        }
+        fx.push(Effect::Render(Part::All));
+    }
+}
+
+/// The key a control's `name` attribute names.
+pub fn control_key(name: &str) -> Option<Key> {
+    param_named(name).map(|p| p.key)
+}

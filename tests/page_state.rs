@@ -1,0 +1,124 @@
+//! The page's state update (`ui::page_state`) run natively: the worker's
+//! life cycle (start, load, choose the backend, run the explorer by itself),
+//! a run's progress and result, cancel and crash, control and hash changes
+//! and the typed messages each posts, with the page's real worker logic
+//! answering (`app::jobs` on the built-in model).
+
+use sharpening_lab::app::protocol::{Command, FromWorker, Job, ToWorker};
+use sharpening_lab::app::session::{self, Session};
+use sharpening_lab::app::{jobs, Experiment};
+use sharpening_lab::ui::page_state::{Effect, Input, PageState, Part, Status};
+use sharpening_lab::ui::params::Key;
+use sharpening_lab::ui::screen;
+
+fn session(task: &str) -> Session {
+    let f = sharpening_lab::builtin::files(task).unwrap();
+    session::load(task, f.config, f.weights, f.tokenizer, 0.0).unwrap()
+}
+
+fn posted(fx: &[Effect]) -> Vec<&ToWorker> {
+    fx.iter().filter_map(|e| if let Effect::Post(m) = e { Some(m) } else { None }).collect()
+}
+
+/// Answers every job the effects post with the worker's logic and feeds the
+/// messages back; returns every effect seen.
+fn serve(st: &mut PageState, s: &Session, mut fx: Vec<Effect>) -> Vec<Effect> {
+    let mut seen = Vec::new();
+    while let Some(e) = fx.pop() {
+        if let Effect::Post(ToWorker::Job(job)) = &e {
+            let mut msgs = Vec::new();
+            let last = jobs::run_on_cpu(s, job.clone(), &mut |m| msgs.push(m), &|| 0.0);
+            msgs.push(last);
+            for m in msgs {
+                fx.extend(st.update(Input::Worker(m)));
+            }
+        }
+        seen.push(e);
+    }
+    seen
+}
+
+#[test]
+fn load_backend_and_the_explorer_runs_by_itself() {
+    let s = session("add");
+    let mut st = PageState::new("#task=add&samples=4&seed=2");
+    assert_eq!(st.status, Status::Loading);
+    let fx = st.update(Input::Worker(FromWorker::Started));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::Load { task })] if task == "add"));
+    let fx = st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::SetBackend { .. })]), "the backend is chosen after the load");
+    assert!(fx.iter().any(|e| matches!(e, Effect::FirstReady)));
+    assert_eq!((st.status, screen::backend_line(&st)), (Status::Ready, "choosing…"));
+    let fx = st.update(Input::Worker(FromWorker::Backend { gpu: false, text: "CPU (chosen)".into() }));
+    let Some(ToWorker::Job(Job::Explore(p))) = posted(&fx).first() else { panic!("the explorer starts once the backend is chosen: {fx:?}") };
+    assert_eq!((p.n, p.seed), (4, 2));
+    assert_eq!((st.status, st.running), (Status::Running, Some(Experiment::Explore)));
+    let seen = serve(&mut st, &s, fx);
+    assert!(seen.iter().any(|e| matches!(e, Effect::RunEnded)));
+    assert_eq!((st.status, st.running), (Status::Done, None));
+    let html = screen::results_html(&st);
+    assert!(html.contains("data-what=\"json\"") && html.contains("picked by"), "{html}");
+    let (name, mime, text) = screen::download(&st, sharpening_lab::app::protocol::Download::Json).unwrap();
+    assert_eq!((name.as_str(), mime), ("sharpening-explore-add-seed2.json", "application/json"));
+    assert!(text.contains("\"command\":\"explore\""));
+}
+
+#[test]
+fn a_training_run_streams_and_cancel_keeps_it() {
+    let s = session("mul");
+    let mut st = PageState::new("#view=sft&task=mul&sft_prompts=6&sft_n=4&steps=4&eval_every=2");
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    st.update(Input::Worker(FromWorker::Backend { gpu: false, text: "CPU".into() }));
+    assert!(st.running.is_none(), "only the explorer runs by itself");
+    // A control read at Run time wins over the state.
+    let fx = st.update(Input::Run(vec![(Key::Steps, "2".into())]));
+    let Some(ToWorker::Job(Job::Sft { params, .. })) = posted(&fx).first() else { panic!() };
+    assert_eq!(params.steps, 2);
+    assert_eq!(st.ui.get(Key::Steps), "2");
+    serve(&mut st, &s, fx);
+    let live = st.results.live(Experiment::Sft).unwrap();
+    assert_eq!((live.steps.len(), live.watched.len()), (2, 2), "evaluations at steps 0 and 2 streamed");
+    assert!(screen::results_html(&st).contains("Training set:"), "the finished run's summary");
+    // A run cancelled before it ends keeps its curves, marked as cancelled.
+    let fx = st.update(Input::Run(vec![]));
+    st.update(Input::Worker(FromWorker::Progress { done: 1, total: 6, unit: "steps".into() }));
+    assert!(posted(&fx).len() == 1);
+    let fx = st.update(Input::Cancel);
+    assert!(fx.iter().any(|e| matches!(e, Effect::RestartWorker)));
+    assert_eq!((st.status, st.running, st.info.is_none()), (Status::Loading, None, true));
+    assert!(st.notices[0].starts_with("Cancelled after 1 / 6 steps"), "{:?}", st.notices);
+    assert!(st.results.live(Experiment::Sft).unwrap().cancelled);
+    assert!(screen::results_html(&st).contains("This run was cancelled"));
+}
+
+#[test]
+fn controls_hash_and_failures() {
+    let s = session("add");
+    let mut st = PageState::new("#samples=9999&bogus=1");
+    assert_eq!(st.ui.get(Key::Samples), "256");
+    assert_eq!(st.notices.len(), 2, "{:?}", st.notices);
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    // A clamped control shows its canonical value; a backend change asks the worker.
+    let fx = st.update(Input::Control(Key::Seed, "-3".into()));
+    assert!(fx.iter().any(|e| matches!(e, Effect::ShowValue(Key::Seed, v) if v == "0")));
+    let fx = st.update(Input::Control(Key::Backend, "gpu".into()));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::SetBackend { backend: sharpening_lab::app::backend::Backend::Gpu })]));
+    // A task change drops the results and loads the task's model.
+    let fx = st.update(Input::Control(Key::Task, "mul".into()));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::Load { task })] if task == "mul"));
+    assert_eq!(st.status, Status::Loading);
+    // A model URL loads from it; a picked file when the URL is empty.
+    st.update(Input::Hash("#task=arithmetic&model=https%3A%2F%2Fx%2Fm.gguf".into()));
+    assert!(matches!(st.load_command(), ToWorker::Command(Command::LoadUrl { url, .. }) if url == "https://x/m.gguf"));
+    let fx = st.update(Input::FileChosen);
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::LoadFiles { .. })]));
+    assert!(fx.iter().any(|e| matches!(e, Effect::ShowValue(Key::Model, v) if v.is_empty())));
+    // A failure is shown and the page stays usable.
+    let fx = st.update(Input::Worker(FromWorker::Failed { message: "no".into() }));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Render(Part::All))));
+    assert_eq!((st.status, st.error.as_deref()), (Status::Error, Some("no")));
+    // A worker crash restarts it and says so.
+    let fx = st.update(Input::WorkerCrashed("out of memory".into()));
+    assert!(fx.iter().any(|e| matches!(e, Effect::RestartWorker)));
+    assert!(st.error.as_deref().unwrap().contains("out of memory"));
+}
