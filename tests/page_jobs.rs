@@ -118,3 +118,29 @@ fn bad_requests_fail_with_messages() {
     assert!(session::load("add", b"{}", b"", b"", 0.0).is_err());
     assert!(session::load("nope", b"{}", b"", b"", 0.0).is_err());
 }
+
+/// How the page loads models (`app::session`): a built-in task refuses a
+/// real-model task in words; a file too large for the page is refused by
+/// its size before it is read; named files load as a Hugging Face folder
+/// (here the built-in model's own files) or say which file is missing.
+#[test]
+fn the_pages_loading_rules() {
+    assert!(session::builtin_refusal("add").is_none());
+    assert!(session::builtin_refusal("capitals").unwrap().contains("question set is for a real model"));
+    assert!(session::builtin_refusal("custom").unwrap().contains("your own prompt set"));
+    assert!(session::too_large_for_page("big.gguf", 2.5e9).unwrap().contains("sharpen --model"));
+    assert!(session::too_large_for_page("small.gguf", 1e8).is_none());
+    let f = sharpening_lab::builtin::files("add").unwrap();
+    let named = |with_tokenizer: bool| {
+        let mut v = vec![("config.json".to_string(), f.config.to_vec()), ("model.safetensors".to_string(), f.weights.to_vec())];
+        if with_tokenizer {
+            v.push(("tokenizer.json".to_string(), f.tokenizer.to_vec()));
+        }
+        v
+    };
+    let s = session::load_named("picked", named(true), session::real_task("add", None).unwrap(), "files").unwrap();
+    assert!(s.info.real && s.info.source.starts_with("Hugging Face files") && s.info.origin == "files", "{:?}", s.info);
+    assert_eq!(s.info.sha256, session("add").info.sha256, "the same weights as the built-in model");
+    let e = session::load_named("picked", named(false), session::real_task("add", None).unwrap(), "files").err().unwrap().to_string();
+    assert!(e.contains("missing: tokenizer.json"), "{e}");
+}

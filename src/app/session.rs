@@ -78,6 +78,10 @@ pub struct HfFiles {
 }
 
 impl HfFiles {
+    /// The files of a Hugging Face model folder, `tokenizer_config.json`
+    /// (its chat template) optional.
+    pub const NAMES: [&'static str; 4] = ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"];
+
     /// The files from (name, bytes) pairs: config.json, model.safetensors and
     /// tokenizer.json are required, tokenizer_config.json is optional; a
     /// missing one is an error naming it.
@@ -135,6 +139,50 @@ fn real_session(name: &str, model: Model, file_bytes: usize, task: (Box<dyn Task
         task_label: label,
     };
     Ok(Session { model, task, info })
+}
+
+/// Memory a real model may take in the page (wasm32 addresses 4 GiB; the
+/// worker's code, the page's data and the run need the rest).
+pub const PAGE_MEMORY_BUDGET: usize = 3 << 30;
+
+/// Why a model file of `bytes` cannot load in the page (before it is
+/// downloaded or read), or None: with its weights expanded to f32 it needs
+/// at least twice its size.
+pub fn too_large_for_page(name: &str, bytes: f64) -> Option<String> {
+    (bytes > (PAGE_MEMORY_BUDGET / 2) as f64).then(|| {
+        format!(
+            "{name} is {:.0} MB: with its weights expanded to f32 it cannot fit in the {} MB this page can use. Use the command line (`sharpen --model FILE`).",
+            bytes / 1e6,
+            PAGE_MEMORY_BUDGET >> 20
+        )
+    })
+}
+
+/// Why the page cannot load `task`'s built-in model, or None when it has one.
+pub fn builtin_refusal(task: &str) -> Option<String> {
+    if tasks::builtin_names().contains(&task) {
+        return None;
+    }
+    let real = "give a GGUF model's URL in \"Model URL\" or choose a model file";
+    Some(match tasks::by_name(task) {
+        Err(_) if task == "custom" => format!("your own prompt set is for a real model: {real}"),
+        Ok(t) => format!("the {} question set is for a real model: {real}", t.name()),
+        Err(e) => e.to_string(),
+    })
+}
+
+/// A real model from named files in the page's memory budget: one GGUF
+/// file (any name but `*.json` / `*.safetensors`), or a Hugging Face
+/// model's files. `name`: the URL or what the user chose.
+pub fn load_named(name: &str, mut named: Vec<(String, Vec<u8>)>, task: (Box<dyn Task>, String), origin: &str) -> Result<Session> {
+    if let [(n, _)] = named.as_slice() {
+        if !n.ends_with(".json") && !n.ends_with(".safetensors") {
+            let (n, bytes) = named.remove(0);
+            return load_real(&n, &bytes, task, PAGE_MEMORY_BUDGET, origin);
+        }
+    }
+    let name = if named.iter().any(|(n, _)| n == "config.json") && !name.ends_with('/') { "Hugging Face files (config.json, model.safetensors, tokenizer.json)" } else { name };
+    load_real_hf(name, &HfFiles::from_named(named)?, task, PAGE_MEMORY_BUDGET, origin)
 }
 
 impl Session {

@@ -8,6 +8,7 @@ pub mod controls;
 pub mod experiments;
 pub mod html;
 pub mod line_chart;
+pub mod page_io;
 pub mod page_state;
 pub mod params;
 pub mod results;

@@ -5,89 +5,12 @@
 //! natively (tests/page_state.rs); `web::page` only moves events in and
 //! effects out.
 
+pub use super::page_io::{Effect, Input, Part, Status};
 use super::experiments::{entry, live_for};
 use super::params::{param_named, Key, UiState};
 use super::results::Results;
 use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, PromptsFile, ToWorker};
 use crate::app::Experiment;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Loading,
-    Ready,
-    Running,
-    Done,
-    Error,
-}
-
-impl Status {
-    /// The `data-status` attribute of the page's body.
-    pub fn attr(self) -> &'static str {
-        match self {
-            Status::Loading => "loading",
-            Status::Ready => "ready",
-            Status::Running => "running",
-            Status::Done => "done",
-            Status::Error => "error",
-        }
-    }
-}
-
-/// What happened.
-#[derive(Debug)]
-pub enum Input {
-    Worker(FromWorker),
-    /// The worker failed to run at all (its error event).
-    WorkerCrashed(String),
-    /// Run the current view's experiment, with every visible control's value.
-    Run(Vec<(Key, String)>),
-    Cancel,
-    Bench,
-    /// A tab was chosen.
-    View(Experiment),
-    /// A control changed to this value.
-    Control(Key, String),
-    /// The user edited the URL hash.
-    Hash(String),
-    /// Model files were chosen with the picker (they stay in the browser layer).
-    FileChosen,
-    /// A prompt set file was read.
-    PromptsChosen(PromptsFile),
-    /// Something the browser layer could not do (read a file, ...).
-    Failed(String),
-    /// The morph chart's slider moved.
-    Morph(usize),
-}
-
-/// Which part of the page to draw again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
-    All,
-    Chrome,
-    Results,
-    Progress,
-    Morph,
-}
-
-/// What the browser layer does.
-#[derive(Debug)]
-pub enum Effect {
-    /// Post to the worker; a `Command::LoadFiles` carries the picked files.
-    Post(ToWorker),
-    /// Terminate the worker and start a fresh one (it says `Started`).
-    RestartWorker,
-    /// Write the state into the URL hash (and the share fields).
-    WriteHash,
-    /// Set a control's field to its canonical value.
-    ShowValue(Key, String),
-    Render(Part),
-    /// A job was posted (the browser times it).
-    RunStarted,
-    /// A job ended (the browser records how long it took).
-    RunEnded,
-    /// The first model is ready (the browser records when).
-    FirstReady,
-}
 
 pub struct PageState {
     pub ui: UiState,

@@ -12,6 +12,8 @@ mod events;
 
 use super::dom::{self, window};
 use super::page_render as render;
+use crate::ui::screen;
+use events::PageEvent;
 use crate::app::protocol::{Command, FromWorker, ToWorker};
 use crate::ui::page_state::{Effect, Input, PageState, Status};
 
@@ -48,8 +50,35 @@ fn with_app(f: impl FnOnce(&mut App)) {
 }
 
 /// Feeds one input to the state and carries out its effects.
-pub fn send(input: Input) {
+fn send(input: Input) {
     with_app(|app| app.update(input));
+}
+
+/// A DOM event from `events`.
+fn on_event(ev: PageEvent) {
+    match ev {
+        PageEvent::Input(i) => send(i),
+        PageEvent::Files(files) => with_app(|app| {
+            app.files = files;
+            app.update(Input::FileChosen);
+        }),
+        PageEvent::Download(d) => {
+            let mut file = None;
+            with_app(|app| file = screen::download(&app.state, d));
+            // The download clicks a link, which must not re-enter the click handler.
+            if let Some((name, mime, text)) = file {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = dom::download_text(&name, mime, &text);
+                });
+            }
+        }
+        PageEvent::ExportChart { chart, png } => {
+            let mut stem = String::new();
+            with_app(|app| stem = screen::stem(&app.state));
+            wasm_bindgen_futures::spawn_local(async move { render::export_chart(&chart, &stem, png) });
+        }
+        PageEvent::Copy(id) => render::copy_from(id),
+    }
 }
 
 fn spawn_worker() -> Result<WorkerHandle, JsValue> {
@@ -122,14 +151,6 @@ impl App {
     }
 }
 
-/// Model files were chosen with the picker.
-pub fn files_chosen(files: Vec<web_sys::File>) {
-    with_app(|app| {
-        app.files = files;
-        app.update(Input::FileChosen);
-    });
-}
-
 pub fn start() {
     console_error_panic_hook::set_once();
     let mut app = App { state: PageState::new(&window().location().hash().unwrap_or_default()), worker: None, graveyard: vec![], files: vec![], run_started_ms: 0.0 };
@@ -143,5 +164,5 @@ pub fn start() {
     app.apply(Effect::WriteHash);
     render::part(&app.state, crate::ui::page_state::Part::All);
     APP.with(|a| *a.borrow_mut() = Some(app));
-    events::listen_all();
+    events::listen_all(on_event);
 }

@@ -50,55 +50,25 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 
 async fn load(task: String) {
     let t0 = clock();
-    if !crate::tasks::builtin_names().contains(&task.as_str()) {
-        let message = match crate::tasks::by_name(&task) {
-            Err(_) if task == "custom" => "your own prompt set is for a real model: give a GGUF model's URL in \"Model URL\" or choose a model file".into(),
-            Ok(t) => format!("the {} question set is for a real model: give a GGUF model's URL in \"Model URL\" or choose a model file", t.name()),
-            Err(e) => e.to_string(),
-        };
-        post(&FromWorker::Failed { message });
-        return;
+    if let Some(message) = session::builtin_refusal(&task) {
+        return post(&FromWorker::Failed { message });
     }
-    let base = format!("models/{task}/");
     let mut files = Vec::new();
     for f in ["config.json", "model.safetensors", "tokenizer.json"] {
-        match fetch_bytes(&format!("{base}{f}")).await {
+        match fetch_bytes(&format!("models/{task}/{f}")).await {
             Ok(b) => files.push(b),
-            Err(e) => {
-                post(&FromWorker::Failed { message: e });
-                return;
-            }
+            Err(message) => return post(&FromWorker::Failed { message }),
         }
     }
-    match session::load(&task, &files[0], &files[1], &files[2], 0.0) {
-        Ok(mut s) => {
-            s.info.load_ms = (clock() - t0) * 1e3;
-            post(&FromWorker::Loaded(s.info.clone()));
-            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
-        }
-        Err(e) => post(&FromWorker::Failed { message: format!("cannot load the {task} model: {e}") }),
-    }
+    let out = session::load(&task, &files[0], &files[1], &files[2], 0.0).map_err(|e| format!("cannot load the {task} model: {e}"));
+    finish(out, t0);
 }
 
-/// Memory a real model may take in this page (wasm32 addresses 4 GiB; the
-/// worker's code, the page's data and the run need the rest).
-const MEMORY_BUDGET: usize = 3 << 30;
 /// Name of the Cache API store for downloaded models.
 const MODEL_CACHE: &str = "sharpening-lab-models-v1";
 
 fn progress(done: usize, total: usize, unit: &str) {
     post(&FromWorker::Progress { done, total, unit: unit.into() });
-}
-
-/// A model file larger than this cannot fit with its f32 weights.
-fn too_large(name: &str, bytes: f64) -> Option<String> {
-    (bytes > (MEMORY_BUDGET / 2) as f64).then(|| {
-        format!(
-            "{name} is {:.0} MB: with its weights expanded to f32 it cannot fit in the {} MB this page can use. Use the command line (`sharpen --model FILE`).",
-            bytes / 1e6,
-            MEMORY_BUDGET >> 20
-        )
-    })
 }
 
 /// The model at `url`: from the Cache API when it is there, otherwise
@@ -126,7 +96,7 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
     }
     // As f64: a size over 4 GB does not fit wasm32's usize.
     let size: f64 = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    if let Some(msg) = too_large(url, size) {
+    if let Some(msg) = session::too_large_for_page(url, size) {
         return Err(msg);
     }
     let total = size as usize;
@@ -142,7 +112,7 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
         let value: Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| js_text(&e))?.unchecked_into();
         let before = bytes.len() >> 20;
         bytes.extend_from_slice(&value.to_vec());
-        if let Some(msg) = too_large(url, bytes.len() as f64) {
+        if let Some(msg) = session::too_large_for_page(url, bytes.len() as f64) {
             let _ = reader.cancel();
             return Err(msg);
         }
@@ -167,66 +137,34 @@ fn js_text(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
-fn finish_real(name: &str, bytes: Result<(Vec<u8>, &str), String>, task: (Box<dyn crate::tasks::Task>, String), t0: f64) {
-    let out = bytes.and_then(|(b, origin)| {
-        progress(0, 0, "converting the weights");
-        session::load_real(name, &b, task, MEMORY_BUDGET, origin).map_err(|e| format!("cannot load {name}: {e}"))
-    });
-    finish_session(out, t0);
-}
-
 /// The task a real model will run, checked before any download.
 fn real_task(task: &str, prompts: Option<&PromptsFile>) -> Option<(Box<dyn crate::tasks::Task>, String)> {
-    match session::real_task(task, prompts) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            post(&FromWorker::Failed { message: e.to_string() });
-            None
-        }
-    }
+    session::real_task(task, prompts).map_err(|e| post(&FromWorker::Failed { message: e.to_string() })).ok()
 }
 
+/// A GGUF file at `url`, or a Hugging Face model folder (`url` ending in
+/// `/`: its config.json, model.safetensors, tokenizer.json and, if there,
+/// tokenizer_config.json).
 async fn load_url(url: String, task: String, prompts: Option<PromptsFile>) {
     let t0 = clock();
     let Some(task) = real_task(&task, prompts.as_ref()) else { return };
+    let (mut named, mut origin) = (Vec::new(), "download or browser cache");
     if url.ends_with('/') {
-        return load_hf_url(url, task, t0).await;
-    }
-    let bytes = fetch_model(&url).await;
-    finish_real(&url, bytes, task, t0);
-}
-
-/// A Hugging Face model folder at `url` (ending in `/`): its config.json,
-/// model.safetensors, tokenizer.json and, if there, tokenizer_config.json.
-async fn load_hf_url(url: String, task: (Box<dyn crate::tasks::Task>, String), t0: f64) {
-    let mut named = Vec::new();
-    for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"] {
-        match fetch_model(&format!("{url}{f}")).await {
-            Ok((b, _)) => named.push((f.to_string(), b)),
-            Err(_) if f == "tokenizer_config.json" => {}
-            Err(e) => return post(&FromWorker::Failed { message: e }),
+        for f in session::HfFiles::NAMES {
+            match fetch_model(&format!("{url}{f}")).await {
+                Ok((b, _)) => named.push((f.to_string(), b)),
+                Err(_) if f == "tokenizer_config.json" => {}
+                Err(message) => return post(&FromWorker::Failed { message }),
+            }
+        }
+    } else {
+        match fetch_model(&url).await {
+            Ok((b, from)) => (named, origin) = (vec![(url.clone(), b)], from),
+            Err(message) => return post(&FromWorker::Failed { message }),
         }
     }
-    finish_hf(&url, named, task, "download or browser cache", t0);
-}
-
-fn finish_hf(name: &str, named: Vec<(String, Vec<u8>)>, task: (Box<dyn crate::tasks::Task>, String), origin: &str, t0: f64) {
     progress(0, 0, "converting the weights");
-    let out = session::HfFiles::from_named(named)
-        .and_then(|files| session::load_real_hf(name, &files, task, MEMORY_BUDGET, origin))
-        .map_err(|e| format!("cannot load {name}: {e}"));
-    finish_session(out, t0);
-}
-
-fn finish_session(out: Result<Session, String>, t0: f64) {
-    match out {
-        Ok(mut s) => {
-            s.info.load_ms = (clock() - t0) * 1e3;
-            post(&FromWorker::Loaded(s.info.clone()));
-            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
-        }
-        Err(message) => post(&FromWorker::Failed { message }),
-    }
+    finish(session::load_named(&url, named, task, origin).map_err(|e| format!("cannot load {url}: {e}")), t0);
 }
 
 /// Model files from the picker: one GGUF file, or a Hugging Face model's
@@ -234,10 +172,9 @@ fn finish_session(out: Result<Session, String>, t0: f64) {
 async fn load_files(files: Vec<web_sys::File>, task: String, prompts: Option<PromptsFile>) {
     let t0 = clock();
     let Some(task) = real_task(&task, prompts.as_ref()) else { return };
-    let total: f64 = files.iter().map(|f| f.size()).sum();
     let name = if files.len() == 1 { files[0].name() } else { "the chosen Hugging Face files".to_string() };
-    if let Some(msg) = too_large(&name, total) {
-        return post(&FromWorker::Failed { message: msg });
+    if let Some(message) = session::too_large_for_page(&name, files.iter().map(|f| f.size()).sum()) {
+        return post(&FromWorker::Failed { message });
     }
     progress(0, 0, "reading the files");
     let mut named = Vec::new();
@@ -247,12 +184,20 @@ async fn load_files(files: Vec<web_sys::File>, task: String, prompts: Option<Pro
             Err(e) => return post(&FromWorker::Failed { message: format!("cannot read {}: {}", f.name(), js_text(&e)) }),
         }
     }
-    if named.len() == 1 && !named[0].0.ends_with(".json") && !named[0].0.ends_with(".safetensors") {
-        let (n, b) = named.remove(0);
-        return finish_real(&n, Ok((b, "file")), task, t0);
+    progress(0, 0, "converting the weights");
+    let origin = if named.len() == 1 { "file" } else { "files" };
+    finish(session::load_named(&name, named, task, origin).map_err(|e| format!("cannot load {name}: {e}")), t0);
+}
+
+fn finish(out: Result<Session, String>, t0: f64) {
+    match out {
+        Ok(mut s) => {
+            s.info.load_ms = (clock() - t0) * 1e3;
+            post(&FromWorker::Loaded(s.info.clone()));
+            SESSION.with(|c| *c.borrow_mut() = Some(Rc::new(s)));
+        }
+        Err(message) => post(&FromWorker::Failed { message }),
     }
-    let model = named.iter().find(|(n, _)| n == "config.json").map(|_| "Hugging Face files (config.json, model.safetensors, tokenizer.json)".to_string()).unwrap_or(name);
-    finish_hf(&model, named, task, "files", t0);
 }
 
 /// A message from the page: `{message}` (a typed `ToWorker`), with

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::done;
+use super::finish::done;
 use crate::app::protocol::{FromWorker, Outcome};
 use crate::app::session::Session;
 use crate::error::Result;

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::done;
+use super::finish::done;
 use crate::app::export::{samples_csv, PromptSamples};
 use crate::app::protocol::{FromWorker, Outcome};
 use crate::app::session::Session;

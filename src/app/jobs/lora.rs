@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::done;
+use super::finish::done;
 use crate::app::export::lora_steps_csv;
 use crate::app::protocol::{FromWorker, Outcome};
 use crate::app::session::Session;

@@ -4,16 +4,16 @@
 //! (`decode::Decode`), so the same job runs on the CPU and on WebGPU. Tested
 //! natively, including that each JSON export equals the CLI's.
 
-use super::protocol::{Exports, FromWorker, Job, Outcome, Speed};
+use super::protocol::{FromWorker, Job, Speed};
 use super::session::Session;
 use crate::decode::{block_on, CpuDecode, Decode};
-use crate::error::{Error, Result};
-use crate::report::{envelope, stamp, Provenance};
+use crate::error::Result;
 use crate::tasks;
 
 mod bon;
 mod efficiency;
 mod explore;
+mod finish;
 mod lora;
 mod rlhf;
 mod sft;
@@ -21,6 +21,7 @@ mod theory;
 mod watched;
 
 pub use bon::bon_unit;
+pub use finish::failed;
 pub use explore::explore_params;
 pub use lora::lora_params;
 
@@ -51,24 +52,6 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
 /// (native callers and tests).
 pub fn run_on_cpu(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
     block_on(run(s, job, post, clock, &mut CpuDecode::new(&s.model.llama))).unwrap_or_else(|e| failed(&e))
-}
-
-/// The message of a failed job.
-pub fn failed(e: &Error) -> FromWorker {
-    FromWorker::Failed { message: e.to_string() }
-}
-
-/// A finished experiment's message: its outcome, the JSON export (the CLI's
-/// envelope around `report`) and the other exports `fill` adds.
-fn done(prov: &Provenance, params: &serde_json::Value, report: serde_json::Value, summary: &str, outcome: Outcome, fill: impl FnOnce(&mut Exports)) -> FromWorker {
-    let mut exports = Exports {
-        stem: super::export::stem(prov),
-        json: envelope(prov, params.clone(), report).to_string(),
-        stamp: stamp(prov, summary),
-        ..Exports::default()
-    };
-    fill(&mut exports);
-    FromWorker::Done { experiment: outcome.experiment(), outcome: Box::new(outcome), exports }
 }
 
 /// Sampling speed of a built-in model (N = 64), or a real model's decoding

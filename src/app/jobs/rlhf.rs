@@ -7,7 +7,8 @@ use std::cell::RefCell;
 
 use serde_json::json;
 
-use super::{done, watched};
+use super::finish::done;
+use super::watched;
 use crate::app::export::steps_csv;
 use crate::app::protocol::{FromWorker, Outcome};
 use crate::app::session::Session;

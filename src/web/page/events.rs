@@ -1,18 +1,44 @@
 //! The page's DOM events (clicks, control changes, the morph slider, the
-//! file pickers, the URL hash) turned into `ui::page_state::Input`s, and the
-//! service worker registration.
+//! file pickers, the URL hash) turned into [`PageEvent`]s for one handler,
+//! and the service worker registration.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlInputElement};
 
-use super::{render, send, with_app};
 use crate::app::protocol::{Download, PromptsFile};
 use crate::app::Experiment;
 use crate::ui::page_state::{control_key, Input};
 use crate::ui::params::{param, Key, Kind, PARAMS};
-use crate::ui::screen;
 use crate::web::dom::{self, by_id, window};
+
+/// What the page is asked to do.
+pub enum PageEvent {
+    /// An input for the page's state.
+    Input(Input),
+    /// Model files were chosen with the picker.
+    Files(Vec<web_sys::File>),
+    /// Download one of the current run's files.
+    Download(Download),
+    /// Export a chart as SVG or PNG.
+    ExportChart { chart: String, png: bool },
+    /// Copy a share field.
+    Copy(&'static str),
+}
+
+thread_local! {
+    static HANDLER: std::cell::Cell<Option<fn(PageEvent)>> = const { std::cell::Cell::new(None) };
+}
+
+fn send(ev: PageEvent) {
+    if let Some(h) = HANDLER.with(|h| h.get()) {
+        h(ev);
+    }
+}
+
+fn input(i: Input) {
+    send(PageEvent::Input(i));
+}
 
 /// The value a control shows now (checkbox sets joined by commas); None
 /// when the control is not on the page.
@@ -40,34 +66,22 @@ fn on_click(ev: Event) {
     let Some(el) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()).and_then(|t| t.closest("[data-action]").ok().flatten()) else { return };
     let attr = |a: &str| el.get_attribute(a).unwrap_or_default();
     match attr("data-action").as_str() {
-        "run" => send(Input::Run(controls())),
-        "cancel" => send(Input::Cancel),
-        "bench" => send(Input::Bench),
+        "run" => input(Input::Run(controls())),
+        "cancel" => input(Input::Cancel),
+        "bench" => input(Input::Bench),
         "tab" => {
             if let Some(e) = Experiment::parse(&attr("data-view")) {
-                send(Input::View(e));
+                input(Input::View(e));
             }
         }
         "download" => {
-            let mut file = None;
             if let Some(d) = Download::parse(&attr("data-what")) {
-                with_app(|app| file = screen::download(&app.state, d));
-            }
-            // The download clicks a link, which must not re-enter this handler.
-            if let Some((name, mime, text)) = file {
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = dom::download_text(&name, mime, &text);
-                });
+                send(PageEvent::Download(d));
             }
         }
-        a @ ("export-svg" | "export-png") => {
-            let (chart, png) = (attr("data-chart"), a == "export-png");
-            let mut stem = String::new();
-            with_app(|app| stem = screen::stem(&app.state));
-            wasm_bindgen_futures::spawn_local(async move { render::export_chart(&chart, &stem, png) });
-        }
-        "copy-link" => render::copy_from("share-link"),
-        "copy-iframe" => render::copy_from("share-iframe"),
+        a @ ("export-svg" | "export-png") => send(PageEvent::ExportChart { chart: attr("data-chart"), png: a == "export-png" }),
+        "copy-link" => send(PageEvent::Copy("share-link")),
+        "copy-iframe" => send(PageEvent::Copy("share-iframe")),
         _ => {}
     }
 }
@@ -83,7 +97,7 @@ fn on_change(ev: Event) {
         "model-file" => {
             let files = picked(&t);
             if !files.is_empty() {
-                super::files_chosen(files);
+                send(PageEvent::Files(files));
             }
         }
         "prompts-file" => {
@@ -94,7 +108,7 @@ fn on_change(ev: Event) {
         _ => {
             let Some(key) = t.get_attribute("name").and_then(|n| control_key(&n)) else { return };
             if let Some(v) = read_control(key) {
-                send(Input::Control(key, v));
+                input(Input::Control(key, v));
             }
         }
     }
@@ -107,18 +121,18 @@ const MAX_PROMPTS_BYTES: f64 = 8e6;
 async fn read_prompts(f: web_sys::File) {
     let name = f.name();
     if f.size() > MAX_PROMPTS_BYTES {
-        return send(Input::Failed(format!("{name} is {:.0} MB; a prompt set file may have at most {:.0} MB", f.size() / 1e6, MAX_PROMPTS_BYTES / 1e6)));
+        return input(Input::Failed(format!("{name} is {:.0} MB; a prompt set file may have at most {:.0} MB", f.size() / 1e6, MAX_PROMPTS_BYTES / 1e6)));
     }
     match wasm_bindgen_futures::JsFuture::from(f.text()).await {
-        Ok(text) => send(Input::PromptsChosen(PromptsFile { name, text: text.as_string().unwrap_or_default() })),
-        Err(e) => send(Input::Failed(format!("cannot read {name}: {e:?}"))),
+        Ok(text) => input(Input::PromptsChosen(PromptsFile { name, text: text.as_string().unwrap_or_default() })),
+        Err(e) => input(Input::Failed(format!("cannot read {name}: {e:?}"))),
     }
 }
 
 fn on_input(ev: Event) {
     let Some(t) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
     if t.id() == "morph-step" {
-        send(Input::Morph(t.value().parse().unwrap_or(0)));
+        input(Input::Morph(t.value().parse().unwrap_or(0)));
     }
 }
 
@@ -128,15 +142,17 @@ fn listen(target: &web_sys::EventTarget, kind: &str, f: impl FnMut(Event) + 'sta
     cb.forget();
 }
 
-/// Listens to the document and the window; registers the service worker
-/// (the offline cache) where the page is a secure context.
-pub(super) fn listen_all() {
+/// Listens to the document and the window, handing every event to
+/// `handler`; registers the service worker (the offline cache) where the
+/// page is a secure context.
+pub fn listen_all(handler: fn(PageEvent)) {
+    HANDLER.with(|h| h.set(Some(handler)));
     let d: web_sys::EventTarget = dom::doc().into();
     listen(&d, "click", on_click);
     listen(&d, "change", on_change);
     listen(&d, "input", on_input);
     let w = window();
-    listen(&w, "hashchange", |_| send(Input::Hash(window().location().hash().unwrap_or_default())));
+    listen(&w, "hashchange", |_| input(Input::Hash(window().location().hash().unwrap_or_default())));
     if !w.is_secure_context() {
         return;
     }

@@ -1,0 +1,90 @@
+//! The page's parameters as the run parameters the CLI uses too (the same
+//! structs, CLI defaults for everything the page does not set).
+
+use super::{Key, UiState};
+use crate::app::protocol::TheoryParams;
+use crate::reward::Reward;
+use crate::sample::SampleSettings;
+use crate::sharpen::efficiency::EfficiencyParams;
+use crate::sharpen::explore::ExploreParams;
+use crate::sharpen::{BonParams, RlhfParams, SftParams};
+
+impl UiState {
+    pub fn sampling(&self, max_new_tokens: usize) -> SampleSettings {
+        SampleSettings { temperature: self.num(Key::Temperature), top_k: self.num(Key::TopK), top_p: self.num(Key::TopP), max_new_tokens }
+    }
+
+    fn rewards(&self) -> Vec<Reward> {
+        Reward::parse_list(self.get(Key::Rewards)).unwrap_or_else(|_| Reward::ALL.to_vec())
+    }
+
+    pub fn explore_params(&self, max_new_tokens: usize) -> ExploreParams {
+        ExploreParams {
+            prompt: self.get(Key::Prompt).to_string(),
+            n: self.num(Key::Samples),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..ExploreParams::default()
+        }
+    }
+
+    /// Best-of-N parameters: CLI defaults for everything the page does not set.
+    pub fn bon_params(&self, max_new_tokens: usize) -> BonParams {
+        BonParams {
+            n: self.get(Key::N).split(',').filter_map(|v| v.parse().ok()).collect(),
+            prompts: self.num(Key::Prompts),
+            rewards: self.rewards(),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..BonParams::default()
+        }
+    }
+
+    pub fn sft_params(&self, max_new_tokens: usize) -> SftParams {
+        SftParams {
+            prompts: self.num(Key::SftPrompts),
+            n: self.num(Key::SftN),
+            reward: Reward::parse(self.get(Key::Reward)).unwrap_or(Reward::Loglik),
+            steps: self.num(Key::Steps),
+            lr: self.num(Key::Lr),
+            batch: self.num(Key::Batch),
+            eval_every: self.num(Key::EvalEvery),
+            delta: self.num(Key::Delta),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..SftParams::default()
+        }
+    }
+
+    pub fn rlhf_params(&self, max_new_tokens: usize) -> RlhfParams {
+        RlhfParams {
+            prompts: self.num(Key::RlhfPrompts),
+            beta: self.num(Key::Beta),
+            steps: self.num(Key::RlhfSteps),
+            lr: self.num(Key::RlhfLr),
+            pairs: self.num(Key::Pairs),
+            online: self.get(Key::Mode) == "online",
+            alpha: self.num(Key::Alpha),
+            delta: self.num(Key::Delta),
+            eval_every: self.num(Key::EvalEvery),
+            sampling: self.sampling(max_new_tokens),
+            seed: self.seed(),
+            ..RlhfParams::default()
+        }
+    }
+
+    pub fn theory_params(&self) -> TheoryParams {
+        TheoryParams { prompt: self.get(Key::Prompt).to_string(), beta: self.num(Key::Beta), scan: 400, gap_prompts: self.num(Key::GapPrompts), seed: self.seed() }
+    }
+
+    pub fn efficiency_params(&self) -> EfficiencyParams {
+        EfficiencyParams {
+            prompts: self.num(Key::EffPrompts),
+            sft_n: self.get(Key::SftNs).split(',').filter_map(|v| v.parse().ok()).collect(),
+            sft_steps: self.num(Key::EffSftSteps),
+            rlhf_steps: self.num(Key::EffRlhfSteps),
+            beta: self.num(Key::Beta),
+            seed: self.seed(),
+        }
+    }
+}
