@@ -1,6 +1,7 @@
-//! The built-in models, compiled into the binary (and the wasm module) so the
-//! lab works offline at once. Their files live in `www/models/<task>/` and are
-//! produced by `sharpen train` (see each `card.json`).
+//! The built-in models, compiled into the native binary (the CLI and the
+//! tests) so it works offline at once; the page fetches the same files from
+//! `www/models/<task>/` instead. They are produced by `sharpen train` (see
+//! each `card.json`).
 
 use crate::error::{param_err, Result};
 use crate::model::Model;

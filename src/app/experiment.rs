@@ -1,8 +1,17 @@
-//! The experiments, spelled once: the key the URL, the worker messages and
-//! the exports' command use, and the title the page shows. The page's
-//! registry (`ui::experiments`) gives each its parameters, job and view.
+//! The worker side's registry of experiments: each one's key (the URL, the
+//! worker messages and the exports' command use it) and title, its job's
+//! parameters ([`Job`]) and what it reports ([`Outcome`]). A job runs in
+//! `app::jobs::<experiment>`; the page's registry (`ui::experiments`) gives
+//! each experiment its controls' job and its view.
 
 use serde::{Deserialize, Serialize};
+
+use crate::sharpen::closed_form::ClosedFormReport;
+use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
+use crate::sharpen::explore::{ExploreParams, ExploreReport};
+use crate::sharpen::gap::GapReport;
+use crate::sharpen::lora_sft::LoraReport;
+use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, SftReport};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +62,78 @@ impl Experiment {
             Experiment::Theory => Some("the closed form and the generation-verification gap"),
             Experiment::Efficiency => Some("the sample-efficiency comparison"),
             Experiment::Explore | Experiment::Bon | Experiment::Sft => None,
+        }
+    }
+}
+
+/// An experiment run, or a speed measurement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Job {
+    Explore(ExploreParams),
+    Bon(BonParams),
+    /// SFT-Sharpening; `watch` = the prompt whose distribution is followed
+    /// ("" = the first training prompt whose `y*` is wrong).
+    Sft { params: SftParams, watch: String },
+    /// RLHF-Sharpening; `watch` as for SFT.
+    Rlhf { params: RlhfParams, watch: String },
+    /// The closed form vs token temperature for one prompt, and the task's
+    /// generation-verification gap.
+    Theory(TheoryParams),
+    /// SFT- vs RLHF-Sharpening sample efficiency.
+    Efficiency(EfficiencyParams),
+    /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
+    Bench,
+}
+
+impl Job {
+    /// The experiment this job runs (None for the speed measurement).
+    pub fn experiment(&self) -> Option<Experiment> {
+        Some(match self {
+            Job::Explore(_) => Experiment::Explore,
+            Job::Bon(_) => Experiment::Bon,
+            Job::Sft { .. } => Experiment::Sft,
+            Job::Rlhf { .. } => Experiment::Rlhf,
+            Job::Theory(_) => Experiment::Theory,
+            Job::Efficiency(_) => Experiment::Efficiency,
+            Job::Bench => return None,
+        })
+    }
+}
+
+/// Parameters of the theory view.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TheoryParams {
+    pub prompt: String,
+    pub beta: f64,
+    /// Prompts scanned for greedy misses and token-temperature distances.
+    pub scan: usize,
+    /// Prompts of the generation-verification gap.
+    pub gap_prompts: usize,
+    pub seed: u64,
+}
+
+/// What a finished experiment reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Outcome {
+    Explore(ExploreReport),
+    Bon(BonReport),
+    Sft(SftReport),
+    /// SFT-Sharpening of a real model with LoRA adapters.
+    Lora(LoraReport),
+    Rlhf(RlhfReport),
+    Theory { closed: ClosedFormReport, gap: GapReport },
+    Efficiency(EfficiencyReport),
+}
+
+impl Outcome {
+    pub fn experiment(&self) -> Experiment {
+        match self {
+            Outcome::Explore(_) => Experiment::Explore,
+            Outcome::Bon(_) => Experiment::Bon,
+            Outcome::Sft(_) | Outcome::Lora(_) => Experiment::Sft,
+            Outcome::Rlhf(_) => Experiment::Rlhf,
+            Outcome::Theory { .. } => Experiment::Theory,
+            Outcome::Efficiency(_) => Experiment::Efficiency,
         }
     }
 }

@@ -7,14 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
-use super::experiment::Experiment;
-use crate::sharpen::closed_form::ClosedFormReport;
-use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
-use crate::sharpen::explore::{AnswerRow, ExploreParams, ExploreReport};
-use crate::sharpen::gap::GapReport;
-use crate::sharpen::lora_sft::LoraReport;
+pub use super::experiment::{Experiment, Job, Outcome, TheoryParams};
+use crate::sharpen::explore::AnswerRow;
 use crate::sharpen::sft::StepMetrics;
-use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, SftReport};
 
 /// Page -> worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -47,52 +42,6 @@ pub enum Command {
 pub struct PromptsFile {
     pub name: String,
     pub text: String,
-}
-
-/// An experiment run, or a speed measurement.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Job {
-    Explore(ExploreParams),
-    Bon(BonParams),
-    /// SFT-Sharpening; `watch` = the prompt whose distribution is followed
-    /// ("" = the first training prompt whose `y*` is wrong).
-    Sft { params: SftParams, watch: String },
-    /// RLHF-Sharpening; `watch` as for SFT.
-    Rlhf { params: RlhfParams, watch: String },
-    /// The closed form vs token temperature for one prompt, and the task's
-    /// generation-verification gap.
-    Theory(TheoryParams),
-    /// SFT- vs RLHF-Sharpening sample efficiency.
-    Efficiency(EfficiencyParams),
-    /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
-    Bench,
-}
-
-impl Job {
-    /// The experiment this job runs (None for the speed measurement).
-    pub fn experiment(&self) -> Option<Experiment> {
-        Some(match self {
-            Job::Explore(_) => Experiment::Explore,
-            Job::Bon(_) => Experiment::Bon,
-            Job::Sft { .. } => Experiment::Sft,
-            Job::Rlhf { .. } => Experiment::Rlhf,
-            Job::Theory(_) => Experiment::Theory,
-            Job::Efficiency(_) => Experiment::Efficiency,
-            Job::Bench => return None,
-        })
-    }
-}
-
-/// Parameters of the theory view.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TheoryParams {
-    pub prompt: String,
-    pub beta: f64,
-    /// Prompts scanned for greedy misses and token-temperature distances.
-    pub scan: usize,
-    /// Prompts of the generation-verification gap.
-    pub gap_prompts: usize,
-    pub seed: u64,
 }
 
 /// Facts about the loaded model.
@@ -129,32 +78,6 @@ pub struct Watched {
     /// RLHF only: the closed-form optimum `pi*_beta` of this prompt.
     #[serde(default)]
     pub closed_form: Vec<AnswerRow>,
-}
-
-/// What a finished experiment reports.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Outcome {
-    Explore(ExploreReport),
-    Bon(BonReport),
-    Sft(SftReport),
-    /// SFT-Sharpening of a real model with LoRA adapters.
-    Lora(LoraReport),
-    Rlhf(RlhfReport),
-    Theory { closed: ClosedFormReport, gap: GapReport },
-    Efficiency(EfficiencyReport),
-}
-
-impl Outcome {
-    pub fn experiment(&self) -> Experiment {
-        match self {
-            Outcome::Explore(_) => Experiment::Explore,
-            Outcome::Bon(_) => Experiment::Bon,
-            Outcome::Sft(_) | Outcome::Lora(_) => Experiment::Sft,
-            Outcome::Rlhf(_) => Experiment::Rlhf,
-            Outcome::Theory { .. } => Experiment::Theory,
-            Outcome::Efficiency(_) => Experiment::Efficiency,
-        }
-    }
 }
 
 /// A file the page offers for download.

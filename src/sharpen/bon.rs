@@ -238,13 +238,13 @@ pub async fn run_bon_on(model: &Model, task: &dyn Task, p: &BonParams, progress:
 
 /// A sweep prepared before sampling: its prompts (prompt `i` samples with
 /// RNG stream `i`) and, for built-in tasks, their exact answer distributions.
-pub struct BonPlan {
-    pub problems: Vec<Problem>,
-    pub prompt_ids: Vec<Vec<u32>>,
+struct BonPlan {
+    problems: Vec<Problem>,
+    prompt_ids: Vec<Vec<u32>>,
     /// Answers sampled per prompt (the largest N).
-    pub n_max: usize,
+    n_max: usize,
     /// Whether the self-verification reward is asked for.
-    pub with_verify: bool,
+    with_verify: bool,
     exact: bool,
     dists: Vec<Distribution>,
     /// `q`, the distribution the sampling settings draw from, when it is not
@@ -254,13 +254,13 @@ pub struct BonPlan {
 
 impl BonPlan {
     /// The greedy answer's settings (same length limit as the samples).
-    pub fn greedy_settings(&self, p: &BonParams) -> SampleSettings {
+    fn greedy_settings(&self, p: &BonParams) -> SampleSettings {
         SampleSettings::greedy(p.sampling.max_new_tokens)
     }
 }
 
 /// Checks the parameters and prepares the sweep.
-pub fn bon_plan(model: &Model, task: &dyn Task, p: &BonParams) -> Result<BonPlan> {
+fn bon_plan(model: &Model, task: &dyn Task, p: &BonParams) -> Result<BonPlan> {
     p.validate()?;
     let problems = choose_problems(task, p.prompts, p.seed);
     let n_max = *p.n.iter().max().unwrap();
@@ -276,7 +276,7 @@ pub fn bon_plan(model: &Model, task: &dyn Task, p: &BonParams) -> Result<BonPlan
 
 /// The sweep's report from every prompt's `n_max` judged samples and its
 /// judged greedy answer.
-pub fn bon_report(model: &Model, task: &dyn Task, p: &BonParams, plan: BonPlan, judged: Vec<Vec<Judged>>, greedy: Vec<Judged>) -> Result<BonRun> {
+fn bon_report(model: &Model, task: &dyn Task, p: &BonParams, plan: BonPlan, judged: Vec<Vec<Judged>>, greedy: Vec<Judged>) -> Result<BonRun> {
     let BonPlan { problems, n_max, exact, mut dists, sampled, .. } = plan;
     if judged.len() != problems.len() || greedy.len() != problems.len() {
         return Err(Error::Other(format!("{} prompts, {} judged groups, {} greedy answers", problems.len(), judged.len(), greedy.len())));

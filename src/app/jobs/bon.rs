@@ -15,7 +15,7 @@ use crate::sharpen::sft::DatasetRow;
 use crate::sharpen::{run_bon_on, BonParams};
 
 /// The progress unit of a best-of-N run.
-pub fn bon_unit(p: &BonParams) -> String {
+fn bon_unit(p: &BonParams) -> String {
     format!("prompts sampled ({} answers each)", p.n.iter().copied().max().unwrap_or(1))
 }
 

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::sharpen::explore::{explore_on, ExploreParams};
 
 /// The explorer's parameters with the default prompt filled in.
-pub fn explore_params(s: &Session, mut p: ExploreParams) -> ExploreParams {
+fn explore_params(s: &Session, mut p: ExploreParams) -> ExploreParams {
     if p.prompt.trim().is_empty() {
         p.prompt = s.info.first_prompt.clone();
     }

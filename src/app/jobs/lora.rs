@@ -17,7 +17,7 @@ use crate::sharpen::SftParams;
 /// The LoRA parameters of the page's SFT controls: prompts, N, self-reward,
 /// steps, learning rate, batch, sampling and seed from the controls; rank,
 /// alpha, clipping and evaluation samples as `sharpen sft --model` defaults.
-pub fn lora_params(p: &SftParams, task_prompts: usize) -> LoraParams {
+fn lora_params(p: &SftParams, task_prompts: usize) -> LoraParams {
     LoraParams {
         prompts: p.prompts.min(task_prompts),
         n: p.n,

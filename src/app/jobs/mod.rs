@@ -20,10 +20,7 @@ mod sft;
 mod theory;
 mod watched;
 
-pub use bon::bon_unit;
 pub use finish::failed;
-pub use explore::explore_params;
-pub use lora::lora_params;
 
 /// Runs one job, sampling and scoring through `dec` (the experiments that
 /// train or enumerate stay on the CPU); `post` streams progress and
