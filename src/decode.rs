@@ -9,11 +9,13 @@
 //! * [`Decode`]: each row's next-token logits after a prompt, then after each
 //!   token fed.
 //!
-//! Backends: [`CpuDecode`] (candle's dense f32 path, or the 8-bit decoding
-//! path of a quantised real model: the model itself says which, see
-//! `Llama::decodes_on_q8`) returns ready futures; `gpu::sample::GpuDecode`
-//! awaits each readback. Native callers block with [`block_on`]; the
-//! browser's worker awaits.
+//! Backends, one type per model variant: [`CpuDecode`] (candle's dense f32
+//! model, the reference: training and scoring use it too), [`Q8Decode`] (the
+//! 8-bit decoding path of a quantised real model, `model::llama::q8_forward`)
+//! and `gpu::sample::GpuDecode` (WGSL kernels through wgpu). [`on_cpu`]
+//! picks the CPU one a model decodes with. The CPU backends return ready
+//! futures, the GPU's awaits each readback; native callers block with
+//! [`block_on`], the browser's worker awaits.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -85,60 +87,118 @@ pub trait Decode: Score {
     fn label(&self) -> String;
 }
 
-/// The CPU path: one forward pass over the prompt, the KV cache fanned out
-/// to `n` rows, then one pass per token; scoring in batched passes
-/// ([`crate::score::token_logps`]).
-pub struct CpuDecode<'a> {
-    pub model: &'a Llama,
+/// The CPU backend `model` decodes with: the 8-bit path when every
+/// projection has an 8-bit copy (`Llama::decodes_on_q8`: a quantised real
+/// model), else candle's f32 path.
+pub fn on_cpu(model: &Llama) -> Box<dyn Decode + '_> {
+    if model.decodes_on_q8() {
+        Box::new(Q8Decode(Rows::new(model)))
+    } else {
+        Box::new(CpuDecode(Rows::new(model)))
+    }
+}
+
+/// A CPU decoder's state: the model and the KV cache of the running rows.
+struct Rows<'a> {
+    model: &'a Llama,
     cache: Option<KvCache>,
 }
 
-impl<'a> CpuDecode<'a> {
-    pub fn new(model: &'a Llama) -> Self {
+impl<'a> Rows<'a> {
+    fn new(model: &'a Llama) -> Self {
         Self { model, cache: None }
     }
 
-    fn start_now(&mut self, prompt: &[u32], n: usize) -> Result<Vec<Vec<f32>>> {
-        let dev = self.model.device();
+    /// One forward pass over the prompt, the cache fanned out to `n` rows.
+    fn start(&mut self, prompt: &[u32], n: usize, forward: impl Fn(&Llama, &Tensor, &mut KvCache) -> Result<Tensor>) -> Result<Vec<Vec<f32>>> {
         let mut cache = KvCache::new(self.model.config().num_hidden_layers);
-        let ids = Tensor::new(prompt, dev)?.unsqueeze(0)?;
-        let logits = self.model.forward(&ids, Some(&mut cache))?;
+        let ids = Tensor::new(prompt, self.model.device())?.unsqueeze(0)?;
+        let logits = forward(self.model, &ids, &mut cache)?;
         let last = logits.narrow(1, prompt.len() - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
         self.cache = Some(cache.fan_out(n)?);
         Ok(vec![last[0].clone(); n])
     }
 
-    fn next_now(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
+    /// One pass per token fed, one token per row.
+    fn next(&mut self, ids: &[u32], forward: impl Fn(&Llama, &Tensor, &mut KvCache) -> Result<Tensor>) -> Result<Vec<Vec<f32>>> {
         let cache = self.cache.as_mut().ok_or_else(|| Error::Other("decoding before start".into()))?;
         let ids = Tensor::new(ids, self.model.device())?.unsqueeze(1)?;
-        Ok(self.model.forward(&ids, Some(cache))?.squeeze(1)?.to_vec2::<f32>()?)
+        Ok(forward(self.model, &ids, cache)?.squeeze(1)?.to_vec2::<f32>()?)
     }
+}
+
+/// Candle's dense f32 model on the CPU: the reference every backend is
+/// checked against; scoring in batched passes ([`crate::score::token_logps`]).
+pub struct CpuDecode<'a>(Rows<'a>);
+
+impl<'a> CpuDecode<'a> {
+    pub fn new(model: &'a Llama) -> Self {
+        Self(Rows::new(model))
+    }
+}
+
+fn dense(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+    m.forward(ids, Some(cache))
+}
+
+fn q8(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+    m.forward_q8(ids, cache)
 }
 
 impl Score for CpuDecode<'_> {
     fn token_logps<'a>(&'a mut self, items: &'a [Scored<'a>]) -> Fut<'a, Vec<Vec<f64>>> {
-        ready(crate::score::token_logps(self.model, items))
+        ready(crate::score::token_logps(self.0.model, items))
     }
 }
 
 impl Decode for CpuDecode<'_> {
     fn max_positions(&self) -> usize {
-        self.model.config().max_position_embeddings
-    }
-
-    fn logits_are_exact(&self) -> bool {
-        !self.model.decodes_on_q8()
+        self.0.model.config().max_position_embeddings
     }
 
     fn start<'a>(&'a mut self, prompt: &'a [u32], n: usize, _max_len: usize) -> Fut<'a, Vec<Vec<f32>>> {
-        ready(self.start_now(prompt, n))
+        ready(self.0.start(prompt, n, dense))
     }
 
     fn next<'a>(&'a mut self, ids: &'a [u32]) -> Fut<'a, Vec<Vec<f32>>> {
-        ready(self.next_now(ids))
+        ready(self.0.next(ids, dense))
     }
 
     fn label(&self) -> String {
         "CPU".into()
+    }
+}
+
+/// The 8-bit decoding path of a quantised model on the CPU (the same bits
+/// natively and in wasm). Its logits approximate the f32 model's, so samples
+/// are rescored in f32 (`logits_are_exact` is false) and scoring is the f32
+/// model's.
+pub struct Q8Decode<'a>(Rows<'a>);
+
+impl Score for Q8Decode<'_> {
+    fn token_logps<'a>(&'a mut self, items: &'a [Scored<'a>]) -> Fut<'a, Vec<Vec<f64>>> {
+        ready(crate::score::token_logps(self.0.model, items))
+    }
+}
+
+impl Decode for Q8Decode<'_> {
+    fn max_positions(&self) -> usize {
+        self.0.model.config().max_position_embeddings
+    }
+
+    fn logits_are_exact(&self) -> bool {
+        false
+    }
+
+    fn start<'a>(&'a mut self, prompt: &'a [u32], n: usize, _max_len: usize) -> Fut<'a, Vec<Vec<f32>>> {
+        ready(self.0.start(prompt, n, q8))
+    }
+
+    fn next<'a>(&'a mut self, ids: &'a [u32]) -> Fut<'a, Vec<Vec<f32>>> {
+        ready(self.0.next(ids, q8))
+    }
+
+    fn label(&self) -> String {
+        "CPU (8-bit decoding)".into()
     }
 }

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::decode::{block_on, CpuDecode, Decode, Score};
+use crate::decode::{block_on, on_cpu, Decode, Score};
 use crate::error::{param_err, Result};
 use crate::model::Llama;
 use crate::rng::{Rng, Stream};
@@ -50,7 +50,7 @@ impl Sample {
 /// alone (e.g. `Stream::Sample { prompt, sample: j }`), so a sample does not
 /// depend on how many are drawn beside it.
 pub fn sample_batch(model: &Llama, prompt: &[u32], eos: u32, settings: &SampleSettings, seed: u64, streams: &[Stream]) -> Result<Vec<Sample>> {
-    block_on(sample_on(&mut CpuDecode::new(model), prompt, eos, settings, seed, streams))
+    block_on(sample_on(&mut *on_cpu(model), prompt, eos, settings, seed, streams))
 }
 
 /// [`sample_batch`] on any backend: the same random stream per row and the

@@ -312,7 +312,7 @@ fn cli_backend_choice() {
     let (ok_c, json_c, err_c) = run("cpu");
     assert!(ok_g && ok_c, "{err_g} {err_c}");
     assert!(err_g.contains("backend: GPU"), "{err_g}");
-    assert!(err_c.contains("backend: CPU — chosen"), "{err_c}");
+    assert!(err_c.contains("backend: CPU (chosen)"), "{err_c}");
     assert_eq!(json_g, json_c, "the same best-of-N report on either backend");
     // auto: the CPU for a built-in model (the page's rule too).
     let (ok_a, json_a, err_a) = run("auto");

@@ -36,10 +36,10 @@ fn small_model_decodes_on_8_bits_close_to_f32() {
     assert_eq!(m.llama.weights_kind(), "q8 (decoding) x 15");
     let dev = m.llama.device();
     let ids: Vec<u32> = m.tok.encode_prompt("12+34").unwrap();
-    // Prefill with a cache: the 8-bit path; without: the f32 path.
+    // Prefill on the 8-bit path and on the f32 path.
     let mut cache = KvCache::new(m.llama.config().num_hidden_layers);
     let t = Tensor::new(ids.as_slice(), dev).unwrap().unsqueeze(0).unwrap();
-    let q8 = rows(&m.llama.forward(&t, Some(&mut cache)).unwrap());
+    let q8 = rows(&m.llama.forward_q8(&t, &mut cache).unwrap());
     let f32 = rows(&m.llama.forward(&t, None).unwrap());
     let (mut worst, mut scale) = (0f32, 0f32);
     for (a, b) in q8.iter().zip(&f32) {
@@ -62,13 +62,13 @@ fn small_model_rows_do_not_depend_on_the_batch() {
     let dev = m.llama.device();
     let p = m.tok.encode_prompt("7+").unwrap();
     let mut cache = KvCache::new(m.llama.config().num_hidden_layers);
-    m.llama.forward(&Tensor::new(p.as_slice(), dev).unwrap().unsqueeze(0).unwrap(), Some(&mut cache)).unwrap();
+    m.llama.forward_q8(&Tensor::new(p.as_slice(), dev).unwrap().unsqueeze(0).unwrap(), &mut cache).unwrap();
     let next: Vec<u32> = (0..16).map(|i| (i % 11) as u32 + 3).collect();
     let mut batch = cache.fan_out(16).unwrap();
-    let all = rows(&m.llama.forward(&Tensor::from_vec(next.clone(), (16, 1), dev).unwrap(), Some(&mut batch)).unwrap());
+    let all = rows(&m.llama.forward_q8(&Tensor::from_vec(next.clone(), (16, 1), dev).unwrap(), &mut batch).unwrap());
     for row in [0usize, 7, 15] {
         let mut one = cache.fan_out(1).unwrap();
-        let alone = rows(&m.llama.forward(&Tensor::from_vec(vec![next[row]], (1, 1), dev).unwrap(), Some(&mut one)).unwrap());
+        let alone = rows(&m.llama.forward_q8(&Tensor::from_vec(vec![next[row]], (1, 1), dev).unwrap(), &mut one).unwrap());
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&alone[0]), bits(&all[row]), "row {row}: batch of 16 (lane kernel) vs alone (few-rows kernel)");
     }

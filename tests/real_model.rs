@@ -77,19 +77,16 @@ fn smollm2_log_likelihoods_match_an_independent_numpy_forward_pass() {
 }
 
 /// Per-token log-probabilities of `y` after `p`, decoding one token at a time
-/// (batch 1: the path that uses the quantised blocks).
+/// (batch 1, on the backend the model decodes with: the 8-bit path for a
+/// quantised model).
 fn incremental_logps(m: &Model, p: &[u32], y: &[u32]) -> Vec<f64> {
-    use candle_core::Tensor;
-    use sharpening_lab::model::KvCache;
-    let mut cache = KvCache::new(m.llama.config().num_hidden_layers);
-    let ids = Tensor::new(p, m.llama.device()).unwrap().unsqueeze(0).unwrap();
-    let mut logits = m.llama.forward(&ids, Some(&mut cache)).unwrap().narrow(1, p.len() - 1, 1).unwrap();
+    use sharpening_lab::decode::{block_on, on_cpu};
+    let mut dec = on_cpu(&m.llama);
+    let mut row = block_on(dec.start(p, 1, p.len() + y.len())).unwrap().remove(0);
     let mut out = vec![];
     for &tok in y {
-        let row = logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         out.push(sharpening_lab::model::log_prob_of(&row, tok));
-        let next = Tensor::new(&[tok], m.llama.device()).unwrap().unsqueeze(0).unwrap();
-        logits = m.llama.forward(&next, Some(&mut cache)).unwrap();
+        row = block_on(dec.next(&[tok])).unwrap().remove(0);
     }
     out
 }
@@ -138,20 +135,20 @@ fn smollm2_quantized_decoding_does_not_depend_on_the_batch() {
     let p = m.tok.encode_prompt("What is 7 + 2?").unwrap();
     let dev = m.llama.device();
     let mut cache = KvCache::new(m.llama.config().num_hidden_layers);
-    m.llama.forward(&Tensor::new(p.as_slice(), dev).unwrap().unsqueeze(0).unwrap(), Some(&mut cache)).unwrap();
+    m.llama.forward_q8(&Tensor::new(p.as_slice(), dev).unwrap().unsqueeze(0).unwrap(), &mut cache).unwrap();
     let next: Vec<u32> = (0..16).map(|i| 100 + 37 * i).collect();
     let mut batch = cache.fan_out(16).unwrap();
-    let all = m.llama.forward(&Tensor::from_vec(next.clone(), (16, 1), dev).unwrap(), Some(&mut batch)).unwrap();
+    let all = m.llama.forward_q8(&Tensor::from_vec(next.clone(), (16, 1), dev).unwrap(), &mut batch).unwrap();
     for row in [0usize, 5, 15] {
         let mut one = cache.fan_out(1).unwrap();
-        let alone = m.llama.forward(&Tensor::from_vec(vec![next[row]], (1, 1), dev).unwrap(), Some(&mut one)).unwrap();
+        let alone = m.llama.forward_q8(&Tensor::from_vec(vec![next[row]], (1, 1), dev).unwrap(), &mut one).unwrap();
         let a: Vec<u32> = alone.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
         let b: Vec<u32> = all.get(row).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
         assert!(a == b, "row {row}: batch of 16 vs alone");
     }
     // A cache of 16 rows neither continues with 1 row nor fans out again.
     let one = Tensor::from_vec(vec![next[0]], (1, 1), dev).unwrap();
-    let err = m.llama.forward(&one, Some(&mut batch)).unwrap_err().to_string();
+    let err = m.llama.forward_q8(&one, &mut batch).unwrap_err().to_string();
     assert!(err.contains("16 rows continued with 1"), "{err}");
     assert!(batch.fan_out(2).is_err());
 }

@@ -10,8 +10,9 @@ use candle_core::{Device, Tensor};
 use super::decoder::{GpuDecoder, GpuModel};
 use super::kernels::{run, Kernels, Op, TILED_VARIANTS};
 use super::{Gpu, Precision};
+use crate::decode::{block_on, on_cpu};
 use crate::error::Result;
-use crate::model::{Config, KvCache, Llama};
+use crate::model::{Config, Llama};
 use crate::throughput::time_fastest;
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -109,7 +110,6 @@ pub fn decode_rows(
     cpu_known: &HashMap<usize, f64>,
     clock: &dyn Fn() -> f64,
 ) -> Result<Vec<DecodeRow>> {
-    let cfg = gm.config();
     let mut out = Vec::new();
     for &rows in batches {
         let mut dec = GpuDecoder::new(gm, rows, prompt.len() + new_tokens)?;
@@ -127,17 +127,15 @@ pub fn decode_rows(
             out.push(DecodeRow { rows, gpu_tokens_per_s: tokens / (gpu_t - gpu_prompt).max(1e-9), cpu_tokens_per_s: cpu });
             continue;
         }
-        let ids = Tensor::from_vec(prompt.repeat(rows), (rows, prompt.len()), &Device::Cpu)?;
+        // The CPU backend the model decodes with (8-bit for a quantised model).
         let mut cpu_prompt = 0.0;
         let cpu_t = time_fastest(clock, 1.0, &mut || {
             let t0 = clock();
-            let mut cache = KvCache::new(cfg.num_hidden_layers);
-            let logits = llama.forward(&ids, Some(&mut cache))?;
-            let mut next = argmax_rows(&logits.narrow(1, prompt.len() - 1, 1)?.flatten_all()?.to_vec1()?, rows);
+            let mut dec = on_cpu(llama);
+            let mut next = argmax_rows(&block_on(dec.start(prompt, rows, prompt.len() + new_tokens))?.concat(), rows);
             let t1 = clock();
             for _ in 0..new_tokens {
-                let l = llama.forward(&Tensor::from_vec(next.clone(), (rows, 1), &Device::Cpu)?, Some(&mut cache))?;
-                next = argmax_rows(&l.flatten_all()?.to_vec1()?, rows);
+                next = argmax_rows(&block_on(dec.next(&next))?.concat(), rows);
             }
             cpu_prompt = t1 - t0;
             Ok(())
@@ -184,8 +182,7 @@ pub fn score_rows(gm: &GpuModel, llama: &Llama, answers: usize, prompt_tokens: u
         Some((rate, ms)) => (tokens / rate, ms / 1e3),
         None => {
             let t = time_fastest(clock, 1.0, &mut || crate::score::token_logps(llama, &items).map(|_| ()))?;
-            let ids = Tensor::from_vec(prompt.clone(), (1, prompt_tokens), &Device::Cpu)?;
-            (t, time_fastest(clock, 0.5, &mut || llama.forward(&ids, Some(&mut KvCache::new(gm.config().num_hidden_layers))).map(|_| ()))?)
+            (t, time_fastest(clock, 0.5, &mut || block_on(on_cpu(llama).start(&prompt, 1, prompt_tokens)).map(|_| ()))?)
         }
     };
     Ok(ScoreRow {

@@ -39,9 +39,9 @@ fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
 
 /// A projection weight `[out, in]`: dense f32 (exact, differentiable), or
 /// also an 8-bit copy (`super::q8`, blocks of 32 like llama.cpp's Q8_0) that
-/// decoding reads: every forward pass with a KV cache (prefill and sampling
-/// steps) of a model whose projections all have one runs
-/// `q8_forward::forward_q8`, bit-identical natively and in wasm. Reading 8
+/// decoding reads: `q8_forward::forward_q8` (the `decode::Q8Decode`
+/// backend of a model whose projections all have one), bit-identical
+/// natively and in wasm. Reading 8
 /// instead of 32 bits per weight is what decoding costs; activations are
 /// quantised per block too, so log-probabilities differ slightly from the
 /// dense path, which scoring, training and models without 8-bit copies use.
@@ -230,7 +230,6 @@ impl Llama {
     /// sequences (positions start at `cache.len()`) and the cache is extended.
     pub fn forward(&self, ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (_, t) = ids.dims2()?;
-        let q8 = cache.is_some() && self.decodes_on_q8();
         let offset = cache.as_ref().map_or(0, |c| c.len());
         if offset + t > self.cfg.max_position_embeddings {
             return crate::error::param_err(format!(
@@ -238,9 +237,6 @@ impl Llama {
                 offset + t,
                 self.cfg.max_position_embeddings
             ));
-        }
-        if let (true, Some(c)) = (q8, cache.as_deref_mut()) {
-            return self.forward_q8(ids, c);
         }
         let mut x = candle_nn::Embedding::new(self.embed.clone(), self.cfg.hidden_size).forward(ids)?;
         let mask = causal_mask(t, offset, x.device())?;

@@ -24,7 +24,7 @@ use crate::error::{param_err, Error, Result};
 use crate::model::Model;
 use crate::reward::{judge, select, Judged, Reward};
 use crate::rng::Stream;
-use crate::decode::{block_on, CpuDecode, Decode};
+use crate::decode::{block_on, on_cpu, Decode};
 use crate::sample::{sample_on, SampleSettings};
 use crate::tasks::{is_correct, Problem, Task};
 
@@ -210,7 +210,7 @@ pub fn run_bon(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress
 
 /// [`run_bon`], keeping every judged sample.
 pub fn run_bon_full(model: &Model, task: &dyn Task, p: &BonParams, progress: Progress) -> Result<BonRun> {
-    block_on(run_bon_on(model, task, p, progress, &mut CpuDecode::new(&model.llama)))
+    block_on(run_bon_on(model, task, p, progress, &mut *on_cpu(&model.llama)))
 }
 
 /// [`run_bon_full`] with the answers (and greedy answers) drawn through

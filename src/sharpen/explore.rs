@@ -10,7 +10,7 @@ use crate::error::{param_err, Result};
 use crate::model::{Llama, Model, Tok};
 use crate::reward::{judge, select, Judged, Reward};
 use crate::rng::Stream;
-use crate::decode::{block_on, CpuDecode, Decode, Score};
+use crate::decode::{block_on, on_cpu, Decode, Score};
 use crate::sample::{sample_on, SampleSettings};
 use crate::score::Scored;
 use crate::tasks::{Problem, Task};
@@ -117,7 +117,7 @@ fn yes() -> bool {
 }
 
 pub fn explore(model: &Model, task: &dyn Task, p: &ExploreParams) -> Result<ExploreReport> {
-    block_on(explore_on(model, task, p, &mut CpuDecode::new(&model.llama)))
+    block_on(explore_on(model, task, p, &mut *on_cpu(&model.llama)))
 }
 
 /// [`explore`] with the samples drawn and scored (self-verification, each

@@ -16,7 +16,7 @@ use crate::app::backend::Backend;
 use crate::app::jobs;
 use crate::app::protocol::{FromWorker, Job};
 use crate::app::session::Session;
-use crate::decode::CpuDecode;
+use crate::decode::on_cpu;
 use crate::error::Error;
 use crate::gpu::decoder::GpuModel;
 use crate::gpu::kernels::Kernels;
@@ -121,13 +121,13 @@ pub async fn set_backend(backend: Backend, s: Option<Rc<Session>>) -> FromWorker
 pub async fn run(s: Rc<Session>, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
     let model = MODEL.with(|m| m.borrow().as_ref().filter(|(sha, _)| *sha == s.info.sha256).map(|x| x.1.clone()));
     let Some(m) = model else {
-        return jobs::run(&s, job, post, clock, &mut CpuDecode::new(&s.model.llama)).await.unwrap_or_else(|e| jobs::failed(&e));
+        return jobs::run(&s, job, post, clock, &mut *on_cpu(&s.model.llama)).await.unwrap_or_else(|e| jobs::failed(&e));
     };
     match jobs::run(&s, job.clone(), post, clock, &mut GpuDecode::new(&m)).await {
         Ok(done) => done,
         Err(Error::Gpu(e)) => {
             post(cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
-            jobs::run(&s, job, post, clock, &mut CpuDecode::new(&s.model.llama)).await.unwrap_or_else(|e| jobs::failed(&e))
+            jobs::run(&s, job, post, clock, &mut *on_cpu(&s.model.llama)).await.unwrap_or_else(|e| jobs::failed(&e))
         }
         Err(e) => jobs::failed(&e),
     }

@@ -6,7 +6,7 @@
 
 use super::protocol::{FromWorker, Job, Speed};
 use super::session::Session;
-use crate::decode::{block_on, CpuDecode, Decode};
+use crate::decode::{block_on, on_cpu, Decode};
 use crate::error::Result;
 use crate::tasks;
 
@@ -48,7 +48,7 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
 /// [`run`] on the CPU, blocking; a failure becomes `FromWorker::Failed`
 /// (native callers and tests).
 pub fn run_on_cpu(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
-    block_on(run(s, job, post, clock, &mut CpuDecode::new(&s.model.llama))).unwrap_or_else(|e| failed(&e))
+    block_on(run(s, job, post, clock, &mut *on_cpu(&s.model.llama))).unwrap_or_else(|e| failed(&e))
 }
 
 /// Sampling speed of a built-in model (N = 64), or a real model's decoding

@@ -1,5 +1,5 @@
 //! The decoding forward pass of a quantised model (prefill and sampling
-//! steps, i.e. every `forward` with a KV cache), computed so that every
+//! steps: the `decode::Q8Decode` backend), computed so that every
 //! platform gets the same bits: the projections through the 8-bit kernels of
 //! `model::q8` (exact integer sums, f32 steps in a fixed order), and RMSNorm,
 //! rotary positions, attention and SiLU as plain sequential f32 loops with our
@@ -235,10 +235,13 @@ fn append(slot: &mut Vec<f32>, new: &[f32], (b, t, kvh, hd): (usize, usize, usiz
 impl Llama {
     /// Logits `[batch, t, vocab]` for `ids` continuing the cached sequences,
     /// on the quantised weights (see the module doc); extends the cache.
-    pub(super) fn forward_q8(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+    pub fn forward_q8(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let offset = cache.len();
         let cfg = &self.cfg;
+        if offset + t > cfg.max_position_embeddings {
+            return crate::error::param_err(format!("sequence of {} tokens exceeds the model's {} positions", offset + t, cfg.max_position_embeddings));
+        }
         let (heads, kvh, hd, eps) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim(), cfg.rms_norm_eps as f32);
         let rows = b * t;
         let vec = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
@@ -272,9 +275,8 @@ impl Llama {
     }
 
     /// True when every projection and the output head have 8-bit copies, so
-    /// decoding (every forward pass with a KV cache) takes
-    /// [`Llama::forward_q8`], whose log-probabilities approximate the f32
-    /// model's.
+    /// the model decodes on [`Llama::forward_q8`] (`decode::on_cpu` picks
+    /// `Q8Decode`), whose log-probabilities approximate the f32 model's.
     pub fn decodes_on_q8(&self) -> bool {
         let q8 = |p: &Proj| matches!(p, Proj::Quant { .. });
         !self.trainable && q8(&self.lm_head) && self.blocks.iter().all(|b| b.proj.iter().all(q8))

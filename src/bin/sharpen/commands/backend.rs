@@ -10,7 +10,7 @@
 //! then say `gpu_weights`); without the flag f16 is used only when f32
 //! matrices exceed the adapter's buffer size.
 
-use sharpening_lab::decode::{CpuDecode, Decode};
+use sharpening_lab::decode::{on_cpu, Decode};
 use sharpening_lab::model::Model;
 
 use super::fail;
@@ -21,7 +21,7 @@ pub type RunOn<'a, T> = dyn FnMut(&mut dyn Decode) -> sharpening_lab::Result<T> 
 /// The command line built for wasm (only type-checked) has the CPU only.
 #[cfg(target_arch = "wasm32")]
 pub fn with_backend<T>(_backend: &str, _weights: &str, model: &Model, _real: bool, run: &mut RunOn<T>) -> Result<(T, Ran), String> {
-    Ok((run(&mut CpuDecode::new(&model.llama)).map_err(fail)?, Ran::Cpu))
+    Ok((run(&mut *on_cpu(&model.llama)).map_err(fail)?, Ran::Cpu))
 }
 
 /// Where a run went.
@@ -40,11 +40,11 @@ pub fn with_backend<T>(backend: &str, weights: &str, model: &Model, real: bool, 
     let chosen = if weights.is_empty() { None } else { Some(sharpening_lab::gpu::Precision::parse(weights).map_err(|e| format!("--gpu-weights: {e}"))?) };
     let cpu = |why: String, run: &mut RunOn<T>| {
         eprintln!("backend: {why}");
-        Ok((run(&mut CpuDecode::new(&model.llama)).map_err(fail)?, Ran::Cpu))
+        Ok((run(&mut *on_cpu(&model.llama)).map_err(fail)?, Ran::Cpu))
     };
     if backend.is_empty() {
         // The default: no notice (stderr stays for errors).
-        return Ok((run(&mut CpuDecode::new(&model.llama)).map_err(fail)?, Ran::Cpu));
+        return Ok((run(&mut *on_cpu(&model.llama)).map_err(fail)?, Ran::Cpu));
     }
     let backend = sharpening_lab::app::backend::Backend::parse(backend).map_err(|e| format!("--{e}"))?;
     if let Some(why) = backend.before_adapter(true, real) {
