@@ -334,3 +334,37 @@ fn cli_backend_choice() {
     let (ok_b, _, err_b) = half("f8");
     assert!(!ok_b && err_b.contains("choose f32 or f16"), "{err_b}");
 }
+
+/// `sharpen explore --backend gpu`: the explorer's one loop on the GPU path
+/// draws the same answers as the CPU (same streams) with the same picks, and
+/// every log-probability within 1e-4 nats.
+#[test]
+fn cli_explore_on_the_gpu_matches_the_cpu() {
+    let Some(_) = gpu() else { return };
+    let run = |backend: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sharpen"))
+            .args(["explore", "--prompt", "39+25=", "--n", "16", "--seed", "5", "--json", "--backend", backend])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let ((g, err), (c, _)) = (run("gpu"), run("cpu"));
+    assert!(err.contains("backend: GPU"), "{err}");
+    let texts = |v: &serde_json::Value| v["samples"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(texts(&g), texts(&c));
+    assert_eq!(g["picks"], c["picks"]);
+    let mut worst = 0f64;
+    for (a, b) in g["samples"].as_array().unwrap().iter().zip(c["samples"].as_array().unwrap()) {
+        for k in ["logp_base", "verify"] {
+            if let (Some(x), Some(y)) = (a[k].as_f64(), b[k].as_f64()) {
+                worst = worst.max((x - y).abs());
+            }
+        }
+    }
+    for (a, b) in g["token_logps"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()).zip(c["token_logps"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap())) {
+        worst = worst.max((a["logp"].as_f64().unwrap() - b["logp"].as_f64().unwrap()).abs());
+    }
+    eprintln!("explore on the GPU vs the CPU: largest log-probability difference {worst:.2e} nats");
+    assert!(worst < 1e-4, "{worst}");
+}

@@ -21,7 +21,7 @@ COMMANDS
   rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 200 --pairs 32 --lr 1e-3 [--online --alpha A]
   score  log-probabilities of an answer      --model FILE.gguf|DIR --prompt P --answer A [--raw]
   exact  exact answer distribution of one prompt   --prompt \"12+34=\"
-  explore  N samples of one prompt, every self-reward and its pick (the page's explorer)   --prompt P --n 16
+  explore  N samples of one prompt, every self-reward and its pick (the page's explorer)   --prompt P --n 16 [--backend cpu|gpu|auto] [--gpu-weights f32|f16]
   closed-form  pi_base^(1+1/beta) vs token temperature for one prompt   --prompt P --beta 1
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16

@@ -2,12 +2,15 @@
 //! samples of one prompt, each judged by every self-reward (log pi, Eq. 2;
 //! its length-normalised form; majority; self-verification), the pick of
 //! each, and the exact (or, for free text, sampled) answer distribution.
-//! `--json` prints the same object as the page's JSON export.
+//! `--json` prints the same object as the page's JSON export. `--backend`
+//! (`--gpu-weights`) as for `sharpen bon`: the same explorer loop samples and
+//! scores on the GPU path.
 
 use serde_json::json;
-use sharpening_lab::sharpen::explore::{explore as run_explore, ExploreParams};
+use sharpening_lab::decode::block_on;
+use sharpening_lab::sharpen::explore::{explore_on, ExploreParams};
 
-use super::{envelope, fail, sampling, task_and_model};
+use super::{envelope, sampling, task_and_model};
 use crate::args::Args;
 use crate::table::Table;
 
@@ -24,10 +27,16 @@ pub fn explore(raw: &[String]) -> Result<(), String> {
         show: a.get("show", defaults.show)?,
     };
     let json_out = a.flag("json");
+    let (backend, weights, real) = (a.str("backend").unwrap_or_default(), a.str("gpu-weights").unwrap_or_default(), a.str("model").is_some());
     a.finish()?;
-    let r = run_explore(&model, task.as_ref(), &p).map_err(fail)?;
+    let (r, ran) = super::backend::with_backend(&backend, &weights, &model, real, &mut |dec| block_on(explore_on(&model, task.as_ref(), &p, dec)))?;
     if json_out {
-        println!("{}", envelope("explore", task.as_ref(), &model, &source, p.seed, json!(p), json!(r)));
+        let mut params = json!(p);
+        if ran == (super::backend::Ran::Gpu { f16: true }) {
+            // f16 weights change the numbers: the export says so.
+            params["gpu_weights"] = "f16".into();
+        }
+        println!("{}", envelope("explore", task.as_ref(), &model, &source, p.seed, params, json!(r)));
         return Ok(());
     }
     println!("{} samples of {:?} (correct answer {}) at T {}, seed {}; model {source} {}", p.n, r.prompt, r.answer, p.sampling.temperature, p.seed, model.short_hash());
