@@ -153,7 +153,7 @@ impl Gpu {
     /// A uniform buffer of 32-bit words (padded to 16 bytes).
     pub fn uniform(&self, words: &[u32]) -> wgpu::Buffer {
         let mut w = words.to_vec();
-        while w.len() % 4 != 0 {
+        while !w.len().is_multiple_of(4) {
             w.push(0);
         }
         let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();

@@ -52,7 +52,7 @@ impl Q8Matrix {
     /// Quantises a dense `[n, k]` row-major matrix. `None` when `k` is not a
     /// multiple of 32 or a weight is not finite (the dense path is used then).
     pub fn from_dense(w: &[f32], n: usize, k: usize) -> Option<Self> {
-        if k == 0 || k % QK != 0 || w.len() != n * k {
+        if k == 0 || !k.is_multiple_of(QK) || w.len() != n * k {
             return None;
         }
         let padded = n.div_ceil(4) * 4;

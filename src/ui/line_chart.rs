@@ -94,7 +94,7 @@ impl LineChart {
         let mut o = open(&self.id, W, h, &self.title, &desc);
         o.push_str(&text(6.0, 20.0, &self.title, "font-size=\"15\" font-weight=\"600\""));
         // Axes, grid and ticks.
-        o.push_str(&format!("<g stroke=\"#d9d9d9\" stroke-width=\"1\">"));
+        o.push_str("<g stroke=\"#d9d9d9\" stroke-width=\"1\">");
         let yt = nice_ticks(y0, y1, 5);
         for &t in &yt {
             o.push_str(&format!("<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{1:.1}\" y2=\"{1:.1}\"/>", LEFT + pw, sy(t)));

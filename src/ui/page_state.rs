@@ -138,7 +138,7 @@ impl PageState {
                 }
                 return;
             }
-            Err(other) => other,
+            Err(other) => *other,
         };
         match msg {
             FromWorker::Started => fx.push(Effect::Post(self.load_command())),

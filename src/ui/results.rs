@@ -72,7 +72,7 @@ impl Results {
     /// Stores a result message of the job running for `running`. Returns
     /// `Ok(true)` when the job ended, `Ok(false)` for a streamed result,
     /// and gives back a message that is not a result.
-    pub fn accept(&mut self, running: Option<Experiment>, msg: FromWorker) -> Result<bool, FromWorker> {
+    pub fn accept(&mut self, running: Option<Experiment>, msg: FromWorker) -> Result<bool, Box<FromWorker>> {
         match msg {
             FromWorker::TrainEval { step, kl_to_closed_form, watched, .. } => {
                 if let Some(live) = running.and_then(|e| self.live.get_mut(&e)) {
@@ -89,7 +89,7 @@ impl Results {
                 self.finished.insert(experiment, Finished { outcome: *outcome, exports });
                 Ok(true)
             }
-            other => Err(other),
+            other => Err(Box::new(other)),
         }
     }
 }

@@ -118,6 +118,6 @@ impl Lanes {
     /// Row `r`'s quantised input `i`.
     pub(super) fn get(&self, r: usize, i: usize) -> i32 {
         let pair = self.q[i / 2 * LANES + r];
-        (if i % 2 == 0 { pair as i16 } else { (pair >> 16) as i16 }) as i32
+        (if i.is_multiple_of(2) { pair as i16 } else { (pair >> 16) as i16 }) as i32
     }
 }
