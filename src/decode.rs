@@ -92,113 +92,103 @@ pub trait Decode: Score {
 /// model), else candle's f32 path.
 pub fn on_cpu(model: &Llama) -> Box<dyn Decode + '_> {
     if model.decodes_on_q8() {
-        Box::new(Q8Decode(Rows::new(model)))
+        Box::new(Q8Decode::new(model))
     } else {
-        Box::new(CpuDecode(Rows::new(model)))
+        Box::new(CpuDecode::new(model))
     }
 }
 
-/// A CPU decoder's state: the model and the KV cache of the running rows.
-struct Rows<'a> {
-    model: &'a Llama,
+/// Which forward pass a CPU decoder runs.
+pub trait CpuPath {
+    /// Whether its logits are the f32 model's (`Decode::logits_are_exact`).
+    const EXACT: bool;
+    const LABEL: &'static str;
+    fn forward(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor>;
+}
+
+/// Candle's dense f32 model: the reference every backend is checked against.
+pub struct Dense;
+
+impl CpuPath for Dense {
+    const EXACT: bool = true;
+    const LABEL: &'static str = "CPU";
+    fn forward(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        m.forward(ids, Some(cache))
+    }
+}
+
+/// The 8-bit decoding path of a quantised model (the same bits natively and
+/// in wasm). Its logits approximate the f32 model's, so samples are rescored
+/// in f32.
+pub struct EightBit;
+
+impl CpuPath for EightBit {
+    const EXACT: bool = false;
+    const LABEL: &'static str = "CPU (8-bit decoding)";
+    fn forward(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        m.forward_q8(ids, cache)
+    }
+}
+
+/// A CPU decoder on path `P`: one forward pass over the prompt, the KV cache
+/// fanned out to `n` rows, then one pass per token; scoring is always the
+/// f32 model's, in batched passes ([`crate::score::token_logps`]).
+pub struct Cpu<'a, P> {
+    pub model: &'a Llama,
     cache: Option<KvCache>,
+    path: std::marker::PhantomData<P>,
 }
 
-impl<'a> Rows<'a> {
-    fn new(model: &'a Llama) -> Self {
-        Self { model, cache: None }
+/// Candle's f32 model on the CPU.
+pub type CpuDecode<'a> = Cpu<'a, Dense>;
+/// The 8-bit decoding path on the CPU.
+pub type Q8Decode<'a> = Cpu<'a, EightBit>;
+
+impl<'a, P: CpuPath> Cpu<'a, P> {
+    pub fn new(model: &'a Llama) -> Self {
+        Self { model, cache: None, path: std::marker::PhantomData }
     }
 
-    /// One forward pass over the prompt, the cache fanned out to `n` rows.
-    fn start(&mut self, prompt: &[u32], n: usize, forward: impl Fn(&Llama, &Tensor, &mut KvCache) -> Result<Tensor>) -> Result<Vec<Vec<f32>>> {
+    fn start_now(&mut self, prompt: &[u32], n: usize) -> Result<Vec<Vec<f32>>> {
         let mut cache = KvCache::new(self.model.config().num_hidden_layers);
         let ids = Tensor::new(prompt, self.model.device())?.unsqueeze(0)?;
-        let logits = forward(self.model, &ids, &mut cache)?;
+        let logits = P::forward(self.model, &ids, &mut cache)?;
         let last = logits.narrow(1, prompt.len() - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
         self.cache = Some(cache.fan_out(n)?);
         Ok(vec![last[0].clone(); n])
     }
 
-    /// One pass per token fed, one token per row.
-    fn next(&mut self, ids: &[u32], forward: impl Fn(&Llama, &Tensor, &mut KvCache) -> Result<Tensor>) -> Result<Vec<Vec<f32>>> {
+    fn next_now(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>> {
         let cache = self.cache.as_mut().ok_or_else(|| Error::Other("decoding before start".into()))?;
         let ids = Tensor::new(ids, self.model.device())?.unsqueeze(1)?;
-        Ok(forward(self.model, &ids, cache)?.squeeze(1)?.to_vec2::<f32>()?)
+        Ok(P::forward(self.model, &ids, cache)?.squeeze(1)?.to_vec2::<f32>()?)
     }
 }
 
-/// Candle's dense f32 model on the CPU: the reference every backend is
-/// checked against; scoring in batched passes ([`crate::score::token_logps`]).
-pub struct CpuDecode<'a>(Rows<'a>);
-
-impl<'a> CpuDecode<'a> {
-    pub fn new(model: &'a Llama) -> Self {
-        Self(Rows::new(model))
-    }
-}
-
-fn dense(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-    m.forward(ids, Some(cache))
-}
-
-fn q8(m: &Llama, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-    m.forward_q8(ids, cache)
-}
-
-impl Score for CpuDecode<'_> {
+impl<P> Score for Cpu<'_, P> {
     fn token_logps<'a>(&'a mut self, items: &'a [Scored<'a>]) -> Fut<'a, Vec<Vec<f64>>> {
-        ready(crate::score::token_logps(self.0.model, items))
+        ready(crate::score::token_logps(self.model, items))
     }
 }
 
-impl Decode for CpuDecode<'_> {
+impl<P: CpuPath> Decode for Cpu<'_, P> {
     fn max_positions(&self) -> usize {
-        self.0.model.config().max_position_embeddings
-    }
-
-    fn start<'a>(&'a mut self, prompt: &'a [u32], n: usize, _max_len: usize) -> Fut<'a, Vec<Vec<f32>>> {
-        ready(self.0.start(prompt, n, dense))
-    }
-
-    fn next<'a>(&'a mut self, ids: &'a [u32]) -> Fut<'a, Vec<Vec<f32>>> {
-        ready(self.0.next(ids, dense))
-    }
-
-    fn label(&self) -> String {
-        "CPU".into()
-    }
-}
-
-/// The 8-bit decoding path of a quantised model on the CPU (the same bits
-/// natively and in wasm). Its logits approximate the f32 model's, so samples
-/// are rescored in f32 (`logits_are_exact` is false) and scoring is the f32
-/// model's.
-pub struct Q8Decode<'a>(Rows<'a>);
-
-impl Score for Q8Decode<'_> {
-    fn token_logps<'a>(&'a mut self, items: &'a [Scored<'a>]) -> Fut<'a, Vec<Vec<f64>>> {
-        ready(crate::score::token_logps(self.0.model, items))
-    }
-}
-
-impl Decode for Q8Decode<'_> {
-    fn max_positions(&self) -> usize {
-        self.0.model.config().max_position_embeddings
+        self.model.config().max_position_embeddings
     }
 
     fn logits_are_exact(&self) -> bool {
-        false
+        P::EXACT
     }
 
     fn start<'a>(&'a mut self, prompt: &'a [u32], n: usize, _max_len: usize) -> Fut<'a, Vec<Vec<f32>>> {
-        ready(self.0.start(prompt, n, q8))
+        ready(self.start_now(prompt, n))
     }
 
     fn next<'a>(&'a mut self, ids: &'a [u32]) -> Fut<'a, Vec<Vec<f32>>> {
-        ready(self.0.next(ids, q8))
+        ready(self.next_now(ids))
     }
 
     fn label(&self) -> String {
-        "CPU (8-bit decoding)".into()
+        P::LABEL.into()
     }
 }

@@ -7,7 +7,7 @@
 
 pub use super::page_io::{Effect, Input, Part, Status};
 use super::experiments::{entry, live_for};
-use super::params::{param_named, Key, UiState};
+use super::params::{Key, UiState};
 use super::results::Results;
 use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, PromptsFile, ToWorker};
 use crate::app::Experiment;
@@ -320,9 +320,4 @@ impl PageState {
         }
         fx.push(Effect::Render(Part::All));
     }
-}
-
-/// The key a control's `name` attribute names.
-pub fn control_key(name: &str) -> Option<Key> {
-    param_named(name).map(|p| p.key)
 }

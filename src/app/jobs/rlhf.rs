@@ -12,12 +12,12 @@ use super::watched;
 use crate::app::export::steps_csv;
 use crate::app::protocol::{FromWorker, Outcome};
 use crate::app::session::Session;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sharpen::{run_rlhf_observed, RlhfParams};
 
 pub(super) fn run(s: &Session, p: RlhfParams, watch: &str, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
     p.validate()?;
-    let wq = watched::problem(s, p.prompts, p.seed, p.threshold, watch).map_err(|e| Error::Param(format!("watched prompt: {e}")))?;
+    let wq = watched::problem(s, p.prompts, p.seed, p.threshold, watch)?;
     let cf = watched::closed_form_rows(s, &wq, p.beta, p.threshold)?;
     let post = RefCell::new(post);
     let r = run_rlhf_observed(

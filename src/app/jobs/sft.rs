@@ -12,12 +12,12 @@ use super::watched;
 use crate::app::export::{dataset_jsonl, steps_csv};
 use crate::app::protocol::{FromWorker, Outcome};
 use crate::app::session::Session;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sharpen::{run_sft_observed, SftParams};
 
 pub(super) fn run(s: &Session, p: SftParams, watch: &str, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
     p.validate()?;
-    let wq = watched::problem(s, p.prompts, p.seed, p.threshold, watch).map_err(|e| Error::Param(format!("watched prompt: {e}")))?;
+    let wq = watched::problem(s, p.prompts, p.seed, p.threshold, watch)?;
     let unit = "dataset prompts + training steps".to_string();
     let post = RefCell::new(post);
     let run = run_sft_observed(

@@ -3,7 +3,7 @@
 
 use crate::app::protocol::Watched;
 use crate::app::session::Session;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Llama;
 use crate::sharpen::bon::choose_problems;
 use crate::sharpen::closed_form::closed_form;
@@ -22,8 +22,13 @@ pub fn snapshot(s: &Session, llama: &Llama, wq: &Problem, threshold: f64, closed
     Ok(Watched { prompt: wq.prompt.clone(), answer: wq.answer.clone(), rows, closed_form })
 }
 
-/// The watched prompt: the user's, or the first training prompt whose `y*` is wrong.
+/// The watched prompt: the user's, or the first training prompt whose `y*`
+/// is wrong. An error is a parameter error that names the watched prompt.
 pub fn problem(s: &Session, prompts: usize, seed: u64, threshold: f64, watch: &str) -> Result<Problem> {
+    find(s, prompts, seed, threshold, watch).map_err(|e| Error::Param(format!("watched prompt: {e}")))
+}
+
+fn find(s: &Session, prompts: usize, seed: u64, threshold: f64, watch: &str) -> Result<Problem> {
     if !watch.trim().is_empty() {
         return s.task.parse(watch);
     }

@@ -8,8 +8,8 @@ use web_sys::{Element, Event, HtmlInputElement};
 
 use crate::app::protocol::{Download, PromptsFile};
 use crate::app::Experiment;
-use crate::ui::page_state::{control_key, Input};
-use crate::ui::params::{param, Key, Kind, PARAMS};
+use crate::ui::page_state::Input;
+use crate::ui::params::{param, param_named, Key, Kind, PARAMS};
 use crate::web::dom::{self, by_id, window};
 
 /// What the page is asked to do.
@@ -106,7 +106,7 @@ fn on_change(ev: Event) {
             }
         }
         _ => {
-            let Some(key) = t.get_attribute("name").and_then(|n| control_key(&n)) else { return };
+            let Some(key) = t.get_attribute("name").and_then(|n| param_named(&n)).map(|p| p.key) else { return };
             if let Some(v) = read_control(key) {
                 input(Input::Control(key, v));
             }
