@@ -42,3 +42,13 @@ pub fn stamp(p: &Provenance, detail: &str) -> String {
         crate::VERSION, p.command, p.task, p.seed, p.model, p.model_sha256
     )
 }
+
+/// A count that may be astronomically large (a theorem's bound): rounded up
+/// to a whole number below 10^5, else in scientific notation.
+pub fn count_text(x: f64) -> String {
+    if x < 1e5 {
+        format!("{:.0}", x.ceil())
+    } else {
+        format!("{x:.2e}")
+    }
+}

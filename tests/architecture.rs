@@ -155,3 +155,16 @@ fn no_module_imports_a_module_that_imports_it() {
     }
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
+
+/// Every experiment of the registry has its tab in the page skeleton, with
+/// its title (the one place outside the registry that names experiments).
+#[test]
+fn every_experiment_has_a_tab() {
+    let html = std::fs::read_to_string("www/index.html").unwrap();
+    for e in sharpening_lab::app::Experiment::ALL {
+        let tab = format!("id=\"tab-{0}\" data-action=\"tab\" data-view=\"{0}\"", e.key());
+        let at = html.find(&tab).unwrap_or_else(|| panic!("www/index.html has no tab for {}", e.key()));
+        let label = &html[at..html[at..].find("</button>").unwrap() + at];
+        assert!(label.ends_with(&e.title().replace('&', "&amp;")), "tab {} reads {label:?}, not {:?}", e.key(), e.title());
+    }
+}

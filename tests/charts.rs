@@ -17,6 +17,7 @@ fn line_chart(series: Vec<Series>, log2_x: bool) -> LineChart {
         x_label: "N".into(),
         y_label: "accuracy".into(),
         log2_x,
+        log2_y: false,
         y_range: Some((0.0, 1.0)),
         series,
         stamp: "sharpening-lab test · seed 0 · a long stamp that must wrap onto more than one line because it is long, really quite long indeed".into(),
@@ -109,7 +110,7 @@ fn views_render_real_reports() {
     use sharpening_lab::app::protocol::{FromWorker, Job, Outcome};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
-    use sharpening_lab::ui::{view_bon, view_efficiency, view_explore, view_training, view_theory};
+    use sharpening_lab::ui::{view_bon, view_complexity, view_efficiency, view_explore, view_training, view_theory};
     let f = sharpening_lab::builtin::files("add").unwrap();
     let s = session::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
     let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
@@ -175,6 +176,13 @@ fn views_render_real_reports() {
     let html = view_efficiency::efficiency_html(&report, &exports.stamp);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("samples from pi_base") && html.contains("C_cov"));
+    let (ui, _) = UiState::from_hash("#view=complexity&cx_prompts=8&cx_eps=0.1,0.3&cx_delta=0.1,0.3&cx_sft_ns=1,4&cx_sft_prompts=8&cx_steps=4");
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Complexity(ui.complexity_params()), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Complexity(report) = *outcome else { panic!() };
+    let html = view_complexity::complexity_html(&report, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("against delta") && html.contains("against eps") && html.contains("Thm 4.1") && html.contains("(log scale)"));
+    assert!(html.contains("best-of-N (exact)") && html.contains("(measured)") && html.contains("(bound)"));
 }
 
 #[test]

@@ -40,6 +40,7 @@ fn hash_round_trips_random_states() {
                 Kind::Int { min, max } => (min + rng.below((max - min + 1) as u64) as i64).to_string(),
                 Kind::Float { min, max } => format!("{}", min + rng.uniform() * (max - min)),
                 Kind::IntList { min, max, .. } => (0..1 + rng.below(4)).map(|_| (min + rng.below((max - min + 1) as u64) as i64).to_string()).collect::<Vec<_>>().join(","),
+                Kind::FloatList { min, max, .. } => (0..1 + rng.below(4)).map(|_| format!("{}", min + rng.uniform() * (max - min))).collect::<Vec<_>>().join(","),
                 Kind::Text { .. } => ["12+34=", "a&b=c#d%", "7*8=", " x y ", "ü+é="][rng.below(5) as usize].to_string(),
             };
             s.set(p.key, &v);

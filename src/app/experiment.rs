@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sharpen::closed_form::ClosedFormReport;
+use crate::sharpen::complexity::{ComplexityParams, ComplexityReport};
 use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
 use crate::sharpen::explore::{ExploreParams, ExploreReport};
 use crate::sharpen::gap::GapReport;
@@ -22,10 +23,12 @@ pub enum Experiment {
     Rlhf,
     Theory,
     Efficiency,
+    Complexity,
 }
 
 impl Experiment {
-    pub const ALL: [Experiment; 6] = [Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf, Experiment::Theory, Experiment::Efficiency];
+    pub const ALL: [Experiment; 7] =
+        [Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf, Experiment::Theory, Experiment::Efficiency, Experiment::Complexity];
 
     /// The URL key, also the `sharpen` subcommand whose `--json` the export equals.
     pub const fn key(self) -> &'static str {
@@ -36,6 +39,7 @@ impl Experiment {
             Experiment::Rlhf => "rlhf",
             Experiment::Theory => "theory",
             Experiment::Efficiency => "efficiency",
+            Experiment::Complexity => "complexity",
         }
     }
 
@@ -47,6 +51,7 @@ impl Experiment {
             Experiment::Rlhf => "RLHF-Sharpening",
             Experiment::Theory => "Closed form & gap",
             Experiment::Efficiency => "Sample efficiency",
+            Experiment::Complexity => "Sample complexity",
         }
     }
 
@@ -61,6 +66,7 @@ impl Experiment {
             Experiment::Rlhf => Some("RLHF-Sharpening"),
             Experiment::Theory => Some("the closed form and the generation-verification gap"),
             Experiment::Efficiency => Some("the sample-efficiency comparison"),
+            Experiment::Complexity => Some("the sample-complexity experiment"),
             Experiment::Explore | Experiment::Bon | Experiment::Sft => None,
         }
     }
@@ -81,6 +87,8 @@ pub enum Job {
     Theory(TheoryParams),
     /// SFT- vs RLHF-Sharpening sample efficiency.
     Efficiency(EfficiencyParams),
+    /// Samples needed for `(eps, delta)`: best-of-N, SFT, Thm 4.1 and 3.1.
+    Complexity(ComplexityParams),
     /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
     Bench,
 }
@@ -95,6 +103,7 @@ impl Job {
             Job::Rlhf { .. } => Experiment::Rlhf,
             Job::Theory(_) => Experiment::Theory,
             Job::Efficiency(_) => Experiment::Efficiency,
+            Job::Complexity(_) => Experiment::Complexity,
             Job::Bench => return None,
         })
     }
@@ -123,6 +132,7 @@ pub enum Outcome {
     Rlhf(RlhfReport),
     Theory { closed: ClosedFormReport, gap: GapReport },
     Efficiency(EfficiencyReport),
+    Complexity(ComplexityReport),
 }
 
 impl Outcome {
@@ -134,6 +144,7 @@ impl Outcome {
             Outcome::Rlhf(_) => Experiment::Rlhf,
             Outcome::Theory { .. } => Experiment::Theory,
             Outcome::Efficiency(_) => Experiment::Efficiency,
+            Outcome::Complexity(_) => Experiment::Complexity,
         }
     }
 }

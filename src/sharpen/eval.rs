@@ -76,8 +76,12 @@ pub struct Baseline {
 impl Baseline {
     /// `prompts` problems of `task` chosen with `seed` and their exact base distributions.
     pub fn new(base: &Model, task: &dyn Task, prompts: usize, seed: u64, threshold: f64) -> Result<Self> {
+        Self::from_problems(base, task, choose_problems(task, prompts, seed), threshold)
+    }
+
+    /// The same for given problems.
+    pub fn from_problems(base: &Model, task: &dyn Task, problems: Vec<Problem>, threshold: f64) -> Result<Self> {
         crate::tasks::require_enumerable(task, "SFT/RLHF-Sharpening with exact metrics")?;
-        let problems = choose_problems(task, prompts, seed);
         let prompt_ids = problems.iter().map(|q| base.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
         let dists = enumerate(&base.llama, &prompt_ids, base.tok.eos, task.max_answer_tokens(), threshold)?;
         let y_star_ok = problems

@@ -62,6 +62,23 @@ impl Distribution {
         self.y_star().is_some_and(|a| self.leftover < a.logp.exp())
     }
 
+    /// `y*_gamma = {y : pi(y|x) >= (1 - gamma) max_y pi(y|x)}` (Def. F.1)
+    /// among the listed answers, most likely first; `{y*}` at `gamma = 0`
+    /// (with any exact ties).
+    pub fn near_argmax(&self, gamma: f64) -> Vec<&Answer> {
+        let Some(top) = self.y_star() else { return Vec::new() };
+        let cut = top.logp + (1.0 - gamma).ln();
+        self.answers.iter().take_while(|a| a.logp >= cut).collect()
+    }
+
+    /// Whether the listing holds all of `y*_gamma`: an unlisted answer has
+    /// probability at most `leftover`, below the cut `(1 - gamma) pi(y*)`
+    /// when `leftover < (1 - gamma) pi(y*)` (at `gamma = 0`, as
+    /// `certifies_y_star`).
+    pub fn certifies_near_argmax(&self, gamma: f64) -> bool {
+        self.y_star().is_some_and(|a| self.leftover < (1.0 - gamma) * a.logp.exp())
+    }
+
     /// Shannon entropy in nats of the listed answers, `-sum pi log pi`.
     pub fn entropy(&self) -> f64 {
         self.answers.iter().map(|a| -a.logp.exp() * a.logp).sum()

@@ -3,6 +3,7 @@
 pub mod bon;
 pub mod card;
 pub mod closed_form;
+pub mod complexity;
 pub mod efficiency;
 pub mod eval;
 pub mod exact;

@@ -159,6 +159,19 @@ pub fn run_sft(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress)
 pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
     p.validate()?;
     let bl = Baseline::new(base, task, p.prompts, p.seed, p.threshold)?;
+    run_sft_with(base, task, bl, p, progress, on_eval)
+}
+
+/// [`run_sft_observed`] on given training prompts (`p.prompts` is not used):
+/// the sample-complexity experiment trains on prompts apart from the ones it
+/// evaluates on.
+pub fn run_sft_on(base: &Model, task: &dyn Task, problems: Vec<Problem>, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
+    p.validate()?;
+    let bl = Baseline::from_problems(base, task, problems, p.threshold)?;
+    run_sft_with(base, task, bl, p, progress, on_eval)
+}
+
+fn run_sft_with(base: &Model, task: &dyn Task, bl: Baseline, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
     let total_work = bl.problems.len() + p.steps;
 
     // The best-of-N dataset.

@@ -61,7 +61,7 @@ pub fn controls_html(s: &UiState) -> String {
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"number\" inputmode=\"decimal\" min=\"{min}\" max=\"{max}\" step=\"any\" value=\"{v}\" title=\"{title}\">",
                 p.name
             ),
-            Kind::IntList { .. } => format!(
+            Kind::IntList { .. } | Kind::FloatList { .. } => format!(
                 "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{}\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{v}\" title=\"{title}\">",
                 p.name
             ),

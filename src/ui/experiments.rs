@@ -8,6 +8,7 @@ use super::html::{downloads, para};
 use super::params::UiState;
 use super::results::{Finished, Live, Results};
 use super::view_bon::bon_html;
+use super::view_complexity::complexity_html;
 use super::view_efficiency::efficiency_html;
 use super::view_explore::explore_html;
 use super::view_lora::lora_html;
@@ -27,7 +28,7 @@ pub struct Entry {
     pub placeholder: fn(real: bool) -> &'static str,
 }
 
-pub const EXPERIMENTS: [Entry; 6] = [
+pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
     Entry {
         experiment: Experiment::Explore,
         job: |ui, m| Job::Explore(ui.explore_params(m.max_new_tokens)),
@@ -86,6 +87,15 @@ pub const EXPERIMENTS: [Entry; 6] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to train SFT-Sharpening at several N and RLHF-Sharpening with N = 2 on the same prompts and compare pi(y*) per sample drawn (a few minutes).",
+    },
+    Entry {
+        experiment: Experiment::Complexity,
+        job: |ui, _| Job::Complexity(ui.complexity_params()),
+        view: |r, _| finished(r, Experiment::Complexity, |o, stamp| match o {
+            Outcome::Complexity(x) => Some(complexity_html(x, stamp)),
+            _ => None,
+        }),
+        placeholder: |_| "Press Run to find, for each (eps, delta), the N best-of-N needs (exact), the cheapest SFT-Sharpening run of a grid that gets there, and the theorems' bounds (about a minute with the defaults).",
     },
 ];
 

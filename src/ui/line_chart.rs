@@ -21,6 +21,8 @@ pub struct LineChart {
     pub x_label: String,
     pub y_label: String,
     pub log2_x: bool,
+    /// Log scale on y (positive values; ticks at powers of 2).
+    pub log2_y: bool,
     /// Fixed y range; None = fitted to the data.
     pub y_range: Option<(f64, f64)>,
     pub series: Vec<Series>,
@@ -65,6 +67,10 @@ impl LineChart {
         if !lo.is_finite() {
             return (0.0, 1.0);
         }
+        if self.log2_y {
+            let (lo, hi) = (lo.max(1e-9).log2().floor(), hi.max(1e-9).log2().ceil());
+            return (lo, if hi > lo { hi } else { lo + 1.0 });
+        }
         let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5f64.max(lo.abs() * 0.1) };
         (lo - pad, hi + pad)
     }
@@ -78,7 +84,10 @@ impl LineChart {
             let v = if self.log2_x { x.max(1e-9).log2() } else { x };
             LEFT + (v - x0) / (x1 - x0) * pw
         };
-        let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * PLOT_H;
+        let sy = |y: f64| {
+            let v = if self.log2_y { y.max(1e-9).log2() } else { y };
+            TOP + (1.0 - (v - y0) / (y1 - y0)) * PLOT_H
+        };
         let longest = self.series.iter().map(|s| s.name.chars().count()).max().unwrap_or(0) as f64;
         let cols = if longest * 6.6 + 36.0 <= W / 2.0 { 2 } else { 1 };
         let legend_rows = self.series.len().div_ceil(cols);
@@ -95,7 +104,12 @@ impl LineChart {
         o.push_str(&text(6.0, 20.0, &self.title, "font-size=\"15\" font-weight=\"600\""));
         // Axes, grid and ticks.
         o.push_str("<g stroke=\"#d9d9d9\" stroke-width=\"1\">");
-        let yt = nice_ticks(y0, y1, 5);
+        let yt: Vec<f64> = if self.log2_y {
+            let step = ((y1 - y0) / 6.0).ceil().max(1.0) as i64;
+            (y0 as i64..=y1 as i64).step_by(step as usize).map(|e| 2f64.powi(e as i32)).collect()
+        } else {
+            nice_ticks(y0, y1, 5)
+        };
         for &t in &yt {
             o.push_str(&format!("<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{1:.1}\" y2=\"{1:.1}\"/>", LEFT + pw, sy(t)));
         }
@@ -121,7 +135,7 @@ impl LineChart {
         o.push_str(&format!(
             "<text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
             TOP + PLOT_H / 2.0,
-            esc(&self.y_label)
+            esc(&if self.log2_y { format!("{} (log scale)", self.y_label) } else { self.y_label.clone() })
         ));
         // Series.
         for s in &self.series {

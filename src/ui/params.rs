@@ -46,6 +46,13 @@ pub enum Key {
     SftNs,
     EffSftSteps,
     EffRlhfSteps,
+    CxPrompts,
+    CxEps,
+    CxDelta,
+    Gamma,
+    CxSftNs,
+    CxSftPrompts,
+    CxSteps,
     Temperature,
     TopK,
     TopP,
@@ -68,6 +75,8 @@ pub enum Kind {
     Float { min: f64, max: f64 },
     /// Comma-separated integers, sorted, distinct, at most `len` of them.
     IntList { min: i64, max: i64, len: usize },
+    /// Comma-separated numbers, sorted, distinct, at most `len` of them.
+    FloatList { min: f64, max: f64, len: usize },
     Text { max_len: usize },
 }
 
@@ -84,14 +93,14 @@ pub struct Param {
     pub views: &'static [Experiment],
 }
 
-const ALL_VIEWS: &[Experiment] = &[Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf, Experiment::Theory, Experiment::Efficiency];
+const ALL_VIEWS: &[Experiment] = &Experiment::ALL;
 const SAMPLING_VIEWS: &[Experiment] = &[Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf];
 const TRAIN_VIEWS: &[Experiment] = &[Experiment::Sft, Experiment::Rlhf];
 const REWARDS: &[&str] = &["loglik", "loglik_norm", "majority", "self_verify"];
-const EXPERIMENT_KEYS: [&str; 6] = {
-    let mut k = [""; 6];
+const EXPERIMENT_KEYS: [&str; Experiment::ALL.len()] = {
+    let mut k = [""; Experiment::ALL.len()];
     let mut i = 0;
-    while i < 6 {
+    while i < k.len() {
         k[i] = Experiment::ALL[i].key();
         i += 1;
     }
@@ -130,6 +139,13 @@ pub const PARAMS: &[Param] = &[
     Param { key: Key::SftNs, name: "sft_ns", label: "SFT sample counts N", help: "one SFT-Sharpening run per N", kind: Kind::IntList { min: 1, max: 256, len: 6 }, default: "1,2,4,8,16", views: &[Experiment::Efficiency] },
     Param { key: Key::EffSftSteps, name: "eff_sft_steps", label: "SFT steps", help: "steps of each SFT run", kind: Kind::Int { min: 1, max: 1000 }, default: "100", views: &[Experiment::Efficiency] },
     Param { key: Key::EffRlhfSteps, name: "eff_rlhf_steps", label: "RLHF steps", help: "steps of the RLHF run (N = 2 per pair)", kind: Kind::Int { min: 1, max: 1000 }, default: "150", views: &[Experiment::Efficiency] },
+    Param { key: Key::CxPrompts, name: "cx_prompts", label: "Evaluation prompts", help: "prompts x ~ mu on which (eps, delta)-sharpening is judged (SFT trains on other prompts)", kind: Kind::Int { min: 4, max: 400 }, default: "64", views: &[Experiment::Complexity] },
+    Param { key: Key::CxEps, name: "cx_eps", label: "eps values", help: "share of prompts allowed to stay unsharpened (Def. 3.1), comma-separated", kind: Kind::FloatList { min: 0.01, max: 0.9, len: 8 }, default: "0.05,0.1,0.2,0.3", views: &[Experiment::Complexity] },
+    Param { key: Key::CxDelta, name: "cx_delta", label: "delta values", help: "a prompt is sharpened when pi(y*) >= 1 - delta (Def. 3.1), comma-separated", kind: Kind::FloatList { min: 0.01, max: 0.9, len: 8 }, default: "0.05,0.1,0.2,0.3", views: &[Experiment::Complexity] },
+    Param { key: Key::Gamma, name: "gamma", label: "gamma (Def. F.1)", help: "approximate sharpening: mass on y*_gamma = every answer with pi_base(y) >= (1 - gamma) pi_base(y*); 0 = y* itself", kind: Kind::Float { min: 0.0, max: 0.99 }, default: "0", views: &[Experiment::Complexity] },
+    Param { key: Key::CxSftNs, name: "cx_sft_ns", label: "SFT sample counts N", help: "the SFT grid's samples per prompt", kind: Kind::IntList { min: 1, max: 256, len: 6 }, default: "1,4,16", views: &[Experiment::Complexity] },
+    Param { key: Key::CxSftPrompts, name: "cx_sft_prompts", label: "SFT prompt counts n", help: "the SFT grid's training prompts (apart from the evaluation prompts)", kind: Kind::IntList { min: 1, max: 1000, len: 6 }, default: "16,64,256", views: &[Experiment::Complexity] },
+    Param { key: Key::CxSteps, name: "cx_steps", label: "SFT steps", help: "AdamW steps of each SFT run of the grid", kind: Kind::Int { min: 1, max: 2000 }, default: "200", views: &[Experiment::Complexity] },
     Param { key: Key::Temperature, name: "temperature", label: "Temperature", help: "sampling temperature (0 = greedy)", kind: Kind::Float { min: 0.0, max: 10.0 }, default: "1", views: SAMPLING_VIEWS },
     Param { key: Key::TopK, name: "top_k", label: "Top-k", help: "keep the k most likely tokens (0 = all)", kind: Kind::Int { min: 0, max: 1000 }, default: "0", views: SAMPLING_VIEWS },
     Param { key: Key::TopP, name: "top_p", label: "Top-p", help: "keep the most likely tokens up to this mass (1 = all)", kind: Kind::Float { min: 0.01, max: 1.0 }, default: "1", views: SAMPLING_VIEWS },
@@ -187,37 +203,46 @@ pub fn normalize(p: &Param, raw: &str) -> (String, Option<String>) {
             Ok(v) if v.is_finite() => clamp_msg(p, fmt_f64(v.clamp(min, max)), v < min || v > max, raw),
             _ => reject(&format!("{raw:?} is not a number")),
         },
-        Kind::IntList { min, max, len } => {
-            let mut vals = Vec::new();
-            let mut changed = false;
-            for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                match part.parse::<i64>() {
-                    Ok(v) => {
-                        changed |= v < min || v > max;
-                        vals.push(v.clamp(min, max));
-                    }
-                    Err(_) => changed = true,
-                }
-            }
-            vals.sort_unstable();
-            vals.dedup();
-            if vals.len() > len {
-                vals.truncate(len);
-                changed = true;
-            }
-            if vals.is_empty() {
-                return reject(&format!("{raw:?} holds no whole numbers in {min}..={max}"));
-            }
-            let canon = vals.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let msg = changed.then(|| format!("{}: {raw:?} read as {canon} (each in {min}..={max}, at most {len})", p.label));
-            (canon, msg)
-        }
+        Kind::IntList { min, max, len } => normalize_list(p, raw, (min as f64, max as f64), len, true),
+        Kind::FloatList { min, max, len } => normalize_list(p, raw, (min, max), len, false),
         Kind::Text { max_len } => {
             let clean: String = raw.chars().filter(|c| !c.is_control()).take(max_len).collect();
             let msg = (clean != raw).then(|| format!("{}: shortened or cleaned to {clean:?}", p.label));
             (clean, msg)
         }
     }
+}
+
+/// A comma-separated list, clamped to `range`, sorted, distinct, at most
+/// `len` values; `whole`: integers only.
+fn normalize_list(p: &Param, raw: &str, (min, max): (f64, f64), len: usize, whole: bool) -> (String, Option<String>) {
+    let fmt = |v: f64| if whole { format!("{}", v as i64) } else { fmt_f64(v) };
+    let mut vals: Vec<f64> = Vec::new();
+    let mut changed = false;
+    for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let v = if whole { part.parse::<i64>().ok().map(|v| v as f64) } else { part.parse::<f64>().ok().filter(|v| v.is_finite()) };
+        match v {
+            Some(v) => {
+                changed |= v < min || v > max;
+                vals.push(v.clamp(min, max));
+            }
+            None => changed = true,
+        }
+    }
+    vals.sort_unstable_by(f64::total_cmp);
+    vals.dedup();
+    if vals.len() > len {
+        vals.truncate(len);
+        changed = true;
+    }
+    let (lo, hi, what) = (fmt(min), fmt(max), if whole { "whole numbers" } else { "numbers" });
+    if vals.is_empty() {
+        let why = format!("{raw:?} holds no {what} in {lo}..={hi}");
+        return (p.default.to_string(), Some(format!("{}: {why}; using the default {:?}", p.label, p.default)));
+    }
+    let canon = vals.iter().map(|&v| fmt(v)).collect::<Vec<_>>().join(",");
+    let msg = changed.then(|| format!("{}: {raw:?} read as {canon} (each in {lo}..={hi}, at most {len})", p.label));
+    (canon, msg)
 }
 
 fn clamp_msg(p: &Param, canon: String, clamped: bool, raw: &str) -> (String, Option<String>) {

@@ -20,6 +20,7 @@ pub fn efficiency_html(r: &EfficiencyReport, stamp: &str) -> String {
         x_label: "samples from pi_base".into(),
         y_label: "mean pi(y*) (exact)".into(),
         log2_x: true,
+        log2_y: false,
         y_range: Some((0.0, 1.0)),
         series: vec![
             Series { name: "SFT-Sharpening (points: N = 1, 2, 4...)".into(), points: sft, color: BLUE, dash: None, markers: true },

@@ -41,6 +41,7 @@ pub fn lora_html(r: &LoraReport, eval_samples: usize, stamp: &str) -> String {
         x_label: "training step".into(),
         y_label: "nats per answer token".into(),
         log2_x: false,
+        log2_y: false,
         y_range: None,
         series: vec![Series {
             name: "-log pi(y_BoN|x) per token, batch mean".into(),

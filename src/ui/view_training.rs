@@ -106,6 +106,7 @@ pub fn training_html(v: &TrainingView) -> String {
         x_label: "training step".into(),
         y_label: "probability / share".into(),
         log2_x: false,
+        log2_y: false,
         y_range: Some((0.0, 1.0)),
         series: vec![
             pad(line("pi(y*) mean", v.steps, BLUE, None, |s| Some(s.p_star))),
@@ -131,6 +132,7 @@ pub fn training_html(v: &TrainingView) -> String {
         x_label: "training step".into(),
         y_label: "nats".into(),
         log2_x: false,
+        log2_y: false,
         y_range: None,
         series: vec![
             pad(line("mean log pi_base(y|x) of pi's answers", v.steps, BLUE, None, |s| Some(s.mean_logp_base))),

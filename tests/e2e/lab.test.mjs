@@ -224,6 +224,22 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
   const effWant = cli(["efficiency", "--prompts", "6", "--sft-n", "1,4", "--sft-steps", "5", "--rlhf-steps", "10", "--seed", "5", "--json"]);
   assert.deepEqual(compare(JSON.parse(eff), JSON.parse(effWant), 1e-5).diffs, []);
   await page.screenshot({ path: path.join(SHOTS, "efficiency-1280.png"), fullPage: true });
+  // Sample complexity, small: the page's JSON equals the CLI's.
+  await page.click("#tab-complexity");
+  await page.fill("#ctl-cx_prompts", "8");
+  await page.fill("#ctl-cx_eps", "0.1,0.3");
+  await page.fill("#ctl-cx_delta", "0.1,0.3");
+  await page.fill("#ctl-gamma", "0.1");
+  await page.fill("#ctl-cx_sft_ns", "1,4");
+  await page.fill("#ctl-cx_sft_prompts", "8");
+  await page.fill("#ctl-cx_steps", "5");
+  await page.press("#ctl-cx_steps", "Tab");
+  await run(page, 120_000);
+  const cx = (await download(page, "button[data-what=json]")).bytes.toString();
+  const cxWant = cli(["complexity", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.1,0.3", "--gamma", "0.1", "--sft-n", "1,4", "--sft-prompts", "8", "--sft-steps", "5", "--seed", "5", "--json"]);
+  assert.deepEqual(compare(JSON.parse(cx), JSON.parse(cxWant), 1e-5).diffs, []);
+  assert.match(await page.textContent("#results"), /N needed against delta/);
+  await page.screenshot({ path: path.join(SHOTS, "complexity-1280.png"), fullPage: true });
   await ctx.close();
 });
 

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::tasks;
 
 mod bon;
+mod complexity;
 mod efficiency;
 mod explore;
 mod finish;
@@ -41,6 +42,7 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
         Job::Rlhf { params, watch } => rlhf::run(s, params, &watch, post),
         Job::Theory(p) => theory::run(s, p),
         Job::Efficiency(p) => efficiency::run(s, p, post),
+        Job::Complexity(p) => complexity::run(s, p, post),
         Job::Bench => bench(s, clock),
     }
 }

@@ -58,12 +58,12 @@ impl Args {
     }
 
     /// A comma-separated list of numbers.
-    pub fn list(&self, key: &str, default: &[usize]) -> Result<Vec<usize>, String> {
+    pub fn list<T: FromStr + Clone>(&self, key: &str, default: &[T]) -> Result<Vec<T>, String> {
         match self.str(key) {
             None => Ok(default.to_vec()),
             Some(v) => v
                 .split(',')
-                .map(|x| x.trim().parse().map_err(|_| format!("--{key}: {x:?} is not a whole number")))
+                .map(|x| x.trim().parse().map_err(|_| format!("--{key}: cannot read {x:?} as a {}", kind::<T>())))
                 .collect(),
         }
     }

@@ -25,6 +25,7 @@ COMMANDS
   closed-form  pi_base^(1+1/beta) vs token temperature for one prompt   --prompt P --beta 1
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
+  complexity   samples needed for (eps, delta): best-of-N (exact), SFT (measured), Thm 4.1 / 3.1  --eps 0.05,0.1 --delta 0.05,0.1 [--gamma G]
   train  train a built-in model from a seed        --out DIR --steps 3000
   bench  throughput and model FLOP utilisation     --quick
   gpu-bench  GPU vs CPU: matmul GFLOP/s, batched decoding  --sizes 256,4096 --batches 1,16,64 --shape smollm2-135m|--model F.gguf
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         "closed-form" => commands::closed_form(rest),
         "gap" => commands::gap(rest),
         "efficiency" => commands::efficiency(rest),
+        "complexity" => commands::complexity(rest),
         "train" => commands::train(rest),
         "bench" => bench::run(rest),
         #[cfg(not(target_arch = "wasm32"))]
@@ -71,7 +73,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, train, bench, gpu-bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, complexity, train, bench, gpu-bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

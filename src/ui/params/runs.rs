@@ -5,6 +5,7 @@ use super::{Key, UiState};
 use crate::app::protocol::TheoryParams;
 use crate::reward::Reward;
 use crate::sample::SampleSettings;
+use crate::sharpen::complexity::ComplexityParams;
 use crate::sharpen::efficiency::EfficiencyParams;
 use crate::sharpen::explore::ExploreParams;
 use crate::sharpen::{BonParams, RlhfParams, SftParams};
@@ -12,6 +13,11 @@ use crate::sharpen::{BonParams, RlhfParams, SftParams};
 impl UiState {
     pub fn sampling(&self, max_new_tokens: usize) -> SampleSettings {
         SampleSettings { temperature: self.num(Key::Temperature), top_k: self.num(Key::TopK), top_p: self.num(Key::TopP), max_new_tokens }
+    }
+
+    /// A list parameter's values.
+    fn list<T: std::str::FromStr>(&self, key: Key) -> Vec<T> {
+        self.get(key).split(',').filter_map(|v| v.parse().ok()).collect()
     }
 
     fn rewards(&self) -> Vec<Reward> {
@@ -31,7 +37,7 @@ impl UiState {
     /// Best-of-N parameters: CLI defaults for everything the page does not set.
     pub fn bon_params(&self, max_new_tokens: usize) -> BonParams {
         BonParams {
-            n: self.get(Key::N).split(',').filter_map(|v| v.parse().ok()).collect(),
+            n: self.list(Key::N),
             prompts: self.num(Key::Prompts),
             rewards: self.rewards(),
             sampling: self.sampling(max_new_tokens),
@@ -80,11 +86,25 @@ impl UiState {
     pub fn efficiency_params(&self) -> EfficiencyParams {
         EfficiencyParams {
             prompts: self.num(Key::EffPrompts),
-            sft_n: self.get(Key::SftNs).split(',').filter_map(|v| v.parse().ok()).collect(),
+            sft_n: self.list(Key::SftNs),
             sft_steps: self.num(Key::EffSftSteps),
             rlhf_steps: self.num(Key::EffRlhfSteps),
             beta: self.num(Key::Beta),
             seed: self.seed(),
+        }
+    }
+
+    pub fn complexity_params(&self) -> ComplexityParams {
+        ComplexityParams {
+            prompts: self.num(Key::CxPrompts),
+            eps: self.list(Key::CxEps),
+            delta: self.list(Key::CxDelta),
+            gamma: self.num(Key::Gamma),
+            sft_n: self.list(Key::CxSftNs),
+            sft_prompts: self.list(Key::CxSftPrompts),
+            sft_steps: self.num(Key::CxSteps),
+            seed: self.seed(),
+            ..ComplexityParams::default()
         }
     }
 }

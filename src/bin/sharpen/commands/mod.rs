@@ -4,6 +4,7 @@
 
 mod backend;
 mod bon;
+mod complexity;
 mod exact;
 mod explore;
 mod rlhf;
@@ -13,6 +14,7 @@ mod theory;
 mod train;
 
 pub use bon::bon;
+pub use complexity::complexity;
 pub use exact::exact;
 pub use explore::explore;
 pub use rlhf::rlhf;
