@@ -199,3 +199,42 @@ fn explorer_token_scores_add_up_to_each_samples_log_likelihood() {
         assert_eq!(text, s.text);
     }
 }
+
+/// Approximate sharpening (Def. F.1): with `gamma`, the sharpened share of
+/// SFT-Sharpening counts `pi(y*_gamma)`, here recomputed from a finer
+/// enumeration of the model being trained; at `gamma = 0` it is Def. 3.1's.
+#[test]
+fn the_sharpened_share_counts_y_star_gamma() {
+    use sharpening_lab::sharpen::run_sft_observed;
+    let model = builtin::load("add").unwrap();
+    let task = by_name("add").unwrap();
+    let problems = choose_problems(task.as_ref(), 16, 4);
+    let ids: Vec<Vec<u32>> = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt).unwrap()).collect();
+    let base = enumerate(&model.llama, &ids, model.tok.eos, 4, 1e-4).unwrap();
+    let mut shares = Vec::new();
+    for gamma in [0.0, 0.7] {
+        let p = SftParams { prompts: 16, n: 2, steps: 10, eval_every: 5, delta: 0.4, gamma, seed: 4, ..Default::default() };
+        let mut checked = 0;
+        run_sft_observed(&model, task.as_ref(), &p, &mut |_, _| true, &mut |m, cur| {
+            let now = enumerate(cur, &ids, model.tok.eos, 4, 1e-7).unwrap();
+            let mass: Vec<f64> = base
+                .iter()
+                .zip(&now)
+                .map(|(b, d)| {
+                    let top = b.answers[0].logp.exp();
+                    b.answers.iter().filter(|a| a.logp.exp() >= (1.0 - gamma) * top).map(|a| d.prob(&a.tokens)).sum()
+                })
+                .collect();
+            let want = mass.iter().filter(|&&x| x >= 0.6).count() as f64 / mass.len() as f64;
+            assert!((m.sharpened - want).abs() < 1e-12, "gamma {gamma}, step {}: {} vs {want}", m.step, m.sharpened);
+            shares.push((gamma, m.step, m.sharpened));
+            checked += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(checked, 3);
+    }
+    let at = |g: f64, s: usize| shares.iter().find(|x| x.0 == g && x.1 == s).unwrap().2;
+    assert!((0..=10).step_by(5).all(|s| at(0.7, s) >= at(0.0, s)), "a larger target set is never less sharpened: {shares:?}");
+    assert!((0..=10).step_by(5).any(|s| at(0.7, s) > at(0.0, s)), "gamma 0.7 changes some share: {shares:?}");
+}

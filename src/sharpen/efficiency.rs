@@ -22,12 +22,15 @@ pub struct EfficiencyParams {
     pub sft_steps: usize,
     pub rlhf_steps: usize,
     pub beta: f64,
+    /// `gamma` of Def. F.1 for the sharpened share (0 = `y*`).
+    #[serde(default)]
+    pub gamma: f64,
     pub seed: u64,
 }
 
 impl Default for EfficiencyParams {
     fn default() -> Self {
-        Self { prompts: 32, sft_n: vec![1, 2, 4, 8, 16], sft_steps: 100, rlhf_steps: 150, beta: 1.0, seed: 0 }
+        Self { prompts: 32, sft_n: vec![1, 2, 4, 8, 16], sft_steps: 100, rlhf_steps: 150, beta: 1.0, gamma: 0.0, seed: 0 }
     }
 }
 
@@ -50,6 +53,9 @@ pub struct SftPoint {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EfficiencyReport {
     pub prompts: usize,
+    /// `gamma` of the sharpened share (Def. F.1; 0 = Def. 3.1 on `y*`).
+    #[serde(default)]
+    pub gamma: f64,
     pub c_cov: f64,
     /// Base model's mean `pi(y*)` (the starting point of every curve).
     pub p_star_base: f64,
@@ -67,7 +73,7 @@ pub fn run_efficiency(base: &Model, task: &dyn Task, p: &EfficiencyParams, progr
     let mut done = 0usize;
     let mut sft = Vec::new();
     for &n in &p.sft_n {
-        let sp = SftParams { prompts: p.prompts, n, steps: p.sft_steps, eval_every: p.sft_steps.max(1), seed: p.seed, ..SftParams::default() };
+        let sp = SftParams { prompts: p.prompts, n, steps: p.sft_steps, eval_every: p.sft_steps.max(1), gamma: p.gamma, seed: p.seed, ..SftParams::default() };
         let r = run_sft_observed(base, task, &sp, &mut |d, t| progress(done + d.saturating_sub(t - sp.steps), total), &mut |_, _| Ok(()))?;
         done += p.sft_steps;
         let last = r.report.steps.last().expect("step 0 is always evaluated");
@@ -76,12 +82,12 @@ pub fn run_efficiency(base: &Model, task: &dyn Task, p: &EfficiencyParams, progr
             point: EfficiencyPoint { samples: p.prompts * n, p_star: last.p_star, sharpened: last.sharpened, accuracy: last.accuracy },
         });
     }
-    let rp = RlhfParams { prompts: p.prompts, beta: p.beta, steps: p.rlhf_steps, seed: p.seed, ..RlhfParams::default() };
+    let rp = RlhfParams { prompts: p.prompts, beta: p.beta, steps: p.rlhf_steps, gamma: p.gamma, seed: p.seed, ..RlhfParams::default() };
     let mut rlhf = Vec::new();
     let r = run_rlhf_observed(base, task, &rp, &mut |d, _| progress(done + d, total), &mut |s, _| {
         rlhf.push(EfficiencyPoint { samples: s.samples_drawn, p_star: s.metrics.p_star, sharpened: s.metrics.sharpened, accuracy: s.metrics.accuracy });
         Ok(())
     })?;
     progress(total, total);
-    Ok(EfficiencyReport { prompts: r.prompts, c_cov: r.c_cov, p_star_base: rlhf.first().map_or(f64::NAN, |x| x.p_star), sft, rlhf })
+    Ok(EfficiencyReport { prompts: r.prompts, gamma: p.gamma, c_cov: r.c_cov, p_star_base: rlhf.first().map_or(f64::NAN, |x| x.p_star), sft, rlhf })
 }

@@ -66,7 +66,7 @@ impl Default for LoraParams {
 impl LoraParams {
     pub fn validate(&self) -> Result<()> {
         self.sampling.validate()?;
-        check_training(self.lr, self.clip, 0.5, 1)?;
+        check_training(self.lr, self.clip, 0.5, 0.0, 1)?;
         let checks = [
             (self.prompts == 0 || self.prompts > 10_000, "prompts must be in 1..=10000"),
             (self.n == 0 || self.n > 256, "samples per prompt must be in 1..=256"),

@@ -30,7 +30,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
 use super::bon::Progress;
-use super::eval::{evaluate, Baseline, StepMetrics, WrongMode};
+use super::eval::{evaluate, Baseline, StepMetrics, Target, WrongMode};
 use super::metrics::coverage;
 use super::train_step::{check_training, cosine_lr, seq_logprobs, step, Example};
 use crate::error::{param_err, Error, Result};
@@ -56,6 +56,10 @@ pub struct RlhfParams {
     pub alpha: f64,
     pub clip: f64,
     pub delta: f64,
+    /// `gamma` of Def. F.1: the sharpened share counts the mass on
+    /// `y*_gamma` (0 = on `y*`).
+    #[serde(default)]
+    pub gamma: f64,
     pub eval_every: usize,
     pub sampling: SampleSettings,
     pub threshold: f64,
@@ -74,6 +78,7 @@ impl Default for RlhfParams {
             alpha: 0.0,
             clip: 1.0,
             delta: 0.1,
+            gamma: 0.0,
             eval_every: 10,
             sampling: SampleSettings::default(),
             threshold: 1e-4,
@@ -97,7 +102,7 @@ impl RlhfParams {
                 return param_err(msg);
             }
         }
-        check_training(self.lr, self.clip, self.delta, self.eval_every)
+        check_training(self.lr, self.clip, self.delta, self.gamma, self.eval_every)
     }
 }
 
@@ -186,7 +191,7 @@ pub fn run_rlhf_observed(base: &Model, task: &dyn Task, p: &RlhfParams, progress
     let vars = tr.sorted_vars();
     let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: p.lr, weight_decay: 0.0, ..Default::default() })?;
     let eval = |s: usize, loss: Option<f64>, drawn: usize, drawn_policy: usize| -> Result<(RlhfStep, Vec<f64>)> {
-        let e = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, s, loss, Some(p.beta))?;
+        let e = evaluate(base, &tr.view, task, &bl, p.threshold, Target { delta: p.delta, gamma: p.gamma }, s, loss, Some(p.beta))?;
         let kl = e.kl_closed_form.unwrap_or(f64::NAN);
         Ok((RlhfStep { metrics: e.metrics, kl_to_closed_form: kl, samples_drawn: drawn, samples_policy: drawn_policy }, e.p_star))
     };

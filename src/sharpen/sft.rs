@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bon::Progress;
 pub use super::eval::{StepMetrics, WrongMode};
-use super::eval::{evaluate, Baseline};
+use super::eval::{evaluate, Baseline, Target};
 use super::metrics::mean;
 use super::train_step::{check_training, cosine_lr, nll_loss, step_at, Batches, Example};
 use crate::error::{param_err, Error, Result};
@@ -42,6 +42,10 @@ pub struct SftParams {
     pub weight_decay: f64,
     /// `delta` of Def. 3.1 for the sharpened share.
     pub delta: f64,
+    /// `gamma` of Def. F.1: the sharpened share counts the mass on
+    /// `y*_gamma` (0 = on `y*`).
+    #[serde(default)]
+    pub gamma: f64,
     pub eval_every: usize,
     pub sampling: SampleSettings,
     pub threshold: f64,
@@ -60,6 +64,7 @@ impl Default for SftParams {
             clip: 1.0,
             weight_decay: 0.0,
             delta: 0.1,
+            gamma: 0.0,
             eval_every: 10,
             sampling: SampleSettings::default(),
             threshold: 1e-4,
@@ -83,7 +88,7 @@ impl SftParams {
                 return param_err(msg);
             }
         }
-        check_training(self.lr, self.clip, self.delta, self.eval_every)
+        check_training(self.lr, self.clip, self.delta, self.gamma, self.eval_every)
     }
 }
 
@@ -196,7 +201,7 @@ fn run_sft_with(base: &Model, task: &dyn Task, bl: Baseline, p: &SftParams, prog
     let vars = tr.sorted_vars();
     let params = ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() };
     let mut opt = AdamW::new(vars.clone(), params)?;
-    let first = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, 0, None, None)?;
+    let first = evaluate(base, &tr.view, task, &bl, p.threshold, Target { delta: p.delta, gamma: p.gamma }, 0, None, None)?;
     on_eval(&first.metrics, &tr.view)?;
     let mut last_p = first.p_star;
     let mut steps = vec![first.metrics];
@@ -210,7 +215,7 @@ fn run_sft_with(base: &Model, task: &dyn Task, bl: Baseline, p: &SftParams, prog
         let loss = nll_loss(&tr.train, &batch)?;
         let (l, _) = step_at(s, &mut opt, &vars, &loss, p.clip)?;
         if s % p.eval_every == 0 || s == p.steps {
-            let e = evaluate(base, &tr.view, task, &bl, p.threshold, p.delta, s, Some(l), None)?;
+            let e = evaluate(base, &tr.view, task, &bl, p.threshold, Target { delta: p.delta, gamma: p.gamma }, s, Some(l), None)?;
             on_eval(&e.metrics, &tr.view)?;
             last_p = e.p_star;
             steps.push(e.metrics);

@@ -17,12 +17,13 @@ pub struct Example {
 }
 
 /// The checks every sharpening run's optimiser settings share.
-pub fn check_training(lr: f64, clip: f64, delta: f64, eval_every: usize) -> Result<()> {
+pub fn check_training(lr: f64, clip: f64, delta: f64, gamma: f64, eval_every: usize) -> Result<()> {
     let checks = [
         (eval_every == 0, "eval-every must be at least 1"),
         (!(lr.is_finite() && lr > 0.0 && lr <= 1.0), "learning rate must be in (0, 1]"),
         (!(clip.is_finite() && clip >= 0.0), "clip must be a number >= 0"),
         (!(delta > 0.0 && delta < 1.0), "delta must be in (0, 1)"),
+        (!(gamma.is_finite() && (0.0..1.0).contains(&gamma)), "gamma must be in [0, 1)"),
     ];
     match checks.into_iter().find(|c| c.0) {
         Some((_, msg)) => Err(Error::Param(msg.into())),

@@ -16,6 +16,7 @@ use super::view_theory::theory_html;
 use super::view_training::{rlhf_summary, training_html, uncertified_note, TrainingView};
 use crate::app::protocol::{Job, ModelInfo, Outcome};
 use crate::app::Experiment;
+use crate::sharpen::eval::Target;
 
 pub struct Entry {
     pub experiment: Experiment,
@@ -108,8 +109,8 @@ pub fn entry(e: Experiment) -> &'static Entry {
 /// when the result comes at the end.
 pub fn live_for(job: &Job, m: &ModelInfo) -> Option<Live> {
     match job {
-        Job::Sft { params, .. } if !m.real => Some(Live::new(params.steps)),
-        Job::Rlhf { params, .. } => Some(Live::new(params.steps)),
+        Job::Sft { params, .. } if !m.real => Some(Live::new(params.steps, Target { delta: params.delta, gamma: params.gamma })),
+        Job::Rlhf { params, .. } => Some(Live::new(params.steps, Target { delta: params.delta, gamma: params.gamma })),
         _ => None,
     }
 }
@@ -145,6 +146,7 @@ pub fn training_view<'a>(r: &'a Results, e: Experiment, stamp: &'a str) -> Optio
         watched: &live.watched,
         shown: live.shown,
         total_steps: live.total_steps,
+        target: live.target,
         summary,
         wrong_mode,
         stamp: f.map_or(stamp, |f| f.exports.stamp.as_str()),

@@ -2,6 +2,7 @@
 //! each finished run's outcome with its exports, and the training runs as
 //! they stream in.
 
+use crate::sharpen::eval::Target;
 use std::collections::BTreeMap;
 
 use crate::app::protocol::{Exports, FromWorker, Outcome, Watched};
@@ -23,12 +24,14 @@ pub struct Live {
     /// Which evaluation the morph chart shows.
     pub shown: usize,
     pub total_steps: usize,
+    /// What the sharpened share counts.
+    pub target: Target,
     pub cancelled: bool,
 }
 
 impl Live {
-    pub fn new(total_steps: usize) -> Self {
-        Self { steps: vec![], kl_closed_form: vec![], watched: vec![], shown: 0, total_steps, cancelled: false }
+    pub fn new(total_steps: usize, target: Target) -> Self {
+        Self { steps: vec![], kl_closed_form: vec![], watched: vec![], shown: 0, total_steps, target, cancelled: false }
     }
 }
 

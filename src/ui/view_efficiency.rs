@@ -46,6 +46,7 @@ pub fn efficiency_html(r: &EfficiencyReport, stamp: &str) -> String {
     if let Some(last) = r.rlhf.last() {
         rows.push(vec!["RLHF, N = 2 (end)".into(), last.samples.to_string(), num3(Some(last.p_star)), num3(Some(last.sharpened)), num3(Some(last.accuracy))]);
     }
-    o.push_str(&table("Final metrics (exact)", &["method", "samples", "pi(y*)", "sharpened", "accuracy"], &rows));
+    let target = crate::sharpen::eval::Target { delta: crate::sharpen::SftParams::default().delta, gamma: r.gamma };
+    o.push_str(&table(&format!("Final metrics (exact); {}", target.meaning()), &["method", "samples", "pi(y*)", "sharpened", "accuracy"], &rows));
     o
 }

@@ -4,6 +4,7 @@
 //! current step (for RLHF beside the closed-form optimum), and the prompts
 //! where sharpening amplified a wrong mode.
 
+use crate::sharpen::eval::Target;
 use super::bar_chart::{answer_row, BarChart};
 use super::html::{cell, figure, num3, para, table};
 use super::line_chart::{LineChart, Series};
@@ -24,6 +25,8 @@ pub struct TrainingView<'a> {
     pub watched: &'a [Watched],
     pub shown: usize,
     pub total_steps: usize,
+    /// What the sharpened share counts (Def. 3.1, or F.1 with gamma).
+    pub target: Target,
     /// A sentence about the finished run (None while it runs).
     pub summary: Option<String>,
     /// The finished run's wrong-mode prompts.
@@ -112,7 +115,7 @@ pub fn training_html(v: &TrainingView) -> String {
             pad(line("pi(y*) mean", v.steps, BLUE, None, |s| Some(s.p_star))),
             line("accuracy (P[sample correct])", v.steps, GREEN, None, |s| Some(s.accuracy)),
             line("accuracy on marked prompts", v.steps, ORANGE, Some("6 4"), |s| s.accuracy_marked),
-            line("sharpened share (Def. 3.1)", v.steps, PURPLE, Some("2 3"), |s| Some(s.sharpened)),
+            line(if v.target.gamma > 0.0 { "sharpened share, y*_gamma (Def. F.1)" } else { "sharpened share (Def. 3.1)" }, v.steps, PURPLE, Some("2 3"), |s| Some(s.sharpened)),
             line("pi(y*) where y* is wrong", v.steps, VERMILLION, Some("8 3 2 3"), |s| s.p_star_wrong),
         ],
         stamp: v.stamp.into(),
@@ -120,11 +123,15 @@ pub fn training_html(v: &TrainingView) -> String {
     o.push_str(&figure(
         PROB_CHART,
         &probs.render(),
-        if v.kl_closed_form.is_empty() {
-            "Exact means over the training prompts: pi(y*) rises towards 1 as the model sharpens; accuracy follows it where y* is right and falls on marked prompts, where y* is a systematic error."
-        } else {
-            "Exact means over the prompt set: pi(y*) rises towards its value under the closed form pi_base^(1+1/beta) (all the way to 1 only as beta -> 0); accuracy follows where y* is right and falls on marked prompts."
-        },
+        &format!(
+            "{} {}.",
+            if v.kl_closed_form.is_empty() {
+                "Exact means over the training prompts: pi(y*) rises towards 1 as the model sharpens; accuracy follows it where y* is right and falls on marked prompts, where y* is a systematic error;"
+            } else {
+                "Exact means over the prompt set: pi(y*) rises towards its value under the closed form pi_base^(1+1/beta) (all the way to 1 only as beta -> 0); accuracy follows where y* is right and falls on marked prompts;"
+            },
+            v.target.meaning()
+        ),
     ));
     let nats = LineChart {
         id: NATS_CHART.into(),

@@ -56,6 +56,7 @@ impl UiState {
             batch: self.num(Key::Batch),
             eval_every: self.num(Key::EvalEvery),
             delta: self.num(Key::Delta),
+            gamma: self.num(Key::Gamma),
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
             ..SftParams::default()
@@ -72,6 +73,7 @@ impl UiState {
             online: self.get(Key::Mode) == "online",
             alpha: self.num(Key::Alpha),
             delta: self.num(Key::Delta),
+            gamma: self.num(Key::Gamma),
             eval_every: self.num(Key::EvalEvery),
             sampling: self.sampling(max_new_tokens),
             seed: self.seed(),
@@ -90,6 +92,7 @@ impl UiState {
             sft_steps: self.num(Key::EffSftSteps),
             rlhf_steps: self.num(Key::EffRlhfSteps),
             beta: self.num(Key::Beta),
+            gamma: self.num(Key::Gamma),
             seed: self.seed(),
         }
     }

@@ -1,6 +1,7 @@
 //! `sharpen rlhf`: RLHF-Sharpening (Eq. 8, offline; Alg. 1, online) with the
 //! exact per-step metrics of `sft` plus the distance to the closed form.
 
+use sharpening_lab::sharpen::eval::Target;
 use sharpening_lab::sharpen::{run_rlhf, RlhfParams};
 
 use super::{fail, print_json, progress_printer, sampling, task_and_model};
@@ -21,6 +22,7 @@ pub fn rlhf(raw: &[String]) -> Result<(), String> {
         alpha: a.get("alpha", d.alpha)?,
         clip: a.get("clip", d.clip)?,
         delta: a.get("delta", d.delta)?,
+        gamma: a.get("gamma", d.gamma)?,
         eval_every: a.get("eval-every", d.eval_every)?,
         sampling: sampling(&a, task.as_ref())?,
         threshold: a.get("threshold", d.threshold)?,
@@ -72,6 +74,7 @@ pub fn rlhf(raw: &[String]) -> Result<(), String> {
         "all metrics exact over the listed answers (unlisted mass of the base model <= {:.1e}; expectations, entropy and KLs are sums over the listed mass); KL in nats; samples = draws so far",
         r.max_leftover
     );
+    println!("{}", Target { delta: p.delta, gamma: p.gamma }.meaning());
     super::sft::warn_uncertified(r.uncertified_prompts);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `sharpen sft`: SFT-Sharpening with per-step exact metrics.
 
+use sharpening_lab::sharpen::eval::Target;
 use std::time::Instant;
 
 use sharpening_lab::model::Model;
@@ -29,6 +30,7 @@ pub fn sft(raw: &[String]) -> Result<(), String> {
         clip: a.get("clip", d.clip)?,
         weight_decay: a.get("weight-decay", d.weight_decay)?,
         delta: a.get("delta", d.delta)?,
+        gamma: a.get("gamma", d.gamma)?,
         eval_every: a.get("eval-every", d.eval_every)?,
         sampling: sampling(&a, task.as_ref())?,
         threshold: a.get("threshold", d.threshold)?,
@@ -62,7 +64,7 @@ pub fn sft(raw: &[String]) -> Result<(), String> {
         ]);
     }
     t.print();
-    println!("sharpened = share of prompts with pi(y*) >= 1 - delta, delta = {} (Def. 3.1); entropy and KL in nats", p.delta);
+    println!("{}; entropy and KL in nats", Target { delta: p.delta, gamma: p.gamma }.meaning());
     warn_uncertified(r.uncertified_prompts);
     Ok(())
 }

@@ -76,6 +76,7 @@ pub fn efficiency(raw: &[String]) -> Result<(), String> {
         sft_steps: a.get("sft-steps", d.sft_steps)?,
         rlhf_steps: a.get("rlhf-steps", d.rlhf_steps)?,
         beta: a.get("beta", d.beta)?,
+        gamma: a.get("gamma", d.gamma)?,
         seed: a.get("seed", d.seed)?,
     };
     let json = a.flag("json");
@@ -96,5 +97,6 @@ pub fn efficiency(raw: &[String]) -> Result<(), String> {
     }
     t.print();
     println!("SFT rows: after {} steps on the best-of-N answers; RLHF rows: offline Eq. 8 pairs, beta {}, every evaluation (exact metrics)", p.sft_steps, p.beta);
+    println!("{}", sharpening_lab::sharpen::eval::Target { delta: sharpening_lab::sharpen::SftParams::default().delta, gamma: p.gamma }.meaning());
     Ok(())
 }
