@@ -110,7 +110,7 @@ fn views_render_real_reports() {
     use sharpening_lab::app::protocol::{FromWorker, Job, Outcome};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
-    use sharpening_lab::ui::{view_bon, view_complexity, view_efficiency, view_explore, view_training, view_theory};
+    use sharpening_lab::ui::{view_bon, view_complexity, view_margin, view_efficiency, view_explore, view_training, view_theory};
     let f = sharpening_lab::builtin::files("add").unwrap();
     let s = session::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
     let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
@@ -183,6 +183,13 @@ fn views_render_real_reports() {
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("against delta") && html.contains("against eps") && html.contains("Thm 4.1") && html.contains("(log scale)"));
     assert!(html.contains("best-of-N (exact)") && html.contains("(measured)") && html.contains("(bound)"));
+    let (ui, _) = UiState::from_hash("#view=margin&margin_prompts=8&margin_betas=0.1,1&margin_train_betas=1&margin_steps=2");
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Margin(ui.margin_params()), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Margin(report) = *outcome else { panic!() };
+    let html = view_margin::margin_html(&report, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("The closed form against beta") && html.contains("Margin against the beta it needs") && html.contains("Why beta = 1 sharpens"));
+    assert!(html.contains("RLHF-Sharpening trained") && !html.contains("NaN"));
 }
 
 #[test]

@@ -144,3 +144,31 @@ fn the_pages_loading_rules() {
     let e = session::load_named("picked", named(false), session::real_task("add", None).unwrap(), "files").err().unwrap().to_string();
     assert!(e.contains("missing: tokenizer.json"), "{e}");
 }
+
+#[test]
+fn complexity_export_equals_the_cli() {
+    let s = session("add");
+    let (ui, msgs) = UiState::from_hash("#view=complexity&cx_prompts=8&cx_eps=0.1,0.3&cx_delta=0.2&gamma=0.1&cx_sft_ns=2&cx_sft_prompts=4,8&cx_steps=5&seed=2");
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let exports = exports_of(jobs::run_on_cpu(&s, Job::Complexity(ui.complexity_params()), &mut |_| {}, &|| 0.0));
+    assert_eq!(exports.json, cli(&["complexity", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.2", "--gamma", "0.1", "--sft-n", "2", "--sft-prompts", "4,8", "--sft-steps", "5", "--seed", "2", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
+    assert_eq!(v["exact"], true);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    for k in ["c_cov", "per_prompt", "rows", "version", "model_sha256", "seed", "params"] {
+        assert!(!v[k].is_null(), "{k} missing");
+    }
+}
+
+#[test]
+fn margin_export_equals_the_cli() {
+    let s = session("add");
+    let (ui, msgs) = UiState::from_hash("#view=margin&margin_prompts=10&delta=0.2&margin_eps=0.3&margin_betas=0.1,1,3&margin_train_betas=0.5&margin_steps=4&seed=1");
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let exports = exports_of(jobs::run_on_cpu(&s, Job::Margin(ui.margin_params()), &mut |_| {}, &|| 0.0));
+    assert_eq!(exports.json, cli(&["margin", "--prompts", "10", "--delta", "0.2", "--eps", "0.3", "--betas", "0.1,1,3", "--train-betas", "0.5", "--rlhf-steps", "4", "--seed", "1", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
+    assert_eq!(v["exact"], true);
+    assert_eq!(v["sweep"].as_array().unwrap().len(), 3);
+    assert_eq!(v["trained"].as_array().unwrap().len(), 1);
+}

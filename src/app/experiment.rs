@@ -12,6 +12,7 @@ use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
 use crate::sharpen::explore::{ExploreParams, ExploreReport};
 use crate::sharpen::gap::GapReport;
 use crate::sharpen::lora_sft::LoraReport;
+use crate::sharpen::margin::{MarginParams, MarginReport};
 use crate::sharpen::{BonParams, BonReport, RlhfParams, RlhfReport, SftParams, SftReport};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -24,11 +25,20 @@ pub enum Experiment {
     Theory,
     Efficiency,
     Complexity,
+    Margin,
 }
 
 impl Experiment {
-    pub const ALL: [Experiment; 7] =
-        [Experiment::Explore, Experiment::Bon, Experiment::Sft, Experiment::Rlhf, Experiment::Theory, Experiment::Efficiency, Experiment::Complexity];
+    pub const ALL: [Experiment; 8] = [
+        Experiment::Explore,
+        Experiment::Bon,
+        Experiment::Sft,
+        Experiment::Rlhf,
+        Experiment::Theory,
+        Experiment::Efficiency,
+        Experiment::Complexity,
+        Experiment::Margin,
+    ];
 
     /// The URL key, also the `sharpen` subcommand whose `--json` the export equals.
     pub const fn key(self) -> &'static str {
@@ -40,6 +50,7 @@ impl Experiment {
             Experiment::Theory => "theory",
             Experiment::Efficiency => "efficiency",
             Experiment::Complexity => "complexity",
+            Experiment::Margin => "margin",
         }
     }
 
@@ -52,6 +63,7 @@ impl Experiment {
             Experiment::Theory => "Closed form & gap",
             Experiment::Efficiency => "Sample efficiency",
             Experiment::Complexity => "Sample complexity",
+            Experiment::Margin => "Coverage vs margin",
         }
     }
 
@@ -67,6 +79,7 @@ impl Experiment {
             Experiment::Theory => Some("the closed form and the generation-verification gap"),
             Experiment::Efficiency => Some("the sample-efficiency comparison"),
             Experiment::Complexity => Some("the sample-complexity experiment"),
+            Experiment::Margin => Some("the coverage-vs-margin experiment"),
             Experiment::Explore | Experiment::Bon | Experiment::Sft => None,
         }
     }
@@ -89,6 +102,8 @@ pub enum Job {
     Efficiency(EfficiencyParams),
     /// Samples needed for `(eps, delta)`: best-of-N, SFT, Thm 4.1 and 3.1.
     Complexity(ComplexityParams),
+    /// The closed form over beta against each prompt's margin.
+    Margin(MarginParams),
     /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
     Bench,
 }
@@ -104,6 +119,7 @@ impl Job {
             Job::Theory(_) => Experiment::Theory,
             Job::Efficiency(_) => Experiment::Efficiency,
             Job::Complexity(_) => Experiment::Complexity,
+            Job::Margin(_) => Experiment::Margin,
             Job::Bench => return None,
         })
     }
@@ -133,6 +149,7 @@ pub enum Outcome {
     Theory { closed: ClosedFormReport, gap: GapReport },
     Efficiency(EfficiencyReport),
     Complexity(ComplexityReport),
+    Margin(MarginReport),
 }
 
 impl Outcome {
@@ -145,6 +162,7 @@ impl Outcome {
             Outcome::Theory { .. } => Experiment::Theory,
             Outcome::Efficiency(_) => Experiment::Efficiency,
             Outcome::Complexity(_) => Experiment::Complexity,
+            Outcome::Margin(_) => Experiment::Margin,
         }
     }
 }

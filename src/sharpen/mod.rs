@@ -9,6 +9,7 @@ pub mod eval;
 pub mod exact;
 pub mod gap;
 pub mod lora_sft;
+pub mod margin;
 pub mod metrics;
 pub mod rlhf;
 pub mod sft;

@@ -12,6 +12,7 @@ use super::view_complexity::complexity_html;
 use super::view_efficiency::efficiency_html;
 use super::view_explore::explore_html;
 use super::view_lora::lora_html;
+use super::view_margin::margin_html;
 use super::view_theory::theory_html;
 use super::view_training::{rlhf_summary, training_html, uncertified_note, TrainingView};
 use crate::app::protocol::{Job, ModelInfo, Outcome};
@@ -97,6 +98,15 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to find, for each (eps, delta), the N best-of-N needs (exact), the cheapest SFT-Sharpening run of a grid that gets there, and the theorems' bounds (about a minute with the defaults).",
+    },
+    Entry {
+        experiment: Experiment::Margin,
+        job: |ui, _| Job::Margin(ui.margin_params()),
+        view: |r, _| finished(r, Experiment::Margin, |o, stamp| match o {
+            Outcome::Margin(x) => Some(margin_html(x, stamp)),
+            _ => None,
+        }),
+        placeholder: |_| "Press Run to sweep the closed form pi_base^(1+1/beta) over beta, see each prompt's margin against the beta it needs, and train RLHF-Sharpening at a few beta beside it (about a minute with the defaults; RLHF steps 0 = the closed form only, instant).",
     },
 ];
 

@@ -4,6 +4,9 @@
 
 use super::svg::{esc, fmt_num, footer, nice_ticks, open, text};
 
+/// A series' `dash` for a scatter plot: markers, no line.
+pub const MARKERS_ONLY: &str = "markers only";
+
 #[derive(Clone, Debug)]
 pub struct Series {
     pub name: String,
@@ -139,6 +142,7 @@ impl LineChart {
         ));
         // Series.
         for s in &self.series {
+            let scatter = s.dash == Some(MARKERS_ONLY);
             let dash = s.dash.map_or(String::new(), |d| format!(" stroke-dasharray=\"{d}\""));
             let mut path = String::new();
             let mut pen_down = false;
@@ -150,13 +154,15 @@ impl LineChart {
                 path.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, sx(p.0), sy(p.1)));
                 pen_down = true;
             }
-            o.push_str(&format!(
-                "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{dash}><title>{}</title></path>",
-                path.trim_end(),
-                s.color,
-                esc(&s.name)
-            ));
-            if s.markers {
+            if !scatter {
+                o.push_str(&format!(
+                    "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{dash}><title>{}</title></path>",
+                    path.trim_end(),
+                    s.color,
+                    esc(&s.name)
+                ));
+            }
+            if s.markers || scatter {
                 for p in s.points.iter().filter(|p| finite(p)) {
                     o.push_str(&format!(
                         "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"><title>{}: {} at {}</title></circle>",
@@ -169,8 +175,12 @@ impl LineChart {
         for (i, s) in self.series.iter().enumerate() {
             let x = 6.0 + (i % cols) as f64 * (W / 2.0);
             let y = legend_top + (i / cols) as f64 * 18.0;
-            let dash = s.dash.map_or(String::new(), |d| format!(" stroke-dasharray=\"{d}\""));
-            o.push_str(&format!("<line x1=\"{x}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"2\"{dash}/>", x + 22.0, s.color));
+            if s.dash == Some(MARKERS_ONLY) {
+                o.push_str(&format!("<circle cx=\"{}\" cy=\"{y}\" r=\"3\" fill=\"{}\"/>", x + 11.0, s.color));
+            } else {
+                let dash = s.dash.map_or(String::new(), |d| format!(" stroke-dasharray=\"{d}\""));
+                o.push_str(&format!("<line x1=\"{x}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"2\"{dash}/>", x + 22.0, s.color));
+            }
             o.push_str(&text(x + 28.0, y + 4.0, &s.name, "font-size=\"12\""));
         }
         o.push_str(&foot);

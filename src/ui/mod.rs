@@ -20,5 +20,6 @@ pub mod view_complexity;
 pub mod view_efficiency;
 pub mod view_explore;
 pub mod view_lora;
+pub mod view_margin;
 pub mod view_theory;
 pub mod view_training;

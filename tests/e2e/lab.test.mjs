@@ -240,6 +240,19 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
   assert.deepEqual(compare(JSON.parse(cx), JSON.parse(cxWant), 1e-5).diffs, []);
   assert.match(await page.textContent("#results"), /N needed against delta/);
   await page.screenshot({ path: path.join(SHOTS, "complexity-1280.png"), fullPage: true });
+  // Coverage vs margin, small.
+  await page.click("#tab-margin");
+  await page.fill("#ctl-margin_prompts", "12");
+  await page.fill("#ctl-margin_betas", "0.05,0.2,1,3");
+  await page.fill("#ctl-margin_train_betas", "1");
+  await page.fill("#ctl-margin_steps", "5");
+  await page.press("#ctl-margin_steps", "Tab");
+  await run(page, 120_000);
+  const mg = (await download(page, "button[data-what=json]")).bytes.toString();
+  const mgWant = cli(["margin", "--prompts", "12", "--betas", "0.05,0.2,1,3", "--train-betas", "1", "--rlhf-steps", "5", "--seed", "5", "--json"]);
+  assert.deepEqual(compare(JSON.parse(mg), JSON.parse(mgWant), 1e-5).diffs, []);
+  assert.match(await page.textContent("#results"), /Why beta = 1 sharpens \d+ of 12 prompts/);
+  await page.screenshot({ path: path.join(SHOTS, "margin-1280.png"), fullPage: true });
   await ctx.close();
 });
 

@@ -16,6 +16,7 @@ mod efficiency;
 mod explore;
 mod finish;
 mod lora;
+mod margin;
 mod rlhf;
 mod sft;
 mod theory;
@@ -43,6 +44,7 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
         Job::Theory(p) => theory::run(s, p),
         Job::Efficiency(p) => efficiency::run(s, p, post),
         Job::Complexity(p) => complexity::run(s, p, post),
+        Job::Margin(p) => margin::run(s, p, post),
         Job::Bench => bench(s, clock),
     }
 }

@@ -26,6 +26,7 @@ COMMANDS
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
   complexity   samples needed for (eps, delta): best-of-N (exact), SFT (measured), Thm 4.1 / 3.1  --eps 0.05,0.1 --delta 0.05,0.1 [--gamma G]
+  margin       coverage vs margin: the closed form over beta, each prompt's margin vs the beta it needs  --betas 0.01,0.1,1 --delta 0.1
   train  train a built-in model from a seed        --out DIR --steps 3000
   bench  throughput and model FLOP utilisation     --quick
   gpu-bench  GPU vs CPU: matmul GFLOP/s, batched decoding  --sizes 256,4096 --batches 1,16,64 --shape smollm2-135m|--model F.gguf
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         "gap" => commands::gap(rest),
         "efficiency" => commands::efficiency(rest),
         "complexity" => commands::complexity(rest),
+        "margin" => commands::margin(rest),
         "train" => commands::train(rest),
         "bench" => bench::run(rest),
         #[cfg(not(target_arch = "wasm32"))]
@@ -73,7 +75,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, complexity, train, bench, gpu-bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, complexity, margin, train, bench, gpu-bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ use crate::reward::Reward;
 use crate::sample::SampleSettings;
 use crate::sharpen::complexity::ComplexityParams;
 use crate::sharpen::efficiency::EfficiencyParams;
+use crate::sharpen::margin::MarginParams;
 use crate::sharpen::explore::ExploreParams;
 use crate::sharpen::{BonParams, RlhfParams, SftParams};
 
@@ -108,6 +109,19 @@ impl UiState {
             sft_steps: self.num(Key::CxSteps),
             seed: self.seed(),
             ..ComplexityParams::default()
+        }
+    }
+
+    pub fn margin_params(&self) -> MarginParams {
+        MarginParams {
+            prompts: self.num(Key::MarginPrompts),
+            delta: self.num(Key::Delta),
+            eps: self.num(Key::MarginEps),
+            betas: self.list(Key::MarginBetas),
+            train_betas: self.list(Key::MarginTrainBetas),
+            rlhf_steps: self.num(Key::MarginSteps),
+            seed: self.seed(),
+            ..MarginParams::default()
         }
     }
 }
