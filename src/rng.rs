@@ -62,6 +62,9 @@ pub enum Stream {
     Init { tensor: u64 },
     /// Initial `A` matrix of LoRA adapter number `adapter` (below 2^28).
     LoraInit { adapter: u64 },
+    /// Draw `draw` (below 2^32) of run `run` (below 2^16) of Example J.1's
+    /// experiments, from the policy being trained or from the base model.
+    Linear { run: u64, draw: u64, side: LinearSide },
     /// Random inputs of tests and benchmarks (random weights, rows, prompts):
     /// `a` and `b` below 2^28 each.
     Fixture { a: u64, b: u64 },
@@ -78,6 +81,14 @@ mod purpose {
     pub const LORA_INIT: u64 = 7;
     pub const EVAL_SAMPLE: u64 = 8;
     pub const FIXTURE: u64 = 9;
+    pub const LINEAR: u64 = 10;
+}
+
+/// Which model a draw of Example J.1 comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LinearSide {
+    Base = 0,
+    Policy = 1,
 }
 
 /// `value` checked to fit in `bits` bits.
@@ -93,7 +104,7 @@ impl Stream {
     /// Layouts (high to low): `Sample`, `EvalSample`: prompt 28 | sample 28;
     /// `Pair`: step 24 | prompt 20 | slot 11 | side 1; `Shuffle`: epoch 28 |
     /// data 28; `Corpus`, `Init`: value 28 | 0; `LoraInit`: adapter 28;
-    /// `Fixture`: a 28 | b 28.
+    /// `Fixture`: a 28 | b 28; `Linear`: run 16 | draw 32 | side 1.
     pub fn id(&self) -> Result<u64> {
         let (purpose, payload) = match *self {
             Stream::Prompts => (purpose::PROMPTS, 0),
@@ -108,6 +119,7 @@ impl Stream {
             Stream::Init { tensor } => (purpose::INIT, field("tensor", tensor, 28)? << 28),
             Stream::LoraInit { adapter } => (purpose::LORA_INIT, field("adapter", adapter, 28)?),
             Stream::Fixture { a, b } => (purpose::FIXTURE, field("fixture a", a, 28)? << 28 | field("fixture b", b, 28)?),
+            Stream::Linear { run, draw, side } => (purpose::LINEAR, field("run", run, 16)? << 33 | field("draw", draw, 32)? << 1 | side as u64),
         };
         Ok(purpose << 56 | payload)
     }

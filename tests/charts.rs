@@ -110,7 +110,7 @@ fn views_render_real_reports() {
     use sharpening_lab::app::protocol::{FromWorker, Job, Outcome};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
-    use sharpening_lab::ui::{view_bon, view_complexity, view_margin, view_efficiency, view_explore, view_training, view_theory};
+    use sharpening_lab::ui::{view_bon, view_complexity, view_coverage, view_margin, view_efficiency, view_explore, view_training, view_theory};
     let f = sharpening_lab::builtin::files("add").unwrap();
     let s = session::load("add", f.config, f.weights, f.tokenizer, 0.0).unwrap();
     let (ui, _) = UiState::from_hash("#n=1,4&prompts=8&sft_prompts=8&steps=4&eval_every=2&prompt=19%2B23%3D");
@@ -190,6 +190,13 @@ fn views_render_real_reports() {
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("The closed form against beta") && html.contains("Margin against the beta it needs") && html.contains("Why beta = 1 sharpens"));
     assert!(html.contains("RLHF-Sharpening trained") && !html.contains("NaN"));
+    let (ui, _) = UiState::from_hash("#view=coverage&cov_d=6&cov_budgets=8,32&cov_sft_ns=1,4&cov_alphas=0,0.01");
+    let FromWorker::Done { outcome, exports, .. } = jobs::run_on_cpu(&s, Job::Coverage(ui.coverage_params()), &mut |_| {}, &clock) else { panic!() };
+    let Outcome::Coverage(report) = *outcome else { panic!() };
+    let html = view_coverage::coverage_html(&report, &exports.stamp);
+    parse(&format!("<div>{html}</div>"));
+    assert!(html.contains("Coverage: SFT-Sharpening and offline RLHF") && html.contains("Exploration: Alg. 1") && html.contains("C_cov"));
+    assert!(html.contains("Alg. 1, alpha = 0.01") && html.contains("sharpened from") && !html.contains("NaN"));
 }
 
 #[test]

@@ -28,6 +28,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ("efficiency.json", &["efficiency", "--prompts", "4", "--sft-n", "1,4", "--sft-steps", "4", "--rlhf-steps", "8", "--json"]),
     ("complexity.json", &["complexity", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.1,0.3", "--sft-n", "1,2", "--sft-prompts", "4", "--sft-steps", "4", "--json"]),
     ("margin.json", &["margin", "--prompts", "8", "--betas", "0.1,1", "--train-betas", "0.5", "--rlhf-steps", "4", "--json"]),
+    ("coverage.json", &["coverage", "--d", "6", "--budgets", "8,32", "--sft-n", "1,4", "--alphas", "0,0.01", "--json"]),
     ("score.json", &["score", "--model", "www/models/add", "--prompt", "12+34=", "--answer", "46", "--json"]),
     ("smol-score.json", &["score", "--model", SMOL, "--prompt", "What is 7 + 2?", "--answer", "7 + 2 = 9", "--json"]),
     ("smol-explore.json", &["explore", "--model", SMOL, "--task", "arithmetic", "--n", "4", "--max-new-tokens", "24", "--json"]),

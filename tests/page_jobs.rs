@@ -172,3 +172,23 @@ fn margin_export_equals_the_cli() {
     assert_eq!(v["sweep"].as_array().unwrap().len(), 3);
     assert_eq!(v["trained"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn coverage_export_equals_the_cli() {
+    let s = session("mul");
+    let (ui, msgs) = UiState::from_hash("#view=coverage&cov_structure=cube&cov_d=5&cov_beta=0.1&cov_budgets=4,16&cov_sft_ns=2&cov_alphas=0,0.1&delta=0.2&seed=3");
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let exports = exports_of(jobs::run_on_cpu(&s, Job::Coverage(ui.coverage_params()), &mut |_| {}, &|| 0.0));
+    assert_eq!(exports.json, cli(&["coverage", "--structure", "cube", "--d", "5", "--beta", "0.1", "--budgets", "4,16", "--sft-n", "2", "--alphas", "0,0.1", "--delta", "0.2", "--seed", "3", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
+    assert_eq!(v["exact"], true);
+    assert_eq!(v["task"], "j1", "the run is on Example J.1's class, whatever model the page has loaded");
+    assert_eq!(v["methods"].as_array().unwrap().len(), 1 + 1 + 2 * 2);
+    for m in v["methods"].as_array().unwrap() {
+        for c in m["curve"].as_array().unwrap() {
+            for k in ["samples", "samples_base", "samples_policy", "p_star", "sharpened"] {
+                assert!(c[k].is_number(), "{k} in {c}");
+            }
+        }
+    }
+}

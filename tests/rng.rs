@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use sharpening_lab::rng::{seed_key, PairSide, Rng, Shuffled, Stream};
+use sharpening_lab::rng::{seed_key, PairSide, Rng, Shuffled, Stream, LinearSide};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -80,6 +80,9 @@ fn stream_ids_keep_their_layouts_and_never_collide() {
             all.push(Stream::LoraInit { adapter: a * 4096 + b });
             all.push(Stream::Shuffle { of: Shuffled::SftBatches, epoch: a * 4096 + b });
             all.push(Stream::Shuffle { of: Shuffled::RlhfPrompts, epoch: a * 4096 + b });
+            for side in [LinearSide::Base, LinearSide::Policy] {
+                all.push(Stream::Linear { run: a, draw: b << 20 | a, side });
+            }
             for c in [0u64, 1, 100_000 % (1 << 20)] {
                 for side in [PairSide::Y, PairSide::YPrime] {
                     all.push(Stream::Pair { step: a, prompt: c, slot: b, side });
@@ -110,6 +113,8 @@ fn a_field_that_does_not_fit_is_an_error_not_a_mask() {
         Stream::Corpus { step: 1 << 28 },
         Stream::Init { tensor: 1 << 28 },
         Stream::LoraInit { adapter: 1 << 28 },
+        Stream::Linear { run: 1 << 16, draw: 0, side: LinearSide::Base },
+        Stream::Linear { run: 0, draw: 1 << 32, side: LinearSide::Policy },
     ];
     for s in too_big {
         let e = s.id().unwrap_err().to_string();

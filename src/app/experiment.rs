@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sharpen::closed_form::ClosedFormReport;
 use crate::sharpen::complexity::{ComplexityParams, ComplexityReport};
+use crate::sharpen::coverage::{CoverageParams, CoverageReport};
 use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
 use crate::sharpen::explore::{ExploreParams, ExploreReport};
 use crate::sharpen::gap::GapReport;
@@ -26,10 +27,11 @@ pub enum Experiment {
     Efficiency,
     Complexity,
     Margin,
+    Coverage,
 }
 
 impl Experiment {
-    pub const ALL: [Experiment; 8] = [
+    pub const ALL: [Experiment; 9] = [
         Experiment::Explore,
         Experiment::Bon,
         Experiment::Sft,
@@ -38,6 +40,7 @@ impl Experiment {
         Experiment::Efficiency,
         Experiment::Complexity,
         Experiment::Margin,
+        Experiment::Coverage,
     ];
 
     /// The URL key, also the `sharpen` subcommand whose `--json` the export equals.
@@ -51,6 +54,7 @@ impl Experiment {
             Experiment::Efficiency => "efficiency",
             Experiment::Complexity => "complexity",
             Experiment::Margin => "margin",
+            Experiment::Coverage => "coverage",
         }
     }
 
@@ -64,6 +68,7 @@ impl Experiment {
             Experiment::Efficiency => "Sample efficiency",
             Experiment::Complexity => "Sample complexity",
             Experiment::Margin => "Coverage vs margin",
+            Experiment::Coverage => "Exploration (Example J.1)",
         }
     }
 
@@ -80,7 +85,7 @@ impl Experiment {
             Experiment::Efficiency => Some("the sample-efficiency comparison"),
             Experiment::Complexity => Some("the sample-complexity experiment"),
             Experiment::Margin => Some("the coverage-vs-margin experiment"),
-            Experiment::Explore | Experiment::Bon | Experiment::Sft => None,
+            Experiment::Explore | Experiment::Bon | Experiment::Sft | Experiment::Coverage => None,
         }
     }
 }
@@ -104,6 +109,8 @@ pub enum Job {
     Complexity(ComplexityParams),
     /// The closed form over beta against each prompt's margin.
     Margin(MarginParams),
+    /// Coverage vs exploration on Example J.1's classes (no transformer).
+    Coverage(CoverageParams),
     /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
     Bench,
 }
@@ -120,6 +127,7 @@ impl Job {
             Job::Efficiency(_) => Experiment::Efficiency,
             Job::Complexity(_) => Experiment::Complexity,
             Job::Margin(_) => Experiment::Margin,
+            Job::Coverage(_) => Experiment::Coverage,
             Job::Bench => return None,
         })
     }
@@ -150,6 +158,7 @@ pub enum Outcome {
     Efficiency(EfficiencyReport),
     Complexity(ComplexityReport),
     Margin(MarginReport),
+    Coverage(CoverageReport),
 }
 
 impl Outcome {
@@ -163,6 +172,7 @@ impl Outcome {
             Outcome::Efficiency(_) => Experiment::Efficiency,
             Outcome::Complexity(_) => Experiment::Complexity,
             Outcome::Margin(_) => Experiment::Margin,
+            Outcome::Coverage(_) => Experiment::Coverage,
         }
     }
 }

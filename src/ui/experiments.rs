@@ -9,6 +9,7 @@ use super::params::UiState;
 use super::results::{Finished, Live, Results};
 use super::view_bon::bon_html;
 use super::view_complexity::complexity_html;
+use super::view_coverage::coverage_html;
 use super::view_efficiency::efficiency_html;
 use super::view_explore::explore_html;
 use super::view_lora::lora_html;
@@ -107,6 +108,15 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to sweep the closed form pi_base^(1+1/beta) over beta, see each prompt's margin against the beta it needs, and train RLHF-Sharpening at a few beta beside it (about a minute with the defaults; RLHF steps 0 = the closed form only, instant).",
+    },
+    Entry {
+        experiment: Experiment::Coverage,
+        job: |ui, _| Job::Coverage(ui.coverage_params()),
+        view: |r, _| finished(r, Experiment::Coverage, |o, stamp| match o {
+            Outcome::Coverage(x) => Some(coverage_html(x, stamp)),
+            _ => None,
+        }),
+        placeholder: |_| "Press Run to pit SFT-Sharpening and offline RLHF (coverage) against Alg. 1's online exploration on Example J.1's linear-softmax class, where y* has probability about 2^-d under the base model (a second with the lock features; the cube takes longer). It trains its own small models, not the task's transformer.",
     },
 ];
 

@@ -118,7 +118,8 @@ impl LineChart {
         }
         o.push_str("</g>");
         for &t in &yt {
-            o.push_str(&text(LEFT - 6.0, sy(t) + 4.0, &fmt_num(t), "text-anchor=\"end\" fill=\"#333\""));
+            let label = if self.log2_y && t < 0.01 { format!("{t:.0e}") } else { fmt_num(t) };
+            o.push_str(&text(LEFT - 6.0, sy(t) + 4.0, &label, "text-anchor=\"end\" fill=\"#333\""));
         }
         let xt: Vec<f64> = if self.log2_x {
             (x0 as i64..=x1 as i64).map(|e| 2f64.powi(e as i32)).collect()

@@ -17,6 +17,7 @@ pub mod svg;
 pub mod url;
 pub mod view_bon;
 pub mod view_complexity;
+pub mod view_coverage;
 pub mod view_efficiency;
 pub mod view_explore;
 pub mod view_lora;

@@ -253,6 +253,14 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
   assert.deepEqual(compare(JSON.parse(mg), JSON.parse(mgWant), 1e-5).diffs, []);
   assert.match(await page.textContent("#results"), /Why beta = 1 sharpens \d+ of 12 prompts/);
   await page.screenshot({ path: path.join(SHOTS, "margin-1280.png"), fullPage: true });
+  // Exploration on Example J.1, with the defaults: the page's JSON equals the CLI's.
+  await page.click("#tab-coverage");
+  await run(page, 120_000);
+  const cov = (await download(page, "button[data-what=json]")).bytes.toString();
+  const covWant = cli(["coverage", "--delta", "0.1", "--seed", "5", "--json"]);
+  assert.deepEqual(compare(JSON.parse(cov), JSON.parse(covWant), 1e-6).diffs, []);
+  assert.match(await page.textContent("#results"), /Exploration: Alg\. 1/);
+  await page.screenshot({ path: path.join(SHOTS, "coverage-1280.png"), fullPage: true });
   await ctx.close();
 });
 

@@ -12,6 +12,7 @@ use crate::tasks;
 
 mod bon;
 mod complexity;
+pub mod coverage;
 mod efficiency;
 mod explore;
 mod finish;
@@ -45,6 +46,7 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
         Job::Efficiency(p) => efficiency::run(s, p, post),
         Job::Complexity(p) => complexity::run(s, p, post),
         Job::Margin(p) => margin::run(s, p, post),
+        Job::Coverage(p) => coverage::run(p, post),
         Job::Bench => bench(s, clock),
     }
 }

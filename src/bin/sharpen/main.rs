@@ -26,6 +26,7 @@ COMMANDS
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
   complexity   samples needed for (eps, delta): best-of-N (exact), SFT (measured), Thm 4.1 / 3.1  --eps 0.05,0.1 --delta 0.05,0.1 [--gamma G]
+  coverage     Example J.1: pi(y*) vs samples for SFT, offline RLHF, Alg. 1 (online)  --structure lock|cube --d 10 --alphas 0,0.1
   margin       coverage vs margin: the closed form over beta, each prompt's margin vs the beta it needs  --betas 0.01,0.1,1 --delta 0.1
   train  train a built-in model from a seed        --out DIR --steps 3000
   bench  throughput and model FLOP utilisation     --quick
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         "efficiency" => commands::efficiency(rest),
         "complexity" => commands::complexity(rest),
         "margin" => commands::margin(rest),
+        "coverage" => commands::coverage(rest),
         "train" => commands::train(rest),
         "bench" => bench::run(rest),
         #[cfg(not(target_arch = "wasm32"))]
@@ -75,7 +77,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, complexity, margin, train, bench, gpu-bench, help")),
+        other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, complexity, margin, coverage, train, bench, gpu-bench, help")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,8 @@ use crate::app::protocol::TheoryParams;
 use crate::reward::Reward;
 use crate::sample::SampleSettings;
 use crate::sharpen::complexity::ComplexityParams;
+use crate::sharpen::coverage::CoverageParams;
+use crate::sharpen::linear::Structure;
 use crate::sharpen::efficiency::EfficiencyParams;
 use crate::sharpen::margin::MarginParams;
 use crate::sharpen::explore::ExploreParams;
@@ -122,6 +124,20 @@ impl UiState {
             rlhf_steps: self.num(Key::MarginSteps),
             seed: self.seed(),
             ..MarginParams::default()
+        }
+    }
+
+    pub fn coverage_params(&self) -> CoverageParams {
+        CoverageParams {
+            structure: Structure::parse(self.get(Key::CovStructure)).unwrap_or(Structure::Lock),
+            d: self.num(Key::CovD),
+            beta: self.num(Key::CovBeta),
+            delta: self.num(Key::Delta),
+            budgets: self.list(Key::CovBudgets),
+            sft_n: self.list(Key::CovSftNs),
+            alphas: self.list(Key::CovAlphas),
+            seed: self.seed(),
+            ..CoverageParams::default()
         }
     }
 }

@@ -5,6 +5,7 @@
 mod backend;
 mod bon;
 mod complexity;
+mod coverage;
 mod exact;
 mod explore;
 mod margin;
@@ -16,6 +17,7 @@ mod train;
 
 pub use bon::bon;
 pub use complexity::complexity;
+pub use coverage::coverage;
 pub use exact::exact;
 pub use explore::explore;
 pub use margin::margin;
