@@ -265,7 +265,7 @@ pub fn run_complexity(base: &Model, task: &dyn Task, p: &ComplexityParams, progr
     let max_train = *p.sft_prompts.iter().max().expect("validated: not empty");
     if p.prompts + max_train > task.num_problems() {
         return param_err(format!(
-            "task {} has {} prompts: too few for {} evaluation prompts and {} training prompts apart from them",
+            "task {} has {} prompts: too few for {} evaluation prompts and {} training prompts apart from them (lower the evaluation prompts or the largest SFT prompt count)",
             task.name(),
             task.num_problems(),
             p.prompts,
