@@ -126,3 +126,21 @@ fn score_gives_per_token_log_probabilities_that_match_the_exact_distribution() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot read /nonexistent.gguf"), "{err}");
 }
+
+/// Output into a pipe closed early (`sharpen ... | head -1`) ends quietly:
+/// no panic message, no trace.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sharpen"))
+        .args(["margin", "--prompts", "40", "--train-betas", "none"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}

@@ -45,6 +45,14 @@ COMMON OPTIONS
 ";
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`sharpen ... |
+    // head`) would panic in println!; the default action ends the process
+    // quietly, as for any command-line tool.
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // The built-in models are tiny: candle's thread pool costs more than it
     // gains (sampling at N = 1 measured 6x slower with 2 threads than with 1 on
     // a 2-core machine). Respect an explicit RAYON_NUM_THREADS.
