@@ -41,3 +41,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub fn param_err<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error::Param(msg.into()))
 }
+
+/// The first failed check's message as a parameter error: each check is
+/// `(bad, message)`.
+pub fn check(checks: &[(bool, &str)]) -> Result<()> {
+    match checks.iter().find(|c| c.0) {
+        Some((_, msg)) => param_err(*msg),
+        None => Ok(()),
+    }
+}

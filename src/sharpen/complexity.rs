@@ -34,7 +34,7 @@ use super::bon::{choose_problems, Progress};
 use super::exact::enumerate;
 use super::metrics::mean;
 use super::sft::{run_sft_on, SftParams};
-use crate::error::{param_err, Result};
+use crate::error::{check, param_err, Result};
 use crate::model::Model;
 use crate::score::{score, Scored};
 use crate::tasks::Task;
@@ -95,10 +95,7 @@ impl ComplexityParams {
             (self.log_class.is_some_and(|l| !(l.is_finite() && l > 0.0)), "log |Pi| must be a positive number"),
             (!(self.threshold > 0.0 && self.threshold <= 1e-2), "threshold must be in (0, 0.01]"),
         ];
-        match checks.iter().find(|c| c.0) {
-            Some((_, msg)) => param_err(*msg),
-            None => Ok(()),
-        }
+        check(&checks)
     }
 }
 
@@ -200,7 +197,7 @@ pub fn bon_needed(p: f64, delta: f64) -> usize {
 }
 
 /// How many of `total` prompts must be sharpened for a share of at least `1 - eps`.
-fn needed_count(total: usize, eps: f64) -> usize {
+pub fn needed_count(total: usize, eps: f64) -> usize {
     (((1.0 - eps) * total as f64) - 1e-9).ceil().max(0.0) as usize
 }
 

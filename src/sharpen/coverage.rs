@@ -22,8 +22,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::complexity::bon_needed;
-use super::linear::{adam, LinearClass, PairStats, Response, Structure};
-use crate::error::{param_err, Result};
+use super::linear::{adam, dot, LinearClass, PairStats, Response, Structure};
+use crate::error::{check, Result};
 use crate::rng::LinearSide;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,10 +75,7 @@ impl CoverageParams {
             (self.fit_steps == 0 || self.fit_steps > 2000, "fit steps must be in 1..=2000"),
             (!(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 10.0), "learning rate must be in (0, 10]"),
         ];
-        match checks.iter().find(|c| c.0) {
-            Some((_, msg)) => param_err(*msg),
-            None => Ok(()),
-        }
+        check(&checks)
     }
 
     pub fn b_or_default(&self) -> f64 {
@@ -153,7 +150,9 @@ fn sft(class: &LinearClass, p: &CoverageParams, n: usize, run: u64) -> Result<Ve
         let mut winners: Vec<Response> = Vec::new();
         for j in 0..groups {
             let draws = (0..n).map(|k| class.draw(&base, p.seed, run, (j * n + k) as u64, LinearSide::Base)).collect::<Result<Vec<_>>>()?;
-            winners.push(*draws.iter().max_by(|a, b| class.logp(&base, **a).total_cmp(&class.logp(&base, **b))).expect("n >= 1"));
+            // The largest log pi_base(y): log Z is the same for every draw, so compare <theta*, phi(y)>.
+            let reward = |y: Response| dot(&base, &class.phi[y]);
+            winners.push(*draws.iter().max_by(|a, b| reward(**a).total_cmp(&reward(**b))).expect("n >= 1"));
         }
         let target: Vec<f64> = (0..class.dims()).map(|i| winners.iter().map(|&w| class.phi[w][i]).sum::<f64>() / groups as f64).collect();
         let mut theta = base.clone();

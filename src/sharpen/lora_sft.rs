@@ -18,7 +18,7 @@ use super::bon::{choose_problems, Progress};
 use super::metrics::{mean, wilson_interval};
 use super::sft::bon_example;
 use super::train_step::{check_training, nll_loss, seq_logprobs, step_at, Batches, Example};
-use crate::error::{param_err, Error, Result};
+use crate::error::{check, param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::reward::Reward;
 use crate::rng::Stream;
@@ -76,10 +76,7 @@ impl LoraParams {
             (!(self.alpha.is_finite() && self.alpha > 0.0), "LoRA alpha must be a positive number"),
             (self.eval_samples > 64, "evaluation samples must be at most 64"),
         ];
-        match checks.into_iter().find(|c| c.0) {
-            Some((_, m)) => param_err(m),
-            None => Ok(()),
-        }
+        check(&checks)
     }
 }
 

@@ -21,11 +21,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::bon::{choose_problems, Progress};
-use super::closed_form::log_closed_form_z;
+use super::closed_form::closed_form;
+use super::complexity::needed_count;
 use super::exact::{enumerate, Distribution};
 use super::metrics::{mean, sharpened_fraction};
 use super::rlhf::{run_rlhf_observed, RlhfParams};
-use crate::error::{param_err, Result};
+use crate::error::{check, param_err, Result};
 use crate::model::Model;
 use crate::tasks::{is_correct, Task};
 
@@ -75,10 +76,7 @@ impl MarginParams {
             (self.rlhf_steps > 2000, "RLHF steps must be at most 2000"),
             (!(self.threshold > 0.0 && self.threshold <= 1e-2), "threshold must be in (0, 0.01]"),
         ];
-        match checks.iter().find(|c| c.0) {
-            Some((_, msg)) => param_err(*msg),
-            None => Ok(()),
-        }
+        check(&checks)
     }
 }
 
@@ -157,11 +155,8 @@ pub fn beta_text(b: f64) -> String {
 /// `pi*_beta(y*)`, certified from below: the unlisted answers' closed-form
 /// mass is at most `leftover^(1+1/beta)` before normalising.
 pub fn closed_form_p_star(d: &Distribution, beta: f64) -> f64 {
-    let Some(top) = d.y_star() else { return 0.0 };
-    let e = 1.0 + 1.0 / beta;
-    let log_z = log_closed_form_z(d, beta);
-    let z = 1.0 + (e * d.leftover.max(1e-300).ln() - log_z).exp();
-    (e * top.logp - log_z).exp() / z
+    let cf = closed_form(d, beta);
+    cf.y_star().map_or(0.0, |a| a.logp.exp() / (1.0 + cf.leftover))
 }
 
 /// Largest `beta` in `[BETA_MIN, BETA_MAX]` with `pi*_beta(y*) >= 1 - delta`.
@@ -229,18 +224,14 @@ pub fn run_margin(base: &Model, task: &dyn Task, p: &MarginParams, progress: Pro
             let acc: Vec<f64> = dists
                 .iter()
                 .zip(&correct)
-                .map(|(d, ok)| {
-                    let (e, log_z) = (1.0 + 1.0 / beta, log_closed_form_z(d, beta));
-                    d.answers.iter().zip(ok).filter(|x| *x.1).map(|(a, _)| (e * a.logp - log_z).exp()).sum()
-                })
+                .map(|(d, ok)| closed_form(d, beta).answers.iter().zip(ok).filter(|x| *x.1).map(|(a, _)| a.logp.exp()).sum())
                 .collect();
             SweepRow { beta, sharpened: sharpened_fraction(&ps, p.delta), p_star: mean(&ps), accuracy: mean(&acc) }
         })
         .collect();
     let mut needed: Vec<f64> = per_prompt.iter().map(|x| x.beta_needed).collect();
     needed.sort_unstable_by(|a, b| b.total_cmp(a));
-    let k = (((1.0 - p.eps) * needed.len() as f64) - 1e-9).ceil().max(1.0) as usize;
-    let beta_for_eps = needed[k - 1];
+    let beta_for_eps = needed[needed_count(needed.len(), p.eps).max(1) - 1];
     let mut trained = Vec::new();
     let train = if p.rlhf_steps == 0 { &[][..] } else { &p.train_betas[..] };
     for (j, &beta) in train.iter().enumerate() {

@@ -33,7 +33,7 @@ use super::bon::Progress;
 use super::eval::{evaluate, Baseline, StepMetrics, Target, WrongMode};
 use super::metrics::coverage;
 use super::train_step::{check_training, cosine_lr, seq_logprobs, step, Example};
-use crate::error::{param_err, Error, Result};
+use crate::error::{check, Error, Result};
 use crate::model::{Llama, Model};
 use crate::rng::{PairSide, Rng, Shuffled, Stream};
 use crate::sample::{sample_batch, SampleSettings};
@@ -97,11 +97,7 @@ impl RlhfParams {
             (self.pairs == 0 || self.pairs > 1024, "pairs must be in 1..=1024"),
             (!(self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha)), "alpha must be in 0..=10"),
         ];
-        for (bad, msg) in checks {
-            if bad {
-                return param_err(msg);
-            }
-        }
+        check(&checks)?;
         check_training(self.lr, self.clip, self.delta, self.gamma, self.eval_every)
     }
 }

@@ -20,7 +20,7 @@ pub use super::eval::{StepMetrics, WrongMode};
 use super::eval::{evaluate, Baseline, Target};
 use super::metrics::mean;
 use super::train_step::{check_training, cosine_lr, nll_loss, step_at, Batches, Example};
-use crate::error::{param_err, Error, Result};
+use crate::error::{check, param_err, Error, Result};
 use crate::model::{Llama, Model};
 use crate::reward::{judge, select, Judged, Reward};
 use crate::rng::Stream;
@@ -83,11 +83,7 @@ impl SftParams {
             (self.batch == 0 || self.batch > 1024, "batch must be in 1..=1024"),
             (!(self.weight_decay.is_finite() && self.weight_decay >= 0.0), "weight decay must be >= 0"),
         ];
-        for (bad, msg) in checks {
-            if bad {
-                return param_err(msg);
-            }
-        }
+        check(&checks)?;
         check_training(self.lr, self.clip, self.delta, self.gamma, self.eval_every)
     }
 }

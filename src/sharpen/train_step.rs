@@ -5,7 +5,7 @@
 use candle_core::{DType, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer};
 
-use crate::error::{Error, Result};
+use crate::error::{check, Error, Result};
 use crate::model::Llama;
 
 /// A training example: the context and the target tokens whose likelihood is
@@ -25,10 +25,7 @@ pub fn check_training(lr: f64, clip: f64, delta: f64, gamma: f64, eval_every: us
         (!(delta > 0.0 && delta < 1.0), "delta must be in (0, 1)"),
         (!(gamma.is_finite() && (0.0..1.0).contains(&gamma)), "gamma must be in [0, 1)"),
     ];
-    match checks.into_iter().find(|c| c.0) {
-        Some((_, msg)) => Err(Error::Param(msg.into())),
-        None => Ok(()),
-    }
+    check(&checks)
 }
 
 /// Right-padded inputs, targets and target mask `(b, t)` of a batch.
