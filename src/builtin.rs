@@ -29,7 +29,9 @@ pub fn files(task: &str) -> Result<BuiltinFiles> {
     match task {
         "add" => Ok(model_files!("add")),
         "mul" => Ok(model_files!("mul")),
-        _ => param_err(format!("no built-in model for task {task:?}; built-in tasks: add, mul")),
+        "lock" => Ok(model_files!("lock")),
+        "echo" => Ok(model_files!("echo")),
+        _ => param_err(format!("no built-in model for task {task:?}; built-in tasks: {}", crate::tasks::builtin_names().join(", "))),
     }
 }
 

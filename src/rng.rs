@@ -65,6 +65,11 @@ pub enum Stream {
     /// Draw `draw` (below 2^32) of run `run` (below 2^16) of Example J.1's
     /// experiments, from the policy being trained or from the base model.
     Linear { run: u64, draw: u64, side: LinearSide },
+    /// Draw `draw` (below 2^24) for prompt `prompt` (below 2^16) of run `run`
+    /// (below 2^8) of the coverage experiment on a transformer: an answer
+    /// from the base model or from the model being trained, or the choice of
+    /// a mini-batch from the dataset.
+    Coverage { run: u64, prompt: u64, draw: u64, side: CoverageSide },
     /// Random inputs of tests and benchmarks (random weights, rows, prompts):
     /// `a` and `b` below 2^28 each.
     Fixture { a: u64, b: u64 },
@@ -82,6 +87,7 @@ mod purpose {
     pub const EVAL_SAMPLE: u64 = 8;
     pub const FIXTURE: u64 = 9;
     pub const LINEAR: u64 = 10;
+    pub const COVERAGE: u64 = 11;
 }
 
 /// Which model a draw of Example J.1 comes from.
@@ -89,6 +95,17 @@ mod purpose {
 pub enum LinearSide {
     Base = 0,
     Policy = 1,
+}
+
+/// What a draw of the transformer coverage experiment is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CoverageSide {
+    /// An answer from `pi_base`.
+    Base = 0,
+    /// An answer from the model being trained.
+    Policy = 1,
+    /// Which triples of the dataset a refit step uses.
+    Batch = 2,
 }
 
 /// `value` checked to fit in `bits` bits.
@@ -104,7 +121,8 @@ impl Stream {
     /// Layouts (high to low): `Sample`, `EvalSample`: prompt 28 | sample 28;
     /// `Pair`: step 24 | prompt 20 | slot 11 | side 1; `Shuffle`: epoch 28 |
     /// data 28; `Corpus`, `Init`: value 28 | 0; `LoraInit`: adapter 28;
-    /// `Fixture`: a 28 | b 28; `Linear`: run 16 | draw 32 | side 1.
+    /// `Fixture`: a 28 | b 28; `Linear`: run 16 | draw 32 | side 1;
+    /// `Coverage`: run 8 | prompt 16 | draw 24 | side 2.
     pub fn id(&self) -> Result<u64> {
         let (purpose, payload) = match *self {
             Stream::Prompts => (purpose::PROMPTS, 0),
@@ -120,6 +138,10 @@ impl Stream {
             Stream::LoraInit { adapter } => (purpose::LORA_INIT, field("adapter", adapter, 28)?),
             Stream::Fixture { a, b } => (purpose::FIXTURE, field("fixture a", a, 28)? << 28 | field("fixture b", b, 28)?),
             Stream::Linear { run, draw, side } => (purpose::LINEAR, field("run", run, 16)? << 33 | field("draw", draw, 32)? << 1 | side as u64),
+            Stream::Coverage { run, prompt, draw, side } => (
+                purpose::COVERAGE,
+                field("run", run, 8)? << 42 | field("prompt", prompt, 16)? << 26 | field("draw", draw, 24)? << 2 | side as u64,
+            ),
         };
         Ok(purpose << 56 | payload)
     }

@@ -12,7 +12,7 @@ fn card(task: &str) -> serde_json::Value {
 
 #[test]
 fn shipped_models_reproduce_their_cards() {
-    for task in ["add", "mul"] {
+    for task in ["add", "mul", "lock", "echo"] {
         let files = builtin::files(task).unwrap();
         let c = card(task);
         assert_eq!(c["weights_sha256"], sha256_hex(files.weights), "{task}: card hash");
@@ -26,12 +26,18 @@ fn shipped_models_reproduce_their_cards() {
         assert_eq!((got.prompts, got.marked_prompts), (want.prompts, want.marked_prompts));
         for (name, g, w) in [
             ("sample_accuracy", got.sample_accuracy, want.sample_accuracy),
-            ("sample_accuracy_marked", got.sample_accuracy_marked, want.sample_accuracy_marked),
             ("y_star_accuracy", got.y_star_accuracy, want.y_star_accuracy),
-            ("y_star_accuracy_marked", got.y_star_accuracy_marked, want.y_star_accuracy_marked),
             ("p_star", got.p_star, want.p_star),
             ("c_cov", got.c_cov, want.c_cov),
         ] {
+            assert!((g - w).abs() < 1e-6 * w.abs().max(1.0), "{task} {name}: measured {g}, card says {w}");
+        }
+        for (name, g, w) in [
+            ("sample_accuracy_marked", got.sample_accuracy_marked, want.sample_accuracy_marked),
+            ("y_star_accuracy_marked", got.y_star_accuracy_marked, want.y_star_accuracy_marked),
+        ] {
+            assert_eq!(g.is_some(), w.is_some(), "{task} {name}: the card says whether the task marks prompts");
+            let (g, w) = (g.unwrap_or(0.0), w.unwrap_or(0.0));
             assert!((g - w).abs() < 1e-6 * w.abs().max(1.0), "{task} {name}: measured {g}, card says {w}");
         }
     }
@@ -42,7 +48,8 @@ fn main_model_shows_the_sharpening_gap() {
     let m: CardMetrics = serde_json::from_value(card("add")["base_metrics"].clone()).unwrap();
     assert!((0.3..=0.6).contains(&m.sample_accuracy), "a random sample is right {} of the time", m.sample_accuracy);
     assert!(m.y_star_accuracy >= 0.85, "the most likely answer is right on only {}", m.y_star_accuracy);
-    assert!(m.marked_prompts > 0 && m.y_star_accuracy_marked <= 0.3, "marked prompts: y* right on {}", m.y_star_accuracy_marked);
+    let marked = m.y_star_accuracy_marked.expect("add marks prompts");
+    assert!(m.marked_prompts > 0 && marked <= 0.3, "marked prompts: y* right on {marked}");
 }
 
 #[test]

@@ -151,7 +151,7 @@ fn complexity_export_equals_the_cli() {
     let (ui, msgs) = UiState::from_hash("#view=complexity&cx_prompts=8&cx_eps=0.1,0.3&cx_delta=0.2&gamma=0.1&cx_sft_ns=2&cx_sft_prompts=4,8&cx_steps=5&seed=2");
     assert!(msgs.is_empty(), "{msgs:?}");
     let exports = exports_of(jobs::run_on_cpu(&s, Job::Complexity(ui.complexity_params()), &mut |_| {}, &|| 0.0));
-    assert_eq!(exports.json, cli(&["complexity", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.2", "--gamma", "0.1", "--sft-n", "2", "--sft-prompts", "4,8", "--sft-steps", "5", "--seed", "2", "--json"]));
+    assert_eq!(exports.json, cli(&["complexity", "--task", "add", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.2", "--gamma", "0.1", "--sft-n", "2", "--sft-prompts", "4,8", "--sft-steps", "5", "--seed", "2", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
     assert_eq!(v["exact"], true);
     assert_eq!(v["rows"].as_array().unwrap().len(), 2);
@@ -179,7 +179,7 @@ fn coverage_export_equals_the_cli() {
     let (ui, msgs) = UiState::from_hash("#view=coverage&cov_structure=cube&cov_d=5&cov_beta=0.1&cov_budgets=4,16&cov_sft_ns=2&cov_alphas=0,0.1&delta=0.2&seed=3");
     assert!(msgs.is_empty(), "{msgs:?}");
     let exports = exports_of(jobs::run_on_cpu(&s, Job::Coverage(ui.coverage_params()), &mut |_| {}, &|| 0.0));
-    assert_eq!(exports.json, cli(&["coverage", "--structure", "cube", "--d", "5", "--beta", "0.1", "--budgets", "4,16", "--sft-n", "2", "--alphas", "0,0.1", "--delta", "0.2", "--seed", "3", "--json"]));
+    assert_eq!(exports.json, cli(&["coverage", "--task", "j1", "--structure", "cube", "--d", "5", "--beta", "0.1", "--budgets", "4,16", "--sft-n", "2", "--alphas", "0,0.1", "--delta", "0.2", "--seed", "3", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
     assert_eq!(v["exact"], true);
     assert_eq!(v["task"], "j1", "the run is on Example J.1's class, whatever model the page has loaded");
@@ -191,4 +191,22 @@ fn coverage_export_equals_the_cli() {
             }
         }
     }
+}
+
+#[test]
+fn coverage_on_the_transformer_export_equals_the_cli() {
+    let s = session("lock");
+    let (ui, msgs) = UiState::from_hash("#view=coverage&task=lock&cov_on=model&cov_prompts=2&cov_lm_budgets=2,4&cov_lm_sft_ns=2&cov_alphas=0.1&cov_beta=0.1&delta=0.2&seed=4");
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let job = ui.coverage_job();
+    assert!(matches!(job, Job::CoverageLm(_)));
+    // Fit steps stay at the default in both.
+    let exports = exports_of(jobs::run_on_cpu(&s, job, &mut |_| {}, &|| 0.0));
+    let want = cli(&["coverage", "--task", "lock", "--prompts", "2", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--beta", "0.1", "--delta", "0.2", "--seed", "4", "--json"]);
+    assert_eq!(exports.json, want);
+    let v: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
+    assert_eq!(v["exact"], true);
+    assert_eq!(v["task"], "lock");
+    assert!(v["c_cov"].as_f64().unwrap() > 50.0);
+    assert_eq!(v["methods"].as_array().unwrap().len(), 1 + 1 + 2);
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use sharpening_lab::rng::{seed_key, PairSide, Rng, Shuffled, Stream, LinearSide};
+use sharpening_lab::rng::{seed_key, CoverageSide, LinearSide, PairSide, Rng, Shuffled, Stream};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -83,6 +83,9 @@ fn stream_ids_keep_their_layouts_and_never_collide() {
             for side in [LinearSide::Base, LinearSide::Policy] {
                 all.push(Stream::Linear { run: a, draw: b << 20 | a, side });
             }
+            for side in [CoverageSide::Base, CoverageSide::Policy, CoverageSide::Batch] {
+                all.push(Stream::Coverage { run: a & 255, prompt: b, draw: a << 11 | b, side });
+            }
             for c in [0u64, 1, 100_000 % (1 << 20)] {
                 for side in [PairSide::Y, PairSide::YPrime] {
                     all.push(Stream::Pair { step: a, prompt: c, slot: b, side });
@@ -115,6 +118,9 @@ fn a_field_that_does_not_fit_is_an_error_not_a_mask() {
         Stream::LoraInit { adapter: 1 << 28 },
         Stream::Linear { run: 1 << 16, draw: 0, side: LinearSide::Base },
         Stream::Linear { run: 0, draw: 1 << 32, side: LinearSide::Policy },
+        Stream::Coverage { run: 1 << 8, prompt: 0, draw: 0, side: CoverageSide::Base },
+        Stream::Coverage { run: 0, prompt: 1 << 16, draw: 0, side: CoverageSide::Policy },
+        Stream::Coverage { run: 0, prompt: 0, draw: 1 << 24, side: CoverageSide::Batch },
     ];
     for s in too_big {
         let e = s.id().unwrap_err().to_string();

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::sharpen::closed_form::ClosedFormReport;
 use crate::sharpen::complexity::{ComplexityParams, ComplexityReport};
 use crate::sharpen::coverage::{CoverageParams, CoverageReport};
+use crate::sharpen::coverage_lm::{LmCoverageParams, LmCoverageReport};
 use crate::sharpen::efficiency::{EfficiencyParams, EfficiencyReport};
 use crate::sharpen::explore::{ExploreParams, ExploreReport};
 use crate::sharpen::gap::GapReport;
@@ -68,7 +69,7 @@ impl Experiment {
             Experiment::Efficiency => "Sample efficiency",
             Experiment::Complexity => "Sample complexity",
             Experiment::Margin => "Coverage vs margin",
-            Experiment::Coverage => "Exploration (Example J.1)",
+            Experiment::Coverage => "Coverage vs exploration",
         }
     }
 
@@ -111,6 +112,8 @@ pub enum Job {
     Margin(MarginParams),
     /// Coverage vs exploration on Example J.1's classes (no transformer).
     Coverage(CoverageParams),
+    /// Coverage vs exploration on the task's transformer.
+    CoverageLm(LmCoverageParams),
     /// Measure sampling (built-in) or decoding (real model) speed, as `sharpen bench` does.
     Bench,
 }
@@ -127,7 +130,7 @@ impl Job {
             Job::Efficiency(_) => Experiment::Efficiency,
             Job::Complexity(_) => Experiment::Complexity,
             Job::Margin(_) => Experiment::Margin,
-            Job::Coverage(_) => Experiment::Coverage,
+            Job::Coverage(_) | Job::CoverageLm(_) => Experiment::Coverage,
             Job::Bench => return None,
         })
     }
@@ -159,6 +162,7 @@ pub enum Outcome {
     Complexity(ComplexityReport),
     Margin(MarginReport),
     Coverage(CoverageReport),
+    CoverageLm(LmCoverageReport),
 }
 
 impl Outcome {
@@ -172,7 +176,7 @@ impl Outcome {
             Outcome::Efficiency(_) => Experiment::Efficiency,
             Outcome::Complexity(_) => Experiment::Complexity,
             Outcome::Margin(_) => Experiment::Margin,
-            Outcome::Coverage(_) => Experiment::Coverage,
+            Outcome::Coverage(_) | Outcome::CoverageLm(_) => Experiment::Coverage,
         }
     }
 }

@@ -19,12 +19,12 @@ pub struct CardMetrics {
     pub marked_prompts: usize,
     /// Mean probability that one sample is correct.
     pub sample_accuracy: f64,
-    /// The same, marked prompts only.
-    pub sample_accuracy_marked: f64,
+    /// The same, marked prompts only (None: the task marks none).
+    pub sample_accuracy_marked: Option<f64>,
     /// Share of prompts whose most likely answer `y*` is correct.
     pub y_star_accuracy: f64,
     /// The same, marked prompts only (low: the systematic error).
-    pub y_star_accuracy_marked: f64,
+    pub y_star_accuracy_marked: Option<f64>,
     /// Mean `pi_base(y*|x)`.
     pub p_star: f64,
     /// Coverage coefficient (Eq. 6).
@@ -53,9 +53,9 @@ pub fn card_metrics(model: &Model, task: &dyn Task) -> Result<CardMetrics> {
         prompts: problems.len(),
         marked_prompts: acc_m.len(),
         sample_accuracy: mean(&acc),
-        sample_accuracy_marked: mean(&acc_m),
+        sample_accuracy_marked: (!acc_m.is_empty()).then(|| mean(&acc_m)),
         y_star_accuracy: mean(&ys),
-        y_star_accuracy_marked: mean(&ys_m),
+        y_star_accuracy_marked: (!ys_m.is_empty()).then(|| mean(&ys_m)),
         p_star: mean(&ps),
         c_cov: coverage(&ps),
         max_leftover: dists.iter().map(|d| d.leftover).fold(0.0, f64::max),

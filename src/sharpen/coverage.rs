@@ -91,8 +91,10 @@ pub struct CurvePoint {
     pub p_star: f64,
     /// 1 when `pi(y*) >= 1 - delta` (one prompt: the sharpened share is 0 or 1).
     pub sharpened: f64,
-    /// `J_beta` of the model (exact).
-    pub objective: f64,
+    /// `J_beta` of the model (exact; only on Example J.1's classes, where
+    /// the whole answer distribution is cheap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -137,7 +139,7 @@ fn point(class: &LinearClass, theta: &[f64], p: &CoverageParams, base: usize, po
         samples_policy: policy,
         p_star: ps,
         sharpened: f64::from(u8::from(ps >= 1.0 - p.delta)),
-        objective: class.objective(theta, p.beta),
+        objective: Some(class.objective(theta, p.beta)),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod card;
 pub mod closed_form;
 pub mod complexity;
 pub mod coverage;
+pub mod coverage_lm;
 pub mod efficiency;
 pub mod eval;
 pub mod exact;

@@ -29,7 +29,7 @@ pub fn check_training(lr: f64, clip: f64, delta: f64, gamma: f64, eval_every: us
 }
 
 /// Right-padded inputs, targets and target mask `(b, t)` of a batch.
-fn batch_tensors(model: &Llama, batch: &[Example]) -> Result<(Tensor, Tensor, Tensor)> {
+pub(crate) fn batch_tensors(model: &Llama, batch: &[Example]) -> Result<(Tensor, Tensor, Tensor)> {
     let t = batch.iter().map(|e| e.prompt.len() + e.target.len() - 1).max().unwrap_or(0);
     if t == 0 || batch.iter().any(|e| e.prompt.is_empty() || e.target.is_empty()) {
         return Err(Error::Param("a training example needs a prompt and a target".into()));

@@ -4,11 +4,15 @@
 //! never used by them.
 
 pub mod arithmetic;
+pub mod echo;
+pub mod lock;
 pub mod prompt_set;
 
 use crate::error::{param_err, Result};
 
 pub use arithmetic::{Arithmetic, Op};
+pub use echo::Echo;
+pub use lock::Lock;
 
 /// One prompt of a task with its ground truth.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,15 +77,17 @@ pub fn is_correct(tok: &crate::model::Tok, task: &dyn Task, problem: &Problem, t
 
 /// The built-in tasks, main task first.
 pub fn builtin_names() -> &'static [&'static str] {
-    &["add", "mul"]
+    &["add", "mul", "lock", "echo"]
 }
 
-/// A built-in task (`add`, `mul`) or a shipped prompt set for real models
+/// A built-in task (`add`, `mul`, `lock`, `echo`) or a shipped prompt set for real models
 /// (`arithmetic`, `capitals`).
 pub fn by_name(name: &str) -> Result<Box<dyn Task>> {
     match name {
         "add" => Ok(Box::new(Arithmetic::new(Op::Add))),
         "mul" => Ok(Box::new(Arithmetic::new(Op::Mul))),
+        "lock" => Ok(Box::new(Lock)),
+        "echo" => Ok(Box::new(Echo)),
         "arithmetic" | "capitals" => Ok(Box::new(prompt_set::PromptSet::builtin(name)?)),
         _ => param_err(format!(
             "unknown task {name:?}; built-in tasks: {}; prompt sets for real models: arithmetic, capitals",

@@ -9,7 +9,7 @@ use super::params::UiState;
 use super::results::{Finished, Live, Results};
 use super::view_bon::bon_html;
 use super::view_complexity::complexity_html;
-use super::view_coverage::coverage_html;
+use super::view_coverage::{coverage_html, coverage_lm_html};
 use super::view_efficiency::efficiency_html;
 use super::view_explore::explore_html;
 use super::view_lora::lora_html;
@@ -111,12 +111,13 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
     },
     Entry {
         experiment: Experiment::Coverage,
-        job: |ui, _| Job::Coverage(ui.coverage_params()),
+        job: |ui, _| ui.coverage_job(),
         view: |r, _| finished(r, Experiment::Coverage, |o, stamp| match o {
             Outcome::Coverage(x) => Some(coverage_html(x, stamp)),
+            Outcome::CoverageLm(x) => Some(coverage_lm_html(x, stamp)),
             _ => None,
         }),
-        placeholder: |_| "Press Run to pit SFT-Sharpening and offline RLHF (coverage) against Alg. 1's online exploration on Example J.1's linear-softmax class, where y* has probability about 2^-d under the base model (a second with the lock features; the cube takes longer). It trains its own small models, not the task's transformer.",
+        placeholder: |_| "Press Run to pit SFT-Sharpening and offline RLHF (coverage) against Alg. 1's online exploration on Example J.1's linear-softmax class, where y* has probability about 2^-d under the base model (a second with the lock features; the cube takes longer). It trains its own small models, not the task's transformer. Run on = model runs the same comparison on the task's transformer instead (Task lock: C_cov in the hundreds; a few minutes).",
     },
 ];
 

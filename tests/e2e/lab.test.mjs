@@ -236,7 +236,7 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
   await page.press("#ctl-cx_steps", "Tab");
   await run(page, 120_000);
   const cx = (await download(page, "button[data-what=json]")).bytes.toString();
-  const cxWant = cli(["complexity", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.1,0.3", "--gamma", "0.1", "--sft-n", "1,4", "--sft-prompts", "8", "--sft-steps", "5", "--seed", "5", "--json"]);
+  const cxWant = cli(["complexity", "--task", "add", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.1,0.3", "--gamma", "0.1", "--sft-n", "1,4", "--sft-prompts", "8", "--sft-steps", "5", "--seed", "5", "--json"]);
   assert.deepEqual(compare(JSON.parse(cx), JSON.parse(cxWant), 1e-5).diffs, []);
   assert.match(await page.textContent("#results"), /N needed against delta/);
   await page.screenshot({ path: path.join(SHOTS, "complexity-1280.png"), fullPage: true });
@@ -257,10 +257,27 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
   await page.click("#tab-coverage");
   await run(page, 120_000);
   const cov = (await download(page, "button[data-what=json]")).bytes.toString();
-  const covWant = cli(["coverage", "--delta", "0.1", "--seed", "5", "--json"]);
+  const covWant = cli(["coverage", "--task", "j1", "--delta", "0.1", "--seed", "5", "--json"]);
   assert.deepEqual(compare(JSON.parse(cov), JSON.parse(covWant), 1e-6).diffs, []);
   assert.match(await page.textContent("#results"), /Exploration: Alg\. 1/);
   await page.screenshot({ path: path.join(SHOTS, "coverage-1280.png"), fullPage: true });
+  await ctx.close();
+});
+
+test("coverage vs exploration on the lock transformer: the page's JSON equals the CLI's", async () => {
+  const hash = "view=coverage&task=lock&cov_on=model&cov_prompts=2&cov_lm_budgets=2,4&cov_lm_sft_ns=2&cov_alphas=0.1&seed=1";
+  const { page, ctx } = await open(hash);
+  await waitStatus(page, ["ready"]);
+  await run(page, 300_000);
+  const got = (await download(page, "button[data-what=json]")).bytes.toString();
+  const want = cli(["coverage", "--task", "lock", "--prompts", "2", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--seed", "1", "--json"]);
+  const cmp = compare(JSON.parse(got), JSON.parse(want), 1e-3);
+  metrics.coverage_lm_max_rel = cmp.maxRel;
+  assert.deepEqual(cmp.diffs, []);
+  assert.match(await page.textContent("#results"), /Task lock on its transformer/);
+  await page.screenshot({ path: path.join(SHOTS, "coverage-lock-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 400, height: 900 });
+  await page.screenshot({ path: path.join(SHOTS, "coverage-lock-400.png"), fullPage: true });
   await ctx.close();
 });
 

@@ -1,14 +1,17 @@
-//! The coverage-vs-exploration job on Example J.1 (`sharpen::coverage`;
-//! it trains its own linear-softmax models, not the loaded one); export =
-//! `sharpen coverage --json`.
+//! The coverage-vs-exploration jobs: on Example J.1 (`sharpen::coverage`;
+//! it trains its own linear-softmax models, not the loaded one) and on the
+//! task's transformer (`sharpen::coverage_lm`); export = `sharpen coverage
+//! --json` (`--task j1`, or the task).
 
 use serde_json::json;
 
 use super::finish::done;
 use crate::app::protocol::{FromWorker, Outcome};
+use crate::app::session::Session;
 use crate::error::Result;
 use crate::report::Provenance;
 use crate::sharpen::coverage::{run_coverage, CoverageParams};
+use crate::sharpen::coverage_lm::{run_coverage_lm, LmCoverageParams};
 use crate::sharpen::linear::LinearClass;
 
 /// The provenance of a run on Example J.1's class (the CLI's too).
@@ -30,4 +33,14 @@ pub(super) fn run(p: CoverageParams, post: &mut dyn FnMut(FromWorker)) -> Result
     let prov = provenance(&p, &r);
     let summary = format!("Example J.1 ({:?}), d = {}, beta {}, C_cov {:.0}", p.structure, p.d, p.beta, r.c_cov);
     Ok(done(&prov, &json!(p), json!(r), &summary, Outcome::Coverage(r), |_| {}))
+}
+
+pub(super) fn run_lm(s: &Session, p: LmCoverageParams, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
+    let r = run_coverage_lm(&s.model, s.task.as_ref(), &p, &mut |done, total| {
+        post(FromWorker::Progress { done, total, unit: "methods".into() });
+        true
+    })?;
+    let prov = s.provenance("coverage", p.seed);
+    let summary = format!("{} prompts · C_cov {:.0} · beta {}", r.prompts, r.c_cov, p.beta);
+    Ok(done(&prov, &json!(p), json!(r), &summary, Outcome::CoverageLm(r), |_| {}))
 }

@@ -47,6 +47,7 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
         Job::Complexity(p) => complexity::run(s, p, post),
         Job::Margin(p) => margin::run(s, p, post),
         Job::Coverage(p) => coverage::run(p, post),
+        Job::CoverageLm(p) => coverage::run_lm(s, p, post),
         Job::Bench => bench(s, clock),
     }
 }

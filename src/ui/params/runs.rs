@@ -6,7 +6,9 @@ use crate::app::protocol::TheoryParams;
 use crate::reward::Reward;
 use crate::sample::SampleSettings;
 use crate::sharpen::complexity::ComplexityParams;
+use crate::app::protocol::Job;
 use crate::sharpen::coverage::CoverageParams;
+use crate::sharpen::coverage_lm::LmCoverageParams;
 use crate::sharpen::linear::Structure;
 use crate::sharpen::efficiency::EfficiencyParams;
 use crate::sharpen::margin::MarginParams;
@@ -139,5 +141,22 @@ impl UiState {
             seed: self.seed(),
             ..CoverageParams::default()
         }
+    }
+
+    /// The coverage job: on Example J.1's class or on the task's transformer.
+    pub fn coverage_job(&self) -> Job {
+        if self.get(Key::CovOn) != "model" {
+            return Job::Coverage(self.coverage_params());
+        }
+        Job::CoverageLm(LmCoverageParams {
+            prompts: self.num(Key::CovPrompts),
+            beta: self.num(Key::CovBeta),
+            delta: self.num(Key::Delta),
+            budgets: self.list(Key::CovLmBudgets),
+            sft_n: self.list(Key::CovLmSftNs),
+            alphas: self.list(Key::CovAlphas),
+            seed: self.seed(),
+            ..LmCoverageParams::default()
+        })
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 use sharpening_lab::report::count_text;
 use sharpening_lab::sharpen::complexity::{run_complexity, ComplexityParams};
 
-use super::{envelope, fail, progress_printer, task_and_model};
+use super::{envelope, fail, progress_printer, task_and_model_or};
 use crate::args::Args;
 use crate::table::{f3, Table};
 
@@ -15,7 +15,8 @@ fn opt(x: Option<usize>) -> String {
 
 pub fn complexity(raw: &[String]) -> Result<(), String> {
     let a = Args::parse(raw, &["json", "quiet"])?;
-    let (task, model, source) = task_and_model(&a)?;
+    // The low-coverage task is the default: where the sample counts differ.
+    let (task, model, source) = task_and_model_or(&a, "lock")?;
     let d = ComplexityParams::default();
     let p = ComplexityParams {
         prompts: a.get("eval-prompts", d.prompts)?,

@@ -48,7 +48,12 @@ pub fn card_metrics(model: &Model, task: &dyn Task) -> sharpening_lab::Result<Va
 /// The task (`--task`, default the main task) and its model (`--model DIR`,
 /// default the task's built-in model).
 pub fn task_and_model(a: &Args) -> Result<(Box<dyn Task>, Model, String), String> {
-    let name = a.str("task").unwrap_or_else(|| tasks::builtin_names()[0].to_string());
+    task_and_model_or(a, tasks::builtin_names()[0])
+}
+
+/// [`task_and_model`] with another default task.
+pub fn task_and_model_or(a: &Args, default: &str) -> Result<(Box<dyn Task>, Model, String), String> {
+    let name = a.str("task").unwrap_or_else(|| default.to_string());
     // `--prompts FILE.jsonl`: the user's own prompt set (one {"prompt", "answer"} per line).
     let task = match a.str("prompts").filter(|p| p.parse::<usize>().is_err()) {
         Some(file) => {

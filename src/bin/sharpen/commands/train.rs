@@ -4,8 +4,7 @@
 use std::time::Instant;
 
 use sharpening_lab::model::Model;
-use sharpening_lab::tasks::{Arithmetic, Op};
-use sharpening_lab::train::{train as run_train, TrainParams};
+use sharpening_lab::train::{train as run_train, Corpus, TrainParams};
 
 use super::{card_metrics, fail};
 use crate::args::Args;
@@ -13,21 +12,17 @@ use crate::args::Args;
 pub fn train(raw: &[String]) -> Result<(), String> {
     let a = Args::parse(raw, &["json", "quiet"])?;
     let task_name = a.str("task").unwrap_or_else(|| "add".into());
-    let op = match task_name.as_str() {
-        "add" => Op::Add,
-        "mul" => Op::Mul,
-        t => return Err(format!("unknown task {t:?}; built-in tasks: add, mul")),
-    };
-    let d = TrainParams::default();
+    let corpus = Corpus::by_name(&task_name).map_err(fail)?;
+    let d = TrainParams::for_task(&task_name);
     let p = TrainParams {
         seed: a.get("seed", d.seed)?,
-        // The shipped models: add 4000 steps, mul (121 prompts) 2000.
-        steps: a.get("steps", if op == Op::Mul { 2000 } else { d.steps })?,
+        steps: a.get("steps", d.steps)?,
         batch: a.get("batch", d.batch)?,
         lr: a.get("lr", d.lr)?,
         hidden_size: a.get("hidden", d.hidden_size)?,
         intermediate_size: a.get("ffn", d.intermediate_size)?,
         layers: a.get("layers", d.layers)?,
+        curriculum: a.get("curriculum", d.curriculum)?,
         ..d
     };
     let out = a.str("out").ok_or("--out DIR is required (where to write the model)")?;
@@ -35,9 +30,9 @@ pub fn train(raw: &[String]) -> Result<(), String> {
     let json = a.flag("json");
     a.finish()?;
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {out}: {e}"))?;
-    let task = Arithmetic::new(op);
+    let task = corpus.task();
     let t0 = Instant::now();
-    let trained = run_train(&task, &p, &mut |s, loss| {
+    let trained = run_train(&corpus, &p, &mut |s, loss| {
         if !quiet && (s % 100 == 0 || s == p.steps) {
             eprintln!("step {s:>5}/{}  loss {loss:.4}  {:.0}s", p.steps, t0.elapsed().as_secs_f64());
         }
@@ -46,16 +41,16 @@ pub fn train(raw: &[String]) -> Result<(), String> {
     .map_err(fail)?;
     let secs = t0.elapsed().as_secs_f64();
     let model = Model::from_bytes(trained.config_json.as_bytes(), &trained.weights, trained.tokenizer_json.as_bytes()).map_err(fail)?;
-    let metrics = card_metrics(&model, &task).map_err(fail)?;
+    let metrics = card_metrics(&model, task).map_err(fail)?;
     let card = serde_json::json!({
         "task": task_name,
-        "description": sharpening_lab::tasks::Task::description(&task),
+        "description": task.description(),
         "crate_version": sharpening_lab::VERSION,
         "seed": p.seed,
         "train_params": p,
         "config": serde_json::from_str::<serde_json::Value>(&trained.config_json).unwrap(),
         "num_params": model.llama.config().num_params(),
-        "data_recipe": sharpening_lab::train::RECIPE,
+        "data_recipe": corpus.recipe(),
         "final_loss_ema": trained.final_loss,
         "train_seconds": (secs * 10.0).round() / 10.0,
         "weights_sha256": model.weights_sha256,
