@@ -144,3 +144,26 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
 }
+
+#[test]
+fn coverage_defaults_to_the_low_coverage_task_with_the_documented_json() {
+    let (_, v) = json(&["coverage", "--prompts", "2", "--budgets", "2", "--sft-n", "1", "--alphas", "0", "--fit-steps", "1", "--seed", "3", "--json"]);
+    check_envelope(&v, 3);
+    assert_eq!(v["task"], "lock", "sharpen coverage runs on lock unless told otherwise");
+    assert_eq!(v["exact"], true);
+    assert!(v["c_cov"].as_f64().unwrap() > 50.0);
+    let methods: Vec<&str> = v["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["sft", "rlhf_offline", "rlhf_online", "rlhf_online_onestep"]);
+    for m in v["methods"].as_array().unwrap() {
+        assert!(m.get("n").is_some() && m.get("alpha").is_some());
+        for c in m["curve"].as_array().unwrap() {
+            for k in ["samples", "samples_base", "samples_policy", "p_star", "sharpened"] {
+                assert!(c[k].is_number(), "{k} in {c}");
+            }
+        }
+    }
+    // complexity defaults to lock too; a task without enough prompts is refused with a message.
+    let (code, _, err) = run(&["complexity", "--task", "echo", "--json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("too few") && !err.contains("panicked"), "{err}");
+}

@@ -121,6 +121,11 @@ fn coverage_on_a_transformer_counts_samples_and_scores_y_star_exactly() {
             assert_eq!(c.samples_policy, if online { c.samples / 2 } else { 0 }, "{}", m.method);
             assert!((0.0..=1.0).contains(&c.p_star) && (0.0..=1.0).contains(&c.sharpened));
         }
+        // The last point says how much mass stays on the base model's answers.
+        let (last, rest) = m.curve.split_last().unwrap();
+        let support = last.support.expect("the last point carries the support mass");
+        assert!(support > 0.0 && support <= 1.0 + 1e-9 && support >= last.p_star, "{}: {support}", m.method);
+        assert!(rest.iter().all(|c| c.support.is_none()));
     }
     // Same seed, same numbers.
     let again = run_coverage_lm(&model, &Lock, &p, &mut |_, _| true).unwrap();

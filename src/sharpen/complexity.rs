@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::bon::{choose_problems, Progress};
 use super::exact::enumerate;
 use super::metrics::mean;
-use super::sft::{run_sft_on, SftParams};
+use super::sft::{fit_sft_on, SftParams};
 use crate::error::{check, param_err, Result};
 use crate::model::Model;
 use crate::score::{score, Scored};
@@ -303,18 +303,13 @@ pub fn run_complexity(base: &Model, task: &dyn Task, p: &ComplexityParams, progr
         for &n in &p.sft_n {
             let k = sft.len();
             let sp = SftParams { prompts: np, n, steps: p.sft_steps, eval_every: p.sft_steps.max(1), seed: p.seed, ..SftParams::default() };
-            let mut p_eval = Vec::new();
-            run_sft_on(base, task, train[..np].to_vec(), &sp, &mut |_, _| progress(k, runs), &mut |m, cur| {
-                if m.step == sp.steps {
-                    let items: Vec<Scored> = sets.iter().map(|(i, c)| Scored { prompt: &eval_ids[*i], continuation: c }).collect();
-                    let mut acc = vec![0.0; eval.len()];
-                    for ((i, _), lp) in sets.iter().zip(score(cur, &items)?) {
-                        acc[*i] += lp.exp();
-                    }
-                    p_eval = acc;
-                }
-                Ok(())
-            })?;
+            // Trained on its n prompts, judged on the evaluation prompts only.
+            let tr = fit_sft_on(base, task, &train[..np], &sp, &mut |_, _| progress(k, runs))?;
+            let items: Vec<Scored> = sets.iter().map(|(i, c)| Scored { prompt: &eval_ids[*i], continuation: c }).collect();
+            let mut p_eval = vec![0.0; eval.len()];
+            for ((i, _), lp) in sets.iter().zip(score(&tr.view, &items)?) {
+                p_eval[*i] += lp.exp();
+            }
             sft.push(SftGridRun { n, prompts: np, samples: n * np, p_star: mean(&p_eval), p_star_eval: p_eval });
         }
     }

@@ -95,6 +95,12 @@ pub struct CurvePoint {
     /// the whole answer distribution is cheap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objective: Option<f64>,
+    /// Mean mass the model keeps on the answers the base model lists (exact
+    /// for those answers; on a transformer, at each curve's last point: a
+    /// model whose `pi(y*)` falls while this stays near 1 moved mass among
+    /// the base's answers, one where it falls moved mass off them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,6 +146,7 @@ fn point(class: &LinearClass, theta: &[f64], p: &CoverageParams, base: usize, po
         p_star: ps,
         sharpened: f64::from(u8::from(ps >= 1.0 - p.delta)),
         objective: Some(class.objective(theta, p.beta)),
+        support: None,
     }
 }
 

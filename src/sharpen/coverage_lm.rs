@@ -157,7 +157,22 @@ impl Ctx<'_> {
             p_star: mean(&ps),
             sharpened: sharpened_fraction(&ps, self.p.delta),
             objective: None,
+            support: None,
         })
+    }
+
+    /// [`Ctx::point`] with the mean mass `model` puts on every answer the
+    /// base model lists (scored directly), for a curve's last point.
+    fn last_point(&self, model: &Llama, base: usize, policy: usize) -> Result<CurvePoint> {
+        let eos = self.base.tok.eos;
+        let conts: Vec<(usize, Vec<u32>)> =
+            self.bl.dists.iter().enumerate().flat_map(|(i, d)| d.answers.iter().map(move |a| (i, [a.tokens.as_slice(), &[eos]].concat()))).collect();
+        let items: Vec<Scored> = conts.iter().map(|(i, c)| Scored { prompt: &self.bl.prompt_ids[*i], continuation: c }).collect();
+        let mut mass = vec![0.0; self.bl.problems.len()];
+        for ((i, _), lp) in conts.iter().zip(score(model, &items)?) {
+            mass[*i] += lp.exp();
+        }
+        Ok(CurvePoint { support: Some(mean(&mass)), ..self.point(model, base, policy)? })
     }
 
     /// Answers to prompt `i`, one per draw, from `model`, as examples with
@@ -203,7 +218,9 @@ impl Ctx<'_> {
                     step_at(s, &mut opt, &vars, &loss, 1.0)?;
                 }
             }
-            out.push(self.point(&tr.view, groups as usize * n * self.bl.problems.len(), 0)?);
+            let last = self.p.budgets.last() == Some(&m);
+            let at = if last { Self::last_point } else { Self::point };
+            out.push(at(self, &tr.view, groups as usize * n * self.bl.problems.len(), 0)?);
         }
         Ok(out)
     }
@@ -255,7 +272,8 @@ impl Ctx<'_> {
             if !data.is_empty() {
                 self.fit_pairs(&tr, &data, 0.0, run, 0)?;
             }
-            out.push(self.point(&tr.view, 2 * pairs as usize * self.bl.problems.len(), 0)?);
+            let at = if self.p.budgets.last() == Some(&m) { Self::last_point } else { Self::point };
+            out.push(at(self, &tr.view, 2 * pairs as usize * self.bl.problems.len(), 0)?);
         }
         Ok(out)
     }
@@ -290,7 +308,8 @@ impl Ctx<'_> {
                 }
             }
             if self.p.budgets.contains(&(2 * t)) {
-                out.push(self.point(&tr.view, t * prompts, t * prompts)?);
+                let at = if t == rounds { Self::last_point } else { Self::point };
+                out.push(at(self, &tr.view, t * prompts, t * prompts)?);
             }
         }
         Ok(out)

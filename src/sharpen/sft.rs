@@ -163,24 +163,12 @@ pub fn run_sft_observed(base: &Model, task: &dyn Task, p: &SftParams, progress: 
     run_sft_with(base, task, bl, p, progress, on_eval)
 }
 
-/// [`run_sft_observed`] on given training prompts (`p.prompts` is not used):
-/// the sample-complexity experiment trains on prompts apart from the ones it
-/// evaluates on.
-pub fn run_sft_on(base: &Model, task: &dyn Task, problems: Vec<Problem>, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
-    p.validate()?;
-    let bl = Baseline::from_problems(base, task, problems, p.threshold)?;
-    run_sft_with(base, task, bl, p, progress, on_eval)
-}
-
-fn run_sft_with(base: &Model, task: &dyn Task, bl: Baseline, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
-    let total_work = bl.problems.len() + p.steps;
-
-    // The best-of-N dataset.
-    let mut data = Vec::new();
-    let mut data_ok = Vec::new();
-    let mut dataset = Vec::new();
-    for (i, (q, ids)) in bl.problems.iter().zip(&bl.prompt_ids).enumerate() {
-        if !progress(i, total_work) {
+/// The best-of-N dataset of `problems` (prompt `i`'s samples from its own
+/// streams), its examples' oracle verdicts (1/0) and its rows as text.
+fn bon_data(base: &Model, task: &dyn Task, problems: &[Problem], ids: &[Vec<u32>], p: &SftParams, progress: &mut dyn FnMut(usize) -> bool) -> Result<(Vec<Example>, Vec<f64>, Vec<DatasetRow>)> {
+    let (mut data, mut data_ok, mut dataset) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (q, ids)) in problems.iter().zip(ids).enumerate() {
+        if !progress(i) {
             return Err(Error::Cancelled);
         }
         if let Some((example, w)) = bon_example(base, task, q, ids, p.n, p.reward, &p.sampling, p.seed, i)? {
@@ -192,31 +180,57 @@ fn run_sft_with(base: &Model, task: &dyn Task, bl: Baseline, p: &SftParams, prog
     if data.is_empty() {
         return param_err("no complete best-of-N answer to train on; raise max new tokens");
     }
+    Ok((data, data_ok, dataset))
+}
 
+/// `p.steps` AdamW steps of maximum likelihood on `data` from a copy of
+/// the base model (mini-batches from `Batches`, cosine-decayed rate);
+/// `after(s, loss, model)` runs after each step.
+fn fit(base: &Model, data: &[Example], p: &SftParams, progress: &mut dyn FnMut(usize) -> bool, after: &mut dyn FnMut(usize, f64, &Llama) -> Result<()>) -> Result<crate::model::bundle::Trainable> {
     let tr = base.trainable_copy()?;
     let vars = tr.sorted_vars();
     let params = ParamsAdamW { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() };
     let mut opt = AdamW::new(vars.clone(), params)?;
-    let first = evaluate(base, &tr.view, task, &bl, p.threshold, Target { delta: p.delta, gamma: p.gamma }, 0, None, None)?;
-    on_eval(&first.metrics, &tr.view)?;
-    let mut last_p = first.p_star;
-    let mut steps = vec![first.metrics];
+    after(0, f64::NAN, &tr.view)?;
     let mut batches = Batches::new(p.seed);
     for s in 1..=p.steps {
-        if !progress(bl.problems.len() + s - 1, total_work) {
+        if !progress(s - 1) {
             return Err(Error::Cancelled);
         }
-        let batch = batches.next(&data, p.batch)?;
+        let batch = batches.next(data, p.batch)?;
         opt.set_learning_rate(cosine_lr(p.lr, s, p.steps));
         let loss = nll_loss(&tr.train, &batch)?;
         let (l, _) = step_at(s, &mut opt, &vars, &loss, p.clip)?;
-        if s % p.eval_every == 0 || s == p.steps {
-            let e = evaluate(base, &tr.view, task, &bl, p.threshold, Target { delta: p.delta, gamma: p.gamma }, s, Some(l), None)?;
-            on_eval(&e.metrics, &tr.view)?;
+        after(s, l, &tr.view)?;
+    }
+    Ok(tr)
+}
+
+/// SFT-Sharpening on `problems` without any evaluation on them: the
+/// trained model (the sample-complexity experiment judges it on other
+/// prompts).
+pub fn fit_sft_on(base: &Model, task: &dyn Task, problems: &[Problem], p: &SftParams, progress: Progress) -> Result<crate::model::bundle::Trainable> {
+    p.validate()?;
+    let ids = problems.iter().map(|q| base.tok.encode_prompt(&q.prompt)).collect::<Result<Vec<_>>>()?;
+    let total = problems.len() + p.steps;
+    let (data, _, _) = bon_data(base, task, problems, &ids, p, &mut |i| progress(i, total))?;
+    fit(base, &data, p, &mut |s| progress(problems.len() + s, total), &mut |_, _, _| Ok(()))
+}
+
+fn run_sft_with(base: &Model, task: &dyn Task, bl: Baseline, p: &SftParams, progress: Progress, on_eval: OnEval) -> Result<SftRun> {
+    let total_work = bl.problems.len() + p.steps;
+    let (data, data_ok, dataset) = bon_data(base, task, &bl.problems, &bl.prompt_ids, p, &mut |i| progress(i, total_work))?;
+    let target = Target { delta: p.delta, gamma: p.gamma };
+    let (mut steps, mut last_p) = (Vec::new(), Vec::new());
+    fit(base, &data, p, &mut |s| progress(bl.problems.len() + s, total_work), &mut |s, l, view| {
+        if s == 0 || s % p.eval_every == 0 || s == p.steps {
+            let e = evaluate(base, view, task, &bl, p.threshold, target, s, (s > 0).then_some(l), None)?;
+            on_eval(&e.metrics, view)?;
             last_p = e.p_star;
             steps.push(e.metrics);
         }
-    }
+        Ok(())
+    })?;
     progress(total_work, total_work);
     let wrong_mode = bl.wrong_modes(base, &last_p);
     let report = SftReport {

@@ -78,13 +78,14 @@ fn final_rows(methods: &[MethodCurve]) -> Vec<Vec<String>> {
     for m in methods {
         if let Some(c) = m.curve.last() {
             let first = m.curve.iter().find(|c| c.sharpened > 0.0).map_or("never".to_string(), |c| c.samples.to_string());
-            rows.push(vec![name(m), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), format!("{:.3}", c.sharpened), first]);
+            let support = c.support.map_or("-".to_string(), |x| format!("{x:.3}"));
+            rows.push(vec![name(m), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), format!("{:.3}", c.sharpened), first, support]);
         }
     }
     rows
 }
 
-const FINAL_HEAD: [&str; 7] = ["method", "samples", "from pi_base", "from pi", "pi(y*)", "sharpened", "sharpened from"];
+const FINAL_HEAD: [&str; 8] = ["method", "samples", "from pi_base", "from pi", "pi(y*)", "sharpened", "sharpened from", "mass on base answers"];
 
 pub fn coverage_html(r: &CoverageReport, stamp: &str) -> String {
     let what = match r.structure {
@@ -95,13 +96,13 @@ pub fn coverage_html(r: &CoverageReport, stamp: &str) -> String {
         "One prompt, answers of d = {} binary tokens ({} answers), a linear-softmax class pi_theta ∝ exp(<theta, phi(y)>) with ||theta|| <= {:.1} (Def. J.3), features {what}. pi_base(y*) = {:.2e}, so C_cov = {:.1} (Eq. 6) and best-of-N needs N = {} to put 1 - delta on y*; margin {:.3} (Assumption 4.2); beta = {} (Thm J.3 would take {:.4}). Every number is exact (the class is enumerated).",
         r.d, r.answers, r.b, r.p_star_base, r.c_cov, r.bon_n_needed, r.margin, r.beta, r.beta_thm_j3
     ));
-    let f = Frame { delta: r.delta, closed_form: r.p_star_closed_form, x_label: "samples drawn (from pi_base and pi together)", y_label: "pi(y*) (exact)" };
+    let f = Frame { delta: r.delta, closed_form: r.p_star_closed_form, x_label: "samples drawn (pi_base + pi)", y_label: "pi(y*) (exact)" };
     o.push_str(&charts(&r.methods, &f, [
         "pi(y*) after fitting on the samples drawn from pi_base, exact, both axes log scale: SFT-Sharpening learns y* only where y* shows up among the N samples of a prompt (N of the order of C_cov); offline RLHF regresses on pairs from pi_base and learns only the feature directions those pairs show.",
         "pi(y*) of what Alg. 1 returns after that many samples (half from pi^(t), half from pi_base; the round with the largest J_beta, computed exactly), solid; dashed: the one-step variant (one Adam step per fresh triple). alpha = 0: no optimism.",
     ], stamp));
     o.push_str(&table(
-        "At the largest budget (exact): samples drawn, from pi_base and from the model being trained, pi(y*) (one prompt: sharpened is 0 or 1), and the first budget at which pi(y*) >= 1 - delta",
+        "At the largest budget (exact): samples drawn, from pi_base and from the model being trained, pi(y*) (one prompt: sharpened is 0 or 1), and the first budget at which pi(y*) >= 1 - delta (the class holds only the task's answers: no mass leaves them)",
         &FINAL_HEAD,
         &final_rows(&r.methods),
     ));
@@ -114,13 +115,13 @@ pub fn coverage_lm_html(r: &LmCoverageReport, stamp: &str) -> String {
         r.task, r.prompts, r.p_star_base, r.c_cov, r.bon_samples, r.thm41_samples, r.eps, r.beta, r.p_star_closed_form, 100.0 * r.sharpened_closed_form,
         if r.uncertified_prompts > 0 { format!(" y* is not certified on {} prompts (enumeration threshold).", r.uncertified_prompts) } else { String::new() }
     ));
-    let f = Frame { delta: r.delta, closed_form: r.p_star_closed_form, x_label: "samples drawn, all prompts (from pi_base and pi together)", y_label: "mean pi(y*) (exact)" };
+    let f = Frame { delta: r.delta, closed_form: r.p_star_closed_form, x_label: "samples drawn, all prompts (pi_base + pi)", y_label: "mean pi(y*) (exact)" };
     o.push_str(&charts(&r.methods, &f, [
         "Mean pi(y*) over the prompts after fitting on the samples drawn from pi_base, exact, both axes log scale: SFT-Sharpening on m/N best-of-N winners per prompt, offline RLHF (Eq. 8) on m/2 base pairs per prompt; each point is a fit from the base model.",
         "Mean pi(y*) after each round of Alg. 1 (one triple per prompt and round, y from the model being trained and y' from pi_base, all triples kept and refitted; the round's model, not the best round), solid; dashed: the one-step variant (one Adam step per round on fresh triples). alpha = 0: no optimism.",
     ], stamp));
     o.push_str(&table(
-        "At the largest budget (exact): samples drawn (all prompts), from pi_base and from the model being trained, mean pi(y*), the share of prompts with pi(y*) >= 1 - delta (Def. 3.1), and the first budget at which any prompt is",
+        "At the largest budget (exact): samples drawn (all prompts), from pi_base and from the model being trained, mean pi(y*), the share of prompts with pi(y*) >= 1 - delta (Def. 3.1), the first budget at which at least one prompt is sharpened, and the mean total probability the model keeps on the answers the base model lists (exact; below 1: mass moved to answers the base model does not give, such as other lengths)",
         &FINAL_HEAD,
         &final_rows(&r.methods),
     ));

@@ -26,9 +26,9 @@ COMMANDS
   gap    generation-verification gap (verifier AUC, reweighting)        --prompts 200
   efficiency   pi(y*) vs samples from pi_base, SFT at several N vs RLHF  --sft-n 1,2,4,8,16
   complexity   samples needed for (eps, delta): best-of-N (exact), SFT (measured), Thm 4.1 / 3.1  --eps 0.05,0.1 --delta 0.05,0.1 [--gamma G]
-  coverage     Example J.1: pi(y*) vs samples for SFT, offline RLHF, Alg. 1 (online)  --structure lock|cube --d 10 --alphas 0,0.1
+  coverage     pi(y*) vs samples for SFT, offline RLHF, Alg. 1 (online): on a transformer (--task lock|add|mul, default lock) or Example J.1 (--task j1 --structure lock|cube --d 10)  --alphas 0,0.1
   margin       coverage vs margin: the closed form over beta, each prompt's margin vs the beta it needs  --betas 0.01,0.1,1 --delta 0.1
-  train  train a built-in model from a seed        --out DIR --steps 3000
+  train  train a built-in model from a seed        --task add|mul|lock|echo --out DIR --steps 3000
   bench  throughput and model FLOP utilisation     --quick
   gpu-bench  GPU vs CPU: matmul GFLOP/s, batched decoding  --sizes 256,4096 --batches 1,16,64 --shape smollm2-135m|--model F.gguf
   help   this text

@@ -45,13 +45,15 @@ pub fn coverage(raw: &[String]) -> Result<(), String> {
         "coverage vs exploration, Example J.1 ({:?} features), d = {} ({} answers), one prompt: C_cov {:.1}, margin {:.4}, pi_base(y*) {:.2e}; beta {} (Thm J.3's {:.4}), B {:.1}, delta {}; pi*_beta(y*) {:.3}; best-of-N needs N = {}; seed {} (all exact)",
         r.structure, r.d, r.answers, r.c_cov, r.margin, r.p_star_base, r.beta, r.beta_thm_j3, r.b, r.delta, r.p_star_closed_form, r.bon_n_needed, p.seed
     );
-    print_curves(&r.methods, "pi(y*)", "sharpened");
+    print_curves(&r.methods, "pi(y*)", "sharpened", "J_beta");
     println!("sft: m/N best-of-N winners fitted by maximum likelihood; rlhf_offline: Eq. 8 on m/2 pairs from pi_base; rlhf_online: Alg. 1 (triples accumulate, refit on all of them each round, the best round by J_beta returned); rlhf_online_onestep: one Adam step per fresh triple");
     Ok(())
 }
 
-fn print_curves(methods: &[MethodCurve], p_label: &str, s_label: &str) {
-    let mut t = Table::new(&["method", "samples", "from pi_base", "from pi", p_label, s_label, "J_beta"]);
+/// The curves as a table; the last column is `J_beta` (Example J.1) or the
+/// mass on the base model's answers (a transformer, last points only).
+fn print_curves(methods: &[MethodCurve], p_label: &str, s_label: &str, last: &str) {
+    let mut t = Table::new(&["method", "samples", "from pi_base", "from pi", p_label, s_label, last]);
     for m in methods {
         let name = match (m.n, m.alpha) {
             (Some(n), _) => format!("{} N={n}", m.method),
@@ -59,7 +61,7 @@ fn print_curves(methods: &[MethodCurve], p_label: &str, s_label: &str) {
             _ => m.method.clone(),
         };
         for c in &m.curve {
-            t.row(vec![name.clone(), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), f3(c.sharpened), c.objective.map_or("-".into(), |j| format!("{j:.3}"))]);
+            t.row(vec![name.clone(), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), f3(c.sharpened), c.objective.or(c.support).map_or("-".into(), |j| format!("{j:.3}"))]);
         }
     }
     t.print();
@@ -97,7 +99,7 @@ fn on_transformer(a: Args) -> Result<(), String> {
         source, &model.weights_sha256[..12], p.seed,
         if r.uncertified_prompts > 0 { format!("; y* not certified on {} prompts", r.uncertified_prompts) } else { String::new() }
     );
-    print_curves(&r.methods, "mean pi(y*)", "sharpened share");
-    println!("samples: all prompts together (budget m per prompt). sft: m/N best-of-N winners per prompt fitted by maximum likelihood; rlhf_offline: Eq. 8 on m/2 base pairs per prompt; rlhf_online: Alg. 1 (one triple per prompt and round, accumulated; each round refits on minibatches of all of them; the curve shows each round's model); rlhf_online_onestep: one Adam step per round on its fresh triples");
+    print_curves(&r.methods, "mean pi(y*)", "sharpened share", "mass on base answers");
+    println!("samples: all prompts together (budget m per prompt). sft: m/N best-of-N winners per prompt fitted by maximum likelihood; rlhf_offline: Eq. 8 on m/2 base pairs per prompt; rlhf_online: Alg. 1 (one triple per prompt and round, accumulated; each round refits on minibatches of all of them; the curve shows each round's model); rlhf_online_onestep: one Adam step per round on its fresh triples; mass on base answers: the model's mean total probability of the answers the base model lists (exact, last point of each curve)");
     Ok(())
 }
