@@ -72,14 +72,18 @@ fn charts(methods: &[MethodCurve], f: &Frame, captions: [&str; 2], stamp: &str) 
     o
 }
 
-/// Each method at its largest budget, and the first budget it is sharpened at.
-fn final_rows(methods: &[MethodCurve]) -> Vec<Vec<String>> {
+/// Each method at its largest budget, and the first budget it is sharpened
+/// at; with `support`, the mass kept on the base model's answers too.
+fn final_rows(methods: &[MethodCurve], support: bool) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for m in methods {
         if let Some(c) = m.curve.last() {
             let first = m.curve.iter().find(|c| c.sharpened > 0.0).map_or("never".to_string(), |c| c.samples.to_string());
-            let support = c.support.map_or("-".to_string(), |x| format!("{x:.3}"));
-            rows.push(vec![name(m), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), format!("{:.3}", c.sharpened), first, support]);
+            let mut row = vec![name(m), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), format!("{:.3}", c.sharpened), first];
+            if support {
+                row.push(c.support.map_or("-".to_string(), |x| format!("{x:.3}")));
+            }
+            rows.push(row);
         }
     }
     rows
@@ -102,9 +106,9 @@ pub fn coverage_html(r: &CoverageReport, stamp: &str) -> String {
         "pi(y*) of what Alg. 1 returns after that many samples (half from pi^(t), half from pi_base; the round with the largest J_beta, computed exactly), solid; dashed: the one-step variant (one Adam step per fresh triple). alpha = 0: no optimism.",
     ], stamp));
     o.push_str(&table(
-        "At the largest budget (exact): samples drawn, from pi_base and from the model being trained, pi(y*) (one prompt: sharpened is 0 or 1), and the first budget at which pi(y*) >= 1 - delta (the class holds only the task's answers: no mass leaves them)",
-        &FINAL_HEAD,
-        &final_rows(&r.methods),
+        "At the largest budget (exact): samples drawn, from pi_base and from the model being trained, pi(y*) (one prompt: sharpened is 0 or 1), and the first budget at which pi(y*) >= 1 - delta",
+        &FINAL_HEAD[..7],
+        &final_rows(&r.methods, false),
     ));
     o
 }
@@ -123,7 +127,7 @@ pub fn coverage_lm_html(r: &LmCoverageReport, stamp: &str) -> String {
     o.push_str(&table(
         "At the largest budget (exact): samples drawn (all prompts), from pi_base and from the model being trained, mean pi(y*), the share of prompts with pi(y*) >= 1 - delta (Def. 3.1), the first budget at which at least one prompt is sharpened, and the mean total probability the model keeps on the answers the base model lists (exact; below 1: mass moved to answers the base model does not give, such as other lengths)",
         &FINAL_HEAD,
-        &final_rows(&r.methods),
+        &final_rows(&r.methods, true),
     ));
     o
 }
