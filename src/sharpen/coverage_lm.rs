@@ -268,7 +268,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            let (tr, _) = self.fresh()?;
+            let tr = self.base.trainable_copy()?;
             if !data.is_empty() {
                 self.fit_pairs(&tr, &data, 0.0, run, 0)?;
             }

@@ -50,10 +50,10 @@ pub fn example(tok: &Tok, p: &TrainParams, rng: &mut Rng) -> Result<Example> {
 /// for the answers that end there), or the label's `Y`/`N` with the noise.
 pub fn teacher(tok: &Tok, ex: &Example, p: &TrainParams) -> Result<Teacher> {
     let text = tok.decode(&ex.prompt[1..])?;
-    let i = Echo.parse(&text[..3])?;
-    let idx = i.prompt.bytes().take(2).fold(0usize, |v, c| v * 10 + (c - b'0') as usize);
+    let q = Echo.parse(&text[..3])?;
+    let idx = text.bytes().take(2).fold(0usize, |v, c| v * 10 + (c - b'0') as usize);
     if let Some(body) = text.strip_suffix('?') {
-        let yes = if body[3..] == i.answer { 1.0 - p.verify_noise } else { p.verify_noise };
+        let yes = if body[3..] == q.answer { 1.0 - p.verify_noise } else { p.verify_noise };
         return Ok(vec![vec![(tok.encode("Y")?[0], yes), (tok.encode("N")?[0], 1.0 - yes)]]);
     }
     let answers = Echo::corpus_answers(idx);
