@@ -54,8 +54,8 @@ need_browser_test_tools() {
     echo "== installing Node.js from Debian"
     apt_install nodejs npm
   fi
-  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
-    echo "== installing playwright-core (npm; no browser download)"
+  if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/axe-core ]; then
+    echo "== installing playwright-core and axe-core (npm; no browser download)"
     (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
 }

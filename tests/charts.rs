@@ -134,7 +134,7 @@ fn views_render_real_reports() {
     assert_eq!(steps.len(), 3, "evaluations at steps 0, 2, 4 are streamed");
     assert_eq!(watched.len(), 3);
     let v = view_training::TrainingView {
-        steps: &steps, kl_closed_form: &[], watched: &watched, shown: 2, total_steps: 4, target: sharpening_lab::sharpen::eval::Target { delta: 0.1, gamma: 0.0 },
+        steps: &steps, kl_closed_form: &[], watched: &watched, shown: 2, playing: false, total_steps: 4, target: sharpening_lab::sharpen::eval::Target { delta: 0.1, gamma: 0.0 },
         summary: Some("done".into()), wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp,
     };
     let html = view_training::training_html(&v);
@@ -158,7 +158,7 @@ fn views_render_real_reports() {
     }
     assert_eq!(steps.len(), 3);
     assert!(!watched[0].closed_form.is_empty());
-    let v = view_training::TrainingView { steps: &steps, kl_closed_form: &kls, watched: &watched, shown: 1, total_steps: 4, target: sharpening_lab::sharpen::eval::Target { delta: 0.1, gamma: 0.2 }, summary: None, wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp };
+    let v = view_training::TrainingView { steps: &steps, kl_closed_form: &kls, watched: &watched, shown: 1, playing: false, total_steps: 4, target: sharpening_lab::sharpen::eval::Target { delta: 0.1, gamma: 0.2 }, summary: None, wrong_mode: Some(&report.wrong_mode), stamp: &exports.stamp };
     let html = view_training::training_html(&v);
     parse(&format!("<div>{html}</div>"));
     assert!(html.contains("KL(pi || pi*_beta), closed form") && html.contains("closed form pi*"));

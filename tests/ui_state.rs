@@ -107,6 +107,12 @@ fn malformed_and_unknown_parameters_never_fail() {
     assert_eq!(s.get(Key::Prompt), "abc", "control characters are removed");
 }
 
+/// Every control of the view: the model's, the main ones and "More settings".
+fn all_controls(s: &UiState) -> String {
+    use sharpening_lab::ui::controls::{controls_html, Group};
+    [Group::Model, Group::Main, Group::More].map(|g| controls_html(s, g)).concat()
+}
+
 #[test]
 fn embed_and_hide_flags() {
     let (s, msgs) = UiState::from_hash("#view=sft&embed=1&seed_hide=1&lr_hide=true&steps_hide=0");
@@ -114,7 +120,7 @@ fn embed_and_hide_flags() {
     assert!(s.embed);
     assert!(s.is_hidden(Key::Seed) && s.is_hidden(Key::Lr) && !s.is_hidden(Key::Steps));
     assert_eq!(s.view(), Experiment::Sft);
-    let html = sharpening_lab::ui::controls::controls_html(&s);
+    let html = all_controls(&s);
     assert!(!html.contains("name=\"seed\"") && !html.contains("name=\"lr\""), "hidden controls are left out");
     assert!(html.contains("name=\"steps\"") && html.contains("<label for=\"ctl-steps\">"));
     let h = s.to_hash();
@@ -131,7 +137,7 @@ fn state_maps_to_run_parameters() {
     // Every control of every view has a label.
     for v in Experiment::ALL {
         let (s, _) = UiState::from_hash(&format!("#view={}", v.key()));
-        let html = sharpening_lab::ui::controls::controls_html(&s);
+        let html = all_controls(&s);
         for p in PARAMS.iter().filter(|p| p.views.contains(&v)) {
             let labelled = html.contains(&format!("for=\"ctl-{}\"", p.name)) || html.contains(&format!("<legend>{}</legend>", p.label));
             assert!(labelled, "control {} has no label in view {:?}", p.name, v);

@@ -20,11 +20,36 @@ pub fn prompt_suggestions(t: &dyn Task) -> String {
     format!("<datalist id=\"prompt-suggestions\">{options}</datalist>")
 }
 
-pub fn controls_html(s: &UiState) -> String {
+/// Which controls: the model's (one place for every experiment), the
+/// current experiment's main ones, or its others ("More settings").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Model,
+    Main,
+    More,
+}
+
+/// The parameters that choose the model, shown once for every experiment.
+pub const MODEL_KEYS: [Key; 3] = [Key::Task, Key::Model, Key::Backend];
+
+impl Group {
+    pub fn of(key: Key, view: crate::app::Experiment) -> Group {
+        if MODEL_KEYS.contains(&key) {
+            Group::Model
+        } else if super::experiments::entry(view).main.contains(&key) {
+            Group::Main
+        } else {
+            Group::More
+        }
+    }
+}
+
+/// The controls of `group` for the current view.
+pub fn controls_html(s: &UiState, group: Group) -> String {
     let view = s.view();
     let task = tasks::by_name(s.task()).ok();
     let mut o = String::new();
-    for p in PARAMS.iter().filter(|p| p.views.contains(&view) && !s.is_hidden(p.key)) {
+    for p in PARAMS.iter().filter(|p| p.views.contains(&view) && !s.is_hidden(p.key) && Group::of(p.key, view) == group) {
         let id = format!("ctl-{}", p.name);
         let v = esc(s.get(p.key));
         let title = esc(p.help);
@@ -80,7 +105,7 @@ pub fn controls_html(s: &UiState) -> String {
         };
         o.push_str(&format!("<div class=\"control\">{field}</div>"));
     }
-    if let Some(t) = &task {
+    if let (Some(t), Group::Main) = (&task, group) {
         o.push_str(&prompt_suggestions(t.as_ref()));
     }
     o

@@ -5,7 +5,7 @@
 //! here (see ARCHITECTURE.md).
 
 use super::html::{downloads, para};
-use super::params::UiState;
+use super::params::{Key, UiState};
 use super::results::{Finished, Live, Results};
 use super::view_bon::bon_html;
 use super::view_complexity::complexity_html;
@@ -29,6 +29,8 @@ pub struct Entry {
     pub view: fn(&Results, &str) -> Option<String>,
     /// What the view says before a run (`real`: a real model is loaded).
     pub placeholder: fn(real: bool) -> &'static str,
+    /// The controls shown at once; the view's others are under "More settings".
+    pub main: &'static [Key],
 }
 
 pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
@@ -40,6 +42,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Pick a prompt and press Run to sample answers.",
+        main: &[Key::Prompt, Key::Samples],
     },
     Entry {
         experiment: Experiment::Bon,
@@ -49,10 +52,11 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to sweep best-of-N over the prompts (a few seconds).",
+        main: &[Key::N, Key::Prompts, Key::Rewards],
     },
     Entry {
         experiment: Experiment::Sft,
-        job: |ui, m| Job::Sft { params: ui.sft_params(m.max_new_tokens), watch: ui.get(super::params::Key::Watch).to_string() },
+        job: |ui, m| Job::Sft { params: ui.sft_params(m.max_new_tokens), watch: ui.get(Key::Watch).to_string() },
         view: |r, stamp| match r.finished(Experiment::Sft) {
             Some(Finished { outcome: Outcome::Lora(x), exports }) => {
                 Some(format!("{}{}", lora_html(x, crate::sharpen::lora_sft::LoraParams::default().eval_samples, &exports.stamp), downloads(exports)))
@@ -66,12 +70,14 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
                 "Press Run to fine-tune a copy of the model on its own best-of-N answers and watch it sharpen."
             }
         },
+        main: &[Key::SftN, Key::Steps, Key::Reward, Key::Watch],
     },
     Entry {
         experiment: Experiment::Rlhf,
-        job: |ui, m| Job::Rlhf { params: ui.rlhf_params(m.max_new_tokens), watch: ui.get(super::params::Key::Watch).to_string() },
+        job: |ui, m| Job::Rlhf { params: ui.rlhf_params(m.max_new_tokens), watch: ui.get(Key::Watch).to_string() },
         view: |r, stamp| training(r, Experiment::Rlhf, stamp),
         placeholder: |_| "Press Run to train a copy of the model by RLHF-Sharpening (Eq. 8) and watch it approach the closed form pi_base^(1+1/beta) (about a minute with the defaults).",
+        main: &[Key::Beta, Key::Mode, Key::Alpha, Key::RlhfSteps],
     },
     Entry {
         experiment: Experiment::Theory,
@@ -81,6 +87,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to compare the closed-form optimum with token-level temperature for the prompt, and to measure the task's generation-verification gap (a few seconds).",
+        main: &[Key::Prompt, Key::Beta],
     },
     Entry {
         experiment: Experiment::Efficiency,
@@ -90,6 +97,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to train SFT-Sharpening at several N and RLHF-Sharpening with N = 2 on the same prompts and compare pi(y*) per sample drawn (a few minutes).",
+        main: &[Key::SftNs, Key::Beta],
     },
     Entry {
         experiment: Experiment::Complexity,
@@ -99,6 +107,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to find, for each (eps, delta), the N best-of-N needs (exact), the cheapest SFT-Sharpening run of a grid that gets there, and the theorems' bounds (about a minute with the defaults).",
+        main: &[Key::CxEps, Key::CxDelta],
     },
     Entry {
         experiment: Experiment::Margin,
@@ -108,6 +117,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to sweep the closed form pi_base^(1+1/beta) over beta, see each prompt's margin against the beta it needs, and train RLHF-Sharpening at a few beta beside it (about a minute with the defaults; RLHF steps 0 = the closed form only, instant).",
+        main: &[Key::MarginBetas, Key::MarginTrainBetas],
     },
     Entry {
         experiment: Experiment::Coverage,
@@ -118,6 +128,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             _ => None,
         }),
         placeholder: |_| "Press Run to pit SFT-Sharpening and offline RLHF (coverage) against Alg. 1's online exploration on Example J.1's linear-softmax class, where y* has probability about 2^-d under the base model (a second with the lock features; the cube takes longer). It trains its own small models, not the task's transformer. Run on = model runs the same comparison on the task's transformer instead (Task lock: C_cov in the hundreds; a few minutes).",
+        main: &[Key::CovOn, Key::CovD, Key::CovAlphas],
     },
 ];
 
@@ -166,6 +177,7 @@ pub fn training_view<'a>(r: &'a Results, e: Experiment, stamp: &'a str) -> Optio
         kl_closed_form: &live.kl_closed_form,
         watched: &live.watched,
         shown: live.shown,
+        playing: live.playing,
         total_steps: live.total_steps,
         target: live.target,
         summary,

@@ -5,7 +5,7 @@ use super::svg::esc;
 /// A table; `rows` are already-escaped cell HTML (use [`cell`] for text).
 /// The caption sits above the scrolling wrapper so it wraps on narrow screens.
 pub fn table(caption: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut o = format!("<div class=\"table-box\"><p class=\"table-caption\">{}</p><div class=\"table-wrap\"><table><thead><tr>", esc(caption));
+    let mut o = format!("<div class=\"table-box\"><p class=\"table-caption\">{0}</p><div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{0}\"><table><thead><tr>", esc(caption));
     for h in headers {
         o.push_str(&format!("<th scope=\"col\">{}</th>", esc(h)));
     }

@@ -6,7 +6,10 @@
 pub mod bar_chart;
 pub mod controls;
 pub mod experiments;
+pub mod glossary;
 pub mod html;
+pub mod lesson;
+pub mod lesson_steps;
 pub mod line_chart;
 pub mod page_io;
 pub mod page_state;

@@ -52,6 +52,14 @@ pub enum Input {
     Failed(String),
     /// The morph chart's slider moved.
     Morph(usize),
+    /// Play / Pause of the morph chart.
+    Play,
+    /// The animation clock (a few times a second).
+    Tick,
+    /// Open lesson step `k` (0: leave the lesson).
+    Lesson(usize),
+    /// Apply URL-style settings over the current ones (a lesson's button).
+    Settings(String),
 }
 
 /// Which part of the page to draw again.

@@ -7,6 +7,7 @@
 
 pub use super::page_io::{Effect, Input, Part, Status};
 use super::experiments::{entry, live_for};
+use super::lesson;
 use super::params::{Key, UiState};
 use super::results::Results;
 use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, PromptsFile, ToWorker};
@@ -29,6 +30,8 @@ pub struct PageState {
     pub has_file: bool,
     /// The user's own prompt set (task `custom`).
     pub prompts: Option<PromptsFile>,
+    /// The user asked for reduced motion: no animation starts by itself.
+    pub reduced_motion: bool,
     ready_once: bool,
 }
 
@@ -49,6 +52,7 @@ impl PageState {
             backend_note: None,
             has_file: false,
             prompts: None,
+            reduced_motion: false,
             ready_once: false,
         }
     }
@@ -96,8 +100,31 @@ impl PageState {
             Input::Morph(k) => {
                 if let Some(live) = self.results.live_mut(self.ui.view()) {
                     live.shown = k;
+                    live.playing = false;
                 }
                 fx.push(Effect::Render(Part::Morph));
+            }
+            Input::Play => {
+                if let Some(live) = self.results.live_mut(self.ui.view()) {
+                    live.toggle_play();
+                }
+                fx.push(Effect::Render(Part::Morph));
+            }
+            Input::Tick => {
+                let (view, running) = (self.ui.view(), self.running);
+                if self.results.live_mut(view).is_some_and(|l| l.tick(running == Some(view))) {
+                    fx.push(Effect::Render(Part::Morph));
+                }
+            }
+            Input::Lesson(k) => {
+                let mut ui = UiState::for_lesson(k);
+                (ui.embed, ui.hidden) = (self.ui.embed, self.ui.hidden.clone());
+                self.adopt(ui, vec![], &mut fx);
+            }
+            Input::Settings(settings) => {
+                let mut ui = self.ui.clone();
+                let msgs = ui.apply(&settings);
+                self.adopt(ui, msgs, &mut fx);
             }
         }
         fx
@@ -179,9 +206,15 @@ impl PageState {
         }
     }
 
-    /// The explorer runs by itself when its view is open with no result.
+    /// The explorer, and a lesson step's short experiment, run by themselves
+    /// when their view is open with no result.
     fn autorun(&mut self, fx: &mut Vec<Effect>) {
-        if self.ui.view() == Experiment::Explore && !self.results.has(Experiment::Explore) && self.info.is_some() && self.running.is_none() && self.backend_note.is_some() {
+        let view = self.ui.view();
+        let auto = match lesson::current(&self.ui) {
+            Some(step) => step.autorun,
+            None => view == Experiment::Explore,
+        };
+        if auto && !self.results.has(view) && self.results.live(view).is_none() && self.info.is_some() && self.running.is_none() && self.backend_note.is_some() {
             self.run(vec![], fx);
         }
     }
@@ -192,6 +225,12 @@ impl PageState {
     }
 
     fn finish(&mut self, fx: &mut Vec<Effect>) {
+        // In the lesson a finished training run replays base -> sharpened once.
+        if let (Some(view), true) = (self.running, self.ui.lesson() > 0 && !self.reduced_motion) {
+            if let Some(live) = self.results.live_mut(view).filter(|l| l.watched.len() > 1) {
+                (live.shown, live.playing) = (0, true);
+            }
+        }
         self.running = None;
         self.progress = None;
         self.status = self.idle_status();
@@ -298,19 +337,31 @@ impl PageState {
 
     fn hash(&mut self, hash: &str, fx: &mut Vec<Effect>) {
         let (ui, msgs) = UiState::from_hash(hash);
+        self.adopt(ui, msgs, fx);
+    }
+
+    /// Takes `ui` as the page's settings (a new hash, a lesson step): the
+    /// model reloads when its task or URL changed; `msgs` are the notices.
+    fn adopt(&mut self, ui: UiState, msgs: Vec<String>, fx: &mut Vec<Effect>) {
         if ui == self.ui {
             return;
         }
         let task_changed = ui.task() != self.ui.task() || ui.get(Key::Model) != self.ui.get(Key::Model);
         let backend_changed = ui.get(Key::Backend) != self.ui.get(Key::Backend);
+        let step_changed = ui.lesson() != self.ui.lesson();
         self.ui = ui;
         self.notices = msgs;
         if !task_changed && self.info.as_ref().is_some_and(|i| i.real) {
             self.notices.extend(self.ui.real_model_defaults());
         }
         fx.push(Effect::WriteHash);
-        if task_changed {
+        if task_changed || (step_changed && self.running.is_some()) {
+            // A running job belongs to the old settings: the worker restarts.
             return self.task_changed(fx);
+        }
+        if step_changed {
+            // A new step starts from its own experiment, not the last step's results.
+            self.results = Results::default();
         }
         if backend_changed && self.info.is_some() {
             self.post_backend(fx);
@@ -319,5 +370,6 @@ impl PageState {
             self.status = self.idle_status();
         }
         fx.push(Effect::Render(Part::All));
+        self.autorun(fx);
     }
 }

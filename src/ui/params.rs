@@ -10,13 +10,17 @@ use super::url::{decode, encode};
 use crate::app::backend::Backend;
 use crate::app::Experiment;
 
+mod normalize;
 mod runs;
+
+pub use normalize::{fmt_f64, normalize};
 
 /// Every parameter, by name: a typo is a compile error. `PARAMS[k as usize]`
 /// is `k`'s declaration (checked by a test).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Key {
     View,
+    Lesson,
     Task,
     Backend,
     Model,
@@ -42,6 +46,7 @@ pub enum Key {
     Delta,
     Watch,
     GapPrompts,
+    Scan,
     EffPrompts,
     SftNs,
     EffSftSteps,
@@ -125,6 +130,7 @@ const BACKEND_KEYS: [&str; 3] = [Backend::ALL[0].key(), Backend::ALL[1].key(), B
 
 pub const PARAMS: &[Param] = &[
     Param { key: Key::View, name: "view", label: "Experiment", help: "which experiment the page shows", kind: Kind::Choice(&EXPERIMENT_KEYS), default: "explore", views: &[] },
+    Param { key: Key::Lesson, name: "lesson", label: "Lesson step", help: "the guided lesson's step (1 to the number of steps; 0 = the lab without the lesson)", kind: Kind::Int { min: 0, max: super::lesson_steps::STEPS.len() as i64 }, default: "0", views: &[] },
     Param { key: Key::Task, name: "task", label: "Task", help: "add = two-digit addition, mul = times tables, lock = a combination lock whose y* is rare (C_cov in the hundreds), echo = answers of different lengths (total and length-normalised log-likelihood disagree) (built-in models); arithmetic, capitals = question sets for a real model; custom = your own JSONL question set (choose its file below)", kind: Kind::Choice(&["add", "mul", "lock", "echo", "arithmetic", "capitals", "custom"]), default: "add", views: ALL_VIEWS },
     Param { key: Key::Backend, name: "backend", label: "Backend", help: "where the explorer and best-of-N sample and score: auto = the GPU (WebGPU) for a real model on a hardware adapter, else the CPU; cpu; gpu = the GPU even on a software adapter (falls back to the CPU with a notice when there is none)", kind: Kind::Choice(&BACKEND_KEYS), default: "auto", views: ALL_VIEWS },
     Param { key: Key::Model, name: "model", label: "Model URL (GGUF, or a Hugging Face folder ending in /)", help: "address of a Llama-family GGUF file, or of a Hugging Face model folder ending in / (config.json, model.safetensors, tokenizer.json, tokenizer_config.json), to download and keep in this browser (empty: the task's built-in model); or choose files from this computer", kind: Kind::Text { max_len: 400 }, default: "", views: ALL_VIEWS },
@@ -150,6 +156,7 @@ pub const PARAMS: &[Param] = &[
     Param { key: Key::Delta, name: "delta", label: "delta (Def. 3.1)", help: "a prompt counts as sharpened when pi(y*) >= 1 - delta", kind: Kind::Float { min: 0.01, max: 0.5 }, default: "0.1", views: &[Experiment::Sft, Experiment::Rlhf, Experiment::Margin, Experiment::Coverage] },
     Param { key: Key::Watch, name: "watch", label: "Watched prompt", help: "prompt whose answer distribution the page follows (empty: the first training prompt whose y* is wrong)", kind: Kind::Text { max_len: 24 }, default: "", views: TRAIN_VIEWS },
     Param { key: Key::GapPrompts, name: "gap_prompts", label: "Gap prompts", help: "prompts for the generation-verification gap", kind: Kind::Int { min: 1, max: 400 }, default: "200", views: &[Experiment::Theory] },
+    Param { key: Key::Scan, name: "scan", label: "Prompts scanned", help: "the task's first prompts on which token-level temperature is compared with the closed form and greedy decoding with y* (the CLI's --scan)", kind: Kind::Int { min: 1, max: 400 }, default: "400", views: &[Experiment::Theory] },
     Param { key: Key::EffPrompts, name: "eff_prompts", label: "Prompts", help: "prompts shared by every run", kind: Kind::Int { min: 1, max: 200 }, default: "32", views: &[Experiment::Efficiency] },
     Param { key: Key::SftNs, name: "sft_ns", label: "SFT sample counts N", help: "one SFT-Sharpening run per N", kind: Kind::IntList { min: 1, max: 256, len: 6 }, default: "1,2,4,8,16", views: &[Experiment::Efficiency] },
     Param { key: Key::EffSftSteps, name: "eff_sft_steps", label: "SFT steps", help: "steps of each SFT run", kind: Kind::Int { min: 1, max: 1000 }, default: "100", views: &[Experiment::Efficiency] },
@@ -182,6 +189,14 @@ pub const PARAMS: &[Param] = &[
     Param { key: Key::Seed, name: "seed", label: "Seed", help: "random seed: the same seed gives the same numbers", kind: Kind::Int { min: 0, max: 4_294_967_295 }, default: "0", views: ALL_VIEWS },
 ];
 
+/// The decoded `(key, value)` pairs of a hash (malformed ones left out).
+fn pairs(hash: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    hash.trim_start_matches('#').split('&').filter_map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, "1"));
+        Some((decode(k)?, decode(v)?))
+    })
+}
+
 /// The parameter a URL or control names.
 pub fn param_named(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name == name)
@@ -205,108 +220,33 @@ impl Default for UiState {
     }
 }
 
-/// Checks `raw` against `p`; the canonical value, and a message when the value
-/// was changed (clamped, cleaned) or rejected (then the default is used).
-pub fn normalize(p: &Param, raw: &str) -> (String, Option<String>) {
-    let reject = |why: &str| (p.default.to_string(), Some(format!("{}: {why}; using the default {:?}", p.label, p.default)));
-    let raw = raw.trim();
-    match p.kind {
-        Kind::Choice(opts) => match opts.contains(&raw) {
-            true => (raw.to_string(), None),
-            false => reject(&format!("{raw:?} is not one of {}", opts.join(", "))),
-        },
-        Kind::ChoiceSet(opts) => {
-            let parts: Vec<&str> = if raw == "all" { opts.to_vec() } else { raw.split(',').map(str::trim).collect() };
-            let bad: Vec<&str> = parts.iter().copied().filter(|s| !opts.contains(s)).collect();
-            let good: Vec<&str> = opts.iter().copied().filter(|o| parts.contains(o)).collect();
-            match (good.is_empty(), bad.is_empty()) {
-                (true, _) => reject(&format!("{raw:?} names none of {}", opts.join(", "))),
-                (false, true) => (good.join(","), None),
-                (false, false) => (good.join(","), Some(format!("{}: ignored {}", p.label, bad.join(", ")))),
-            }
-        }
-        Kind::Int { min, max } => match raw.parse::<i64>() {
-            Ok(v) => clamp_msg(p, v.clamp(min, max).to_string(), v < min || v > max, raw),
-            Err(_) => reject(&format!("{raw:?} is not a whole number")),
-        },
-        Kind::Float { min, max } => match raw.parse::<f64>() {
-            Ok(v) if v.is_finite() => clamp_msg(p, fmt_f64(v.clamp(min, max)), v < min || v > max, raw),
-            _ => reject(&format!("{raw:?} is not a number")),
-        },
-        Kind::IntList { min, max, len } => normalize_list(p, raw, (min as f64, max as f64), len, true),
-        Kind::FloatList { min, max, len } => normalize_list(p, raw, (min, max), len, false),
-        Kind::Text { max_len } => {
-            let clean: String = raw.chars().filter(|c| !c.is_control()).take(max_len).collect();
-            let msg = (clean != raw).then(|| format!("{}: shortened or cleaned to {clean:?}", p.label));
-            (clean, msg)
-        }
-    }
-}
-
-/// A comma-separated list, clamped to `range`, sorted, distinct, at most
-/// `len` values; `whole`: integers only.
-fn normalize_list(p: &Param, raw: &str, (min, max): (f64, f64), len: usize, whole: bool) -> (String, Option<String>) {
-    let fmt = |v: f64| if whole { format!("{}", v as i64) } else { fmt_f64(v) };
-    let mut vals: Vec<f64> = Vec::new();
-    let mut changed = false;
-    for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let v = if whole { part.parse::<i64>().ok().map(|v| v as f64) } else { part.parse::<f64>().ok().filter(|v| v.is_finite()) };
-        match v {
-            Some(v) => {
-                changed |= v < min || v > max;
-                vals.push(v.clamp(min, max));
-            }
-            None => changed = true,
-        }
-    }
-    vals.sort_unstable_by(f64::total_cmp);
-    vals.dedup();
-    if vals.len() > len {
-        vals.truncate(len);
-        changed = true;
-    }
-    let (lo, hi, what) = (fmt(min), fmt(max), if whole { "whole numbers" } else { "numbers" });
-    if vals.is_empty() {
-        let why = format!("{raw:?} holds no {what} in {lo}..={hi}");
-        return (p.default.to_string(), Some(format!("{}: {why}; using the default {:?}", p.label, p.default)));
-    }
-    let canon = vals.iter().map(|&v| fmt(v)).collect::<Vec<_>>().join(",");
-    let msg = changed.then(|| format!("{}: {raw:?} read as {canon} (each in {lo}..={hi}, at most {len})", p.label));
-    (canon, msg)
-}
-
-fn clamp_msg(p: &Param, canon: String, clamped: bool, raw: &str) -> (String, Option<String>) {
-    let msg = clamped.then(|| match p.kind {
-        Kind::Int { min, max } => format!("{}: {raw} is outside {min}..={max}; using {canon}", p.label),
-        Kind::Float { min, max } => format!("{}: {raw} is outside {}..={}; using {canon}", p.label, fmt_f64(min), fmt_f64(max)),
-        _ => String::new(),
-    });
-    (canon, msg)
-}
-
-/// Shortest text that reads back as the same `f64`.
-pub fn fmt_f64(v: f64) -> String {
-    format!("{v}")
-}
-
 impl UiState {
     /// Reads a URL hash (`#k=v&k=v`, leading `#` optional). Never fails:
     /// every problem becomes a message and the value falls back or is clamped.
     pub fn from_hash(hash: &str) -> (Self, Vec<String>) {
-        let mut s = Self::default();
+        // A lesson step's settings come first; the link's own values override them.
+        let lesson = pairs(hash).find(|(k, _)| k == "lesson").map(|(_, v)| normalize(param(Key::Lesson), &v).0);
+        let mut s = Self::for_lesson(lesson.and_then(|v| v.parse().ok()).unwrap_or(0));
+        let msgs = s.apply(hash);
+        (s, msgs)
+    }
+
+    /// Applies URL-style settings (`k=v&k=v`, leading `#` optional) over
+    /// this state; the messages say what was changed or ignored.
+    pub fn apply(&mut self, settings: &str) -> Vec<String> {
         let mut msgs = Vec::new();
-        for part in hash.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
+        for part in settings.trim_start_matches('#').split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, "1"));
             let (Some(k), Some(v)) = (decode(k), decode(v)) else {
                 msgs.push(format!("ignored a malformed URL parameter {part:?}"));
                 continue;
             };
             if k == "embed" {
-                s.embed = v == "1" || v == "true";
+                self.embed = v == "1" || v == "true";
             } else if let Some(base) = k.strip_suffix("_hide") {
                 match param_named(base) {
                     Some(p) if v == "1" || v == "true" => {
-                        s.hidden.insert(p.key);
+                        self.hidden.insert(p.key);
                     }
                     Some(_) => {}
                     None => msgs.push(format!("ignored unknown parameter {k:?}")),
@@ -314,12 +254,12 @@ impl UiState {
             } else if let Some(p) = param_named(&k) {
                 let (canon, msg) = normalize(p, &v);
                 msgs.extend(msg);
-                s.values.insert(p.key, canon);
+                self.values.insert(p.key, canon);
             } else {
                 msgs.push(format!("ignored unknown parameter {k:?}"));
             }
         }
-        (s, msgs)
+        msgs
     }
 
     /// The URL hash (without `#`) for this state: every parameter, then the

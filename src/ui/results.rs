@@ -27,11 +27,39 @@ pub struct Live {
     /// What the sharpened share counts.
     pub target: Target,
     pub cancelled: bool,
+    /// The morph chart plays through the evaluations.
+    pub playing: bool,
 }
 
 impl Live {
     pub fn new(total_steps: usize, target: Target) -> Self {
-        Self { steps: vec![], kl_closed_form: vec![], watched: vec![], shown: 0, total_steps, target, cancelled: false }
+        Self { steps: vec![], kl_closed_form: vec![], watched: vec![], shown: 0, total_steps, target, cancelled: false, playing: false }
+    }
+}
+
+impl Live {
+    /// Play / Pause; playing from the last evaluation starts again at the base model.
+    pub fn toggle_play(&mut self) {
+        self.playing = !self.playing;
+        if self.playing && self.shown + 1 >= self.watched.len() {
+            self.shown = 0;
+        }
+    }
+
+    /// One frame of the animation: the next evaluation; at the last one it
+    /// stops, unless more are coming. Whether anything changed.
+    pub fn tick(&mut self, more_coming: bool) -> bool {
+        if !self.playing {
+            return false;
+        }
+        if self.shown + 1 < self.watched.len() {
+            self.shown += 1;
+        } else if !more_coming {
+            self.playing = false;
+        } else {
+            return false;
+        }
+        true
     }
 }
 
@@ -83,7 +111,9 @@ impl Results {
                     live.kl_closed_form.extend(kl_to_closed_form);
                     if let Some(w) = watched {
                         live.watched.push(w);
-                        live.shown = live.watched.len() - 1;
+                        if !live.playing {
+                            live.shown = live.watched.len() - 1;
+                        }
                     }
                 }
                 Ok(false)

@@ -3,7 +3,10 @@
 //! (through the registry), the share link and iframe, and the downloads.
 //! `web::page_render` only puts these into the DOM.
 
+use super::controls::{controls_html, Group};
 use super::experiments::{entry, training_view};
+use super::glossary::{gloss, glossary_html};
+use super::lesson;
 use super::html::para;
 use super::page_state::PageState;
 use super::page_state::Status;
@@ -68,18 +71,56 @@ pub fn live_stamp(s: &PageState) -> String {
     }
 }
 
-/// The current view's results, or what it says before a run.
+/// The current view's results, or what it says before a run, with its
+/// symbols explained where they first appear.
 pub fn results_html(s: &PageState) -> String {
     let e = entry(s.ui.view());
-    (e.view)(&s.results, &live_stamp(s)).unwrap_or_else(|| para((e.placeholder)(s.info.as_ref().is_some_and(|i| i.real))))
+    let html = (e.view)(&s.results, &live_stamp(s)).unwrap_or_else(|| para((e.placeholder)(s.info.as_ref().is_some_and(|i| i.real))));
+    gloss(&html, &mut Vec::new())
 }
 
-/// The morph chart of the current training view and its label.
-pub fn morph(s: &PageState) -> Option<(String, String)> {
+/// The page's regions (element id, HTML) drawn again on a full redraw.
+pub fn regions(s: &PageState) -> [(&'static str, String); 7] {
+    [
+        ("model-controls", controls_html(&s.ui, Group::Model)),
+        ("controls", controls_html(&s.ui, Group::Main)),
+        ("more-controls", controls_html(&s.ui, Group::More)),
+        ("lesson", lesson::intro_html(&s.ui)),
+        ("lesson-text", lesson::text_html(&s.ui)),
+        ("lesson-tasks", lesson::tasks_html(&s.ui)),
+        ("results", results_html(s)),
+    ]
+}
+
+/// The regions drawn once: the glossary and the printable worksheet.
+pub fn static_regions() -> [(&'static str, String); 2] {
+    [("glossary-list", glossary_html()), ("worksheet", lesson::worksheet_html())]
+}
+
+/// The line on the model panel's summary: which model the lab uses.
+pub fn model_summary(s: &PageState) -> String {
+    match &s.info {
+        Some(i) => format!("{} — task {}", i.source, s.ui.task()),
+        None => format!("loading (task {})…", s.ui.task()),
+    }
+}
+
+/// One frame of the morph animation: the chart, its label, which
+/// evaluation and whether it plays.
+pub struct MorphFrame {
+    pub svg: String,
+    pub label: String,
+    pub shown: usize,
+    pub playing: bool,
+}
+
+/// The morph chart of the current training view.
+pub fn morph(s: &PageState) -> Option<MorphFrame> {
     let stamp = live_stamp(s);
     let v = training_view(&s.results, s.ui.view(), &stamp)?;
     let svg = super::view_training::morph_chart(&v)?;
-    Some((svg, format!("Distribution after evaluation {} of {}", v.shown + 1, v.watched.len())))
+    let playing = s.results.live(s.ui.view()).is_some_and(|l| l.playing);
+    Some(MorphFrame { svg, label: super::view_training::morph_label(&v), shown: v.shown.min(v.watched.len() - 1), playing })
 }
 
 /// File stem of the current view's exports.

@@ -11,6 +11,9 @@ use crate::sharpen::gap::GapReport;
 
 pub const COMPARE_CHART: &str = "theory-compare";
 
+/// Rows of the greedy-misses table (the count says how many there are).
+const MISSES_SHOWN: usize = 12;
+
 pub fn theory_html(c: &ClosedFormReport, g: &GapReport, stamp: &str) -> String {
     let rows = c
         .rows
@@ -50,9 +53,10 @@ pub fn theory_html(c: &ClosedFormReport, g: &GapReport, stamp: &str) -> String {
         let rows: Vec<Vec<String>> = c
             .greedy_misses
             .iter()
+            .take(MISSES_SHOWN)
             .map(|m| vec![format!("<code>{}</code>", cell(&m.prompt)), cell(&m.y_star), num3(Some(m.p_star)), cell(&m.greedy), num3(Some(m.p_greedy))])
             .collect();
-        o.push_str(&table("Prompts where greedy decoding misses y* (exact probabilities)", &["prompt", "y*", "pi(y*)", "greedy", "pi(greedy)"], &rows));
+        o.push_str(&table(&format!("Prompts where greedy decoding misses y* (exact probabilities){}", if c.greedy_misses.len() > MISSES_SHOWN { format!(": the first {MISSES_SHOWN} of {}", c.greedy_misses.len()) } else { String::new() }), &["prompt", "y*", "pi(y*)", "greedy", "pi(greedy)"], &rows));
     }
     o.push_str(&para(&format!(
         "Generation-verification gap on task {} ({} prompts, exact over enumerated answers): a sample is right with probability {:.3}; the model's own verifier (log P(Y) for \"x y?\") ranks a right answer above a wrong one with AUC {:.3}; reweighting its answers by P(Y) gives accuracy {:.3}, a gap of {:+.3} ({:+.3} of the room left).",

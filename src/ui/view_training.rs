@@ -24,6 +24,8 @@ pub struct TrainingView<'a> {
     pub kl_closed_form: &'a [f64],
     pub watched: &'a [Watched],
     pub shown: usize,
+    /// The morph chart plays through the evaluations.
+    pub playing: bool,
     pub total_steps: usize,
     /// What the sharpened share counts (Def. 3.1, or F.1 with gamma).
     pub target: Target,
@@ -85,6 +87,13 @@ pub fn morph_chart(v: &TrainingView) -> Option<String> {
         stamp: v.stamp.into(),
     };
     Some(chart.render())
+}
+
+/// The morph slider's label: which evaluation the chart shows.
+pub fn morph_label(v: &TrainingView) -> String {
+    let k = v.shown.min(v.watched.len().saturating_sub(1));
+    let step = v.steps.get(k).map_or(0, |s| s.step);
+    format!("Distribution after step {step} (evaluation {} of {}): Play shows the mass moving from the base model", k + 1, v.watched.len())
 }
 
 pub fn training_html(v: &TrainingView) -> String {
@@ -166,10 +175,12 @@ pub fn training_html(v: &TrainingView) -> String {
     if let Some(svg) = morph_chart(v) {
         let k = v.shown.min(v.watched.len() - 1);
         o.push_str(&format!(
-            "<div class=\"control slider\"><label id=\"morph-label\" for=\"morph-step\">Distribution after evaluation {} of {}</label>\
-<input id=\"morph-step\" type=\"range\" min=\"0\" max=\"{}\" value=\"{k}\" data-action=\"morph\"/></div>",
-            k + 1,
-            v.watched.len(),
+            "<div class=\"control slider\"><label id=\"morph-label\" for=\"morph-step\">{}</label>\
+<div class=\"play-row\"><button type=\"button\" id=\"morph-play\" data-action=\"play\" aria-pressed=\"{}\">{}</button>\
+<input id=\"morph-step\" type=\"range\" min=\"0\" max=\"{}\" value=\"{k}\" data-action=\"morph\"/></div></div>",
+            morph_label(v),
+            v.playing,
+            if v.playing { "Pause" } else { "Play" },
             v.watched.len() - 1
         ));
         o.push_str(&figure(

@@ -161,7 +161,12 @@ pub fn start() {
             app.state.status = Status::Error;
         }
     }
+    app.state.reduced_motion = window().match_media("(prefers-reduced-motion: reduce)").ok().flatten().is_some_and(|m| m.matches());
     app.apply(Effect::WriteHash);
+    for (id, html) in screen::static_regions() {
+        dom::set_html(id, &html);
+    }
+    dom::set_attr_body("data-lesson-steps", &crate::ui::lesson::count().to_string());
     render::part(&app.state, crate::ui::page_state::Part::All);
     APP.with(|a| *a.borrow_mut() = Some(app));
     events::listen_all(on_event);

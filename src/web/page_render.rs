@@ -7,7 +7,6 @@ use web_sys::{HtmlInputElement, HtmlProgressElement, HtmlTextAreaElement};
 
 use super::dom::{self, by_id, set_attr, set_disabled, set_hidden, set_html, set_text, window};
 use crate::app::Experiment;
-use crate::ui::controls::controls_html;
 use crate::ui::page_state::{PageState, Part};
 use crate::ui::params::Key;
 use crate::ui::screen;
@@ -16,8 +15,9 @@ pub fn part(s: &PageState, p: Part) {
     match p {
         Part::All => {
             chrome(s);
-            set_html("controls", &controls_html(&s.ui));
-            set_html("results", &screen::results_html(s));
+            for (id, html) in screen::regions(s) {
+                set_html(id, &html);
+            }
             share(s);
         }
         Part::Chrome => chrome(s),
@@ -32,6 +32,7 @@ fn chrome(s: &PageState) {
     let body = dom::body();
     let _ = body.set_attribute("data-status", s.status.attr());
     let _ = body.class_list().toggle_with_force("embed", s.ui.embed);
+    let _ = body.class_list().toggle_with_force("in-lesson", s.ui.lesson() > 0);
     let view = s.ui.view();
     for v in Experiment::ALL {
         set_attr(&format!("tab-{}", v.key()), "aria-selected", if v == view { "true" } else { "false" });
@@ -46,6 +47,7 @@ fn chrome(s: &PageState) {
     set_text("error", s.error.as_deref().unwrap_or(""));
     set_hidden("error", s.error.is_none());
     set_text("model-info", &screen::model_line(s));
+    set_text("model-summary", &screen::model_summary(s));
     set_text("backend-info", screen::backend_line(s));
     set_text("bench-result", s.bench.as_deref().unwrap_or(""));
     progress(s);
@@ -65,13 +67,18 @@ fn progress(s: &PageState) {
     set_text("progress-label", &screen::progress_label(s).unwrap_or_default());
 }
 
-/// Only the morph chart (the slider moved).
+/// Only the morph chart, its slider and its Play button (a frame of the animation).
 fn morph(s: &PageState) {
-    let Some((svg, label)) = screen::morph(s) else { return };
+    let Some(f) = screen::morph(s) else { return };
     if let Some(fig) = dom::doc().query_selector("figure[data-chart=\"sft-morph\"] svg").ok().flatten() {
-        fig.set_outer_html(&svg);
+        fig.set_outer_html(&f.svg);
     }
-    set_text("morph-label", &label);
+    set_text("morph-label", &f.label);
+    set_text("morph-play", if f.playing { "Pause" } else { "Play" });
+    set_attr("morph-play", "aria-pressed", if f.playing { "true" } else { "false" });
+    if let Some(i) = by_id("morph-step").and_then(|e| e.dyn_into::<HtmlInputElement>().ok()) {
+        i.set_value(&f.shown.to_string());
+    }
 }
 
 /// A control's field shows `v` (its canonical value).

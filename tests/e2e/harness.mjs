@@ -57,6 +57,9 @@ export async function open(hash, { width = 1280, height = 900, context } = {}) {
   return { page, ctx };
 }
 
+/** Opens the model panel and "More settings", so that every control can be filled. */
+export const showSettings = (page) => page.evaluate(() => document.querySelectorAll("#more, #model-panel").forEach((d) => { d.open = true; }));
+
 export const status = (page) => page.evaluate(() => document.body.dataset.status);
 
 export async function waitStatus(page, wanted, timeout = 60_000) {

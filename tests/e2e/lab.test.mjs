@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli } from "./harness.mjs";
+import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli, showSettings } from "./harness.mjs";
 
 setup("metrics.json");
 
@@ -176,6 +176,7 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
   const hash = "view=rlhf&task=add&rlhf_prompts=16&beta=1&rlhf_steps=40&pairs=16&eval_every=10&seed=5";
   const { page, ctx } = await open(hash);
   await waitStatus(page, ["ready"]);
+  await showSettings(page);
   const t0 = await page.evaluate(() => performance.now());
   await page.click("#run");
   await page.waitForSelector("figure[data-chart=sft-morph] svg", { timeout: 60_000 });
@@ -285,6 +286,7 @@ test("every setting round-trips through the URL", async () => {
   const hash = "view=bon&task=mul&n=2,8&prompts=7&rewards=loglik,majority&temperature=0.5&top_k=3&seed=42";
   const { page, ctx } = await open(hash);
   await waitStatus(page, ["ready"]);
+  await showSettings(page);
   assert.equal(await page.inputValue("#ctl-task"), "mul");
   assert.equal(await page.inputValue("#ctl-n"), "2,8");
   assert.equal(await page.inputValue("#ctl-seed"), "42");

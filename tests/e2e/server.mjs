@@ -33,7 +33,10 @@ export function serve(dist) {
     const url = new URL(req.url, "http://x");
     if (url.pathname.startsWith("/real/")) { serveReal(decodeURIComponent(url.pathname.slice(6)), res); return; }
     if (url.pathname === "/course.html") {
-      const src = "/lab/#" + (url.searchParams.get("hash") || "embed=1");
+      // ?origin=other: the lab from another origin than the course page
+      // (the test opens the course at localhost, the lab is at 127.0.0.1).
+      const other = url.searchParams.get("origin") === "other" ? `http://127.0.0.1:${server.address().port}` : "";
+      const src = other + "/lab/#" + (url.searchParams.get("hash") || "embed=1");
       res.writeHead(200, { "content-type": TYPES[".html"] });
       res.end(`<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Course</title></head><body style="margin:0">
 <h1 style="font:16px sans-serif">Lesson 3: sharpening</h1>

@@ -87,7 +87,7 @@ impl UiState {
     }
 
     pub fn theory_params(&self) -> TheoryParams {
-        TheoryParams { prompt: self.get(Key::Prompt).to_string(), beta: self.num(Key::Beta), scan: 400, gap_prompts: self.num(Key::GapPrompts), seed: self.seed() }
+        TheoryParams { prompt: self.get(Key::Prompt).to_string(), beta: self.num(Key::Beta), scan: self.num(Key::Scan), gap_prompts: self.num(Key::GapPrompts), seed: self.seed() }
     }
 
     pub fn efficiency_params(&self) -> EfficiencyParams {

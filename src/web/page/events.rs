@@ -80,6 +80,13 @@ fn on_click(ev: Event) {
             }
         }
         a @ ("export-svg" | "export-png") => send(PageEvent::ExportChart { chart: attr("data-chart"), png: a == "export-png" }),
+        "play" => input(Input::Play),
+        "lesson" => input(Input::Lesson(attr("data-step").parse().unwrap_or(0))),
+        "settings" => input(Input::Settings(attr("data-settings"))),
+        "glossary" => by_id("glossary").into_iter().for_each(|g| {
+            let _ = g.set_attribute("open", "");
+            g.scroll_into_view();
+        }),
         "copy-link" => send(PageEvent::Copy("share-link")),
         "copy-iframe" => send(PageEvent::Copy("share-iframe")),
         _ => {}
@@ -153,6 +160,10 @@ pub fn listen_all(handler: fn(PageEvent)) {
     listen(&d, "input", on_input);
     let w = window();
     listen(&w, "hashchange", |_| input(Input::Hash(window().location().hash().unwrap_or_default())));
+    // The animation clock of the morph chart.
+    let tick = Closure::<dyn FnMut()>::new(|| input(Input::Tick));
+    let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 450);
+    tick.forget();
     if !w.is_secure_context() {
         return;
     }
