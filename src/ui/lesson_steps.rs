@@ -130,7 +130,7 @@ pub const STEPS: &[Step] = &[
         ],
         setup: "view=theory&task=add&prompt=19%2B27%3D&gap_prompts=50&scan=50",
         autorun: true,
-        try_this: &["Read the gap: how much does reweighting by the model's verdict improve on a single sample?", "Change the Task to mul (times tables) and Run: is the gap larger or smaller?"],
+        try_this: &["Read the gap: how much does reweighting by the model's verdict improve on a single sample?", "Open the Model panel, change the Task to mul (times tables) and Run: is the gap larger or smaller?"],
         question: "The verifier's AUC is about 0.63 here. What would an AUC of 0.5 mean for self-improvement with self_verify?",
         answer: "AUC 0.5 means the model's verdict ranks a right answer above a wrong one no more often than a coin would: selecting or training by it would not improve accuracy at all. An AUC of 0.63 is a real but small edge, so reweighting gains only a few points here; the log-likelihood self-reward (step 2) does much better on this model.",
         action: None,
