@@ -53,7 +53,7 @@ impl BarChart {
         let x_max = self.x_max.unwrap_or(if data_max > 0.0 { data_max * 1.05 } else { 1.0 });
         let sx = |v: f64| LEFT + (v.clamp(0.0, x_max) / x_max) * pw;
         let axis_y = TOP + plot_h;
-        let (note, note_end) = wrapped(6.0, axis_y + 48.0, &self.note, 70, 15.0, "fill=\"#333\"");
+        let (note, note_end) = wrapped(6.0, axis_y + 48.0, &self.note, 58, 15.0, "fill=\"#333\"");
         let (foot, foot_end) = footer(note_end + 6.0, 6.0, &self.stamp, 90);
         let h = foot_end + 4.0;
         let desc = format!(
