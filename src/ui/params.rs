@@ -189,14 +189,6 @@ pub const PARAMS: &[Param] = &[
     Param { key: Key::Seed, name: "seed", label: "Seed", help: "random seed: the same seed gives the same numbers", kind: Kind::Int { min: 0, max: 4_294_967_295 }, default: "0", views: ALL_VIEWS },
 ];
 
-/// The decoded `(key, value)` pairs of a hash (malformed ones left out).
-fn pairs(hash: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    hash.trim_start_matches('#').split('&').filter_map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, "1"));
-        Some((decode(k)?, decode(v)?))
-    })
-}
-
 /// The parameter a URL or control names.
 pub fn param_named(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name == name)
@@ -225,8 +217,9 @@ impl UiState {
     /// every problem becomes a message and the value falls back or is clamped.
     pub fn from_hash(hash: &str) -> (Self, Vec<String>) {
         // A lesson step's settings come first; the link's own values override them.
-        let lesson = pairs(hash).find(|(k, _)| k == "lesson").map(|(_, v)| normalize(param(Key::Lesson), &v).0);
-        let mut s = Self::for_lesson(lesson.and_then(|v| v.parse().ok()).unwrap_or(0));
+        let mut probe = Self::default();
+        probe.apply(hash);
+        let mut s = Self::for_lesson(probe.lesson());
         let msgs = s.apply(hash);
         (s, msgs)
     }
