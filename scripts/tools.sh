@@ -100,9 +100,9 @@ need_real_model_inputs() {
       rm -f "$file"
     fi
   fi
-  if ! python3 -c "import gguf, numpy, regex" 2>/dev/null; then
-    echo "== installing the Python reference's packages (gguf, numpy, regex)"
-    python3 -m pip install --quiet gguf numpy regex || {
+  if ! python3 -c "import gguf, numpy, regex, safetensors" 2>/dev/null; then
+    echo "== installing the Python reference's packages (gguf, numpy, regex, safetensors)"
+    python3 -m pip install --quiet gguf numpy regex safetensors || {
       echo "   could not install them: the NumPy reference test will be skipped"
       REAL_MODEL_NOTE="${REAL_MODEL_NOTE:-NumPy reference test SKIPPED: no python gguf/numpy}"
     }

@@ -201,20 +201,31 @@ fn views_render_real_reports() {
 
 #[test]
 fn lora_view_renders_its_report() {
-    use sharpening_lab::sharpen::lora_sft::{LoraEval, LoraReport, LoraStep};
-    let e = |lp, g, s| LoraEval { dataset_logp: lp, greedy_accuracy: g, sample_accuracy: s, sample_accuracy_ci: None };
+    use sharpening_lab::sharpen::lora_sft::{Amortisation, Ceiling, LoraEval, LoraReport, LoraStep};
+    let e = |acc, lp: Option<f64>| LoraEval {
+        sample_accuracy: acc,
+        sample_accuracy_ci: [acc / 2.0, (acc + 1.0) / 2.0],
+        samples: 12,
+        greedy_accuracy: 0.25,
+        sample_logp: -7.5,
+        cut_off: 0.125,
+        dataset_logp: lp,
+    };
+    let c = Ceiling { accuracy: 0.625, ci: [0.3, 0.85], prompts: 3, n: 8, cut_off: 0.25 };
     let r = LoraReport {
-        prompts: 3,
         dataset_size: 2,
         dataset_accuracy: 0.5,
         adapter_params: 1234,
-        before: e(-40.0, 0.25, Some(0.1)),
-        after: e(-12.5, 0.5, None),
+        adapted_layers: [20, 30],
+        train: Amortisation { prompts: 3, before: e(0.1, Some(-40.0)), after: e(0.4, Some(-12.5)), bon_ceiling: c.clone() },
+        eval: Amortisation { prompts: 3, before: e(0.15, None), after: e(0.35, None), bon_ceiling: c },
         steps: (1..=3).map(|s| LoraStep { step: s, loss: 1.0 / s as f64, grad_norm: 0.5, ms: 900.0 + s as f64 * 100.0 }).collect(),
         mean_step_ms: 1100.0,
+        frozen_ms: 50.0,
     };
-    let html = sharpening_lab::ui::view_lora::lora_html(&r, 4, "stamp <x>");
+    let html = sharpening_lab::ui::view_lora::lora_html(&r, "stamp <x>");
     assert!(html.contains("1234 adapter weights") && html.contains("-40.000") && html.contains("-12.500"), "{html}");
+    assert!(html.contains("blocks 20–29") && html.contains("held out, base best-of-8") && html.contains("0.625"), "{html}");
     assert!(html.contains("1.0-1.2 s each") && html.contains("stamp &lt;x&gt;"), "{html}");
     let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap() + 6];
     parse(svg);

@@ -1,10 +1,13 @@
 //! Golden outputs: the `--json` report of a fixed list of CLI commands (every
 //! subcommand that reports, on the built-in models and on SmolLM2), kept in
 //! `tests/golden/`. A refactor must leave them as they are: strings, integers
-//! and booleans exactly, floats within 1e-6 relative (another CPU's f32
-//! kernels may add in another order; on the machine that wrote them the
-//! outputs are byte-identical, which the test reports). Step times (`ms`,
-//! `mean_step_ms`) are measurements, not results, and are left out.
+//! and booleans exactly, floats within 1e-6 relative — 1e-4 for SmolLM2's,
+//! whose 30 blocks of f32 sums another CPU's kernels add in another order
+//! (measured: up to 1.6e-5 relative between the AVX-512 machine that wrote
+//! them and the one before it); on the machine that wrote them the outputs
+//! are byte-identical, which the test reports. Sampled answers do not move:
+//! SmolLM2 decodes with our own 8-bit kernels, the same bits everywhere. Step times (`ms`,
+//! `mean_step_ms`, `frozen_ms`) are measurements, not results, and are left out.
 //! `GOLDEN_UPDATE=1 cargo test --release --test golden` rewrites the files
 //! after a change that is meant to change numbers (say so in the commit).
 
@@ -42,7 +45,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
 fn without_times(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(m) => {
-            m.retain(|k, _| k != "ms" && k != "mean_step_ms");
+            m.retain(|k, _| k != "ms" && k != "mean_step_ms" && k != "frozen_ms");
             m.values_mut().for_each(without_times);
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(without_times),
@@ -51,7 +54,7 @@ fn without_times(v: &mut serde_json::Value) {
 }
 
 /// Differences between `got` and `want` beyond the tolerance, as paths.
-fn diffs(got: &serde_json::Value, want: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+fn diffs(got: &serde_json::Value, want: &serde_json::Value, at: &str, tol: f64, out: &mut Vec<String>) {
     use serde_json::Value as V;
     match (got, want) {
         (V::Number(a), V::Number(b)) if !(a.is_f64() || b.is_f64()) => {
@@ -61,7 +64,7 @@ fn diffs(got: &serde_json::Value, want: &serde_json::Value, at: &str, out: &mut 
         }
         (V::Number(a), V::Number(b)) => {
             let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            if (x - y).abs() > 1e-6 * x.abs().max(y.abs()).max(1e-300) {
+            if (x - y).abs() > tol * x.abs().max(y.abs()).max(1e-300) {
                 out.push(format!("{at}: {x} vs {y}"));
             }
         }
@@ -69,12 +72,12 @@ fn diffs(got: &serde_json::Value, want: &serde_json::Value, at: &str, out: &mut 
             if a.len() != b.len() {
                 out.push(format!("{at}: {} items vs {}", a.len(), b.len()));
             }
-            a.iter().zip(b).enumerate().for_each(|(i, (x, y))| diffs(x, y, &format!("{at}[{i}]"), out));
+            a.iter().zip(b).enumerate().for_each(|(i, (x, y))| diffs(x, y, &format!("{at}[{i}]"), tol, out));
         }
         (V::Object(a), V::Object(b)) => {
             for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
                 match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => diffs(x, y, &format!("{at}.{k}"), out),
+                    (Some(x), Some(y)) => diffs(x, y, &format!("{at}.{k}"), tol, out),
                     _ => out.push(format!("{at}.{k}: present on one side only")),
                 }
             }
@@ -113,7 +116,7 @@ fn cli_reports_equal_their_golden_files() {
         let want_text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (GOLDEN_UPDATE=1 writes it)"));
         let want: serde_json::Value = serde_json::from_str(&want_text).unwrap();
         let mut d = Vec::new();
-        diffs(&got, &want, file, &mut d);
+        diffs(&got, &want, file, if file.starts_with("smol-") { 1e-4 } else { 1e-6 }, &mut d);
         failures.extend(d.into_iter().take(5));
         checked += 1;
         identical += usize::from(text == want_text);

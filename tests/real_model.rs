@@ -19,29 +19,6 @@ fn model_path() -> Option<String> {
     common::smollm2_path()
 }
 
-fn python_reference_available() -> bool {
-    let ok = Command::new("python3").args(["-c", "import gguf, numpy"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        common::skip("the NumPy reference needs python3 with the `gguf` and `numpy` packages (pip install gguf numpy)");
-    }
-    ok
-}
-
-fn reference_logps(path: &str, ids: &[u32], start: usize) -> Vec<f64> {
-    let mut child = Command::new("python3")
-        .args([concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/gguf_numpy.py"), path])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run the NumPy reference");
-    let req = serde_json::json!({"ids": ids, "start": start}).to_string();
-    child.stdin.take().unwrap().write_all(req.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "reference failed: {}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["logps"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-}
-
 fn load(path: &str) -> Model {
     load_gguf(&std::fs::read(path).unwrap(), Weights::F32).unwrap()
 }
@@ -49,7 +26,7 @@ fn load(path: &str) -> Model {
 #[test]
 fn smollm2_log_likelihoods_match_an_independent_numpy_forward_pass() {
     let Some(path) = model_path() else { return };
-    if !python_reference_available() {
+    if !common::python_reference_available(&["gguf", "numpy"]) {
         return;
     }
     let m = load(&path);
@@ -65,7 +42,7 @@ fn smollm2_log_likelihoods_match_an_independent_numpy_forward_pass() {
         y.push(m.tok.eos);
         let ours = token_logps(&m.llama, &[Scored { prompt: &p, continuation: &y }]).unwrap().remove(0);
         let ids: Vec<u32> = p.iter().chain(&y).copied().collect();
-        let theirs = reference_logps(&path, &ids, p.len());
+        let theirs = common::reference_logps(&path, None, &ids, p.len());
         assert_eq!(ours.len(), theirs.len());
         for (a, b) in ours.iter().zip(&theirs) {
             worst = worst.max((a - b).abs());
@@ -310,9 +287,9 @@ fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
     let e = session::real_task("custom", Some(&bad)).err().expect("malformed").to_string();
     assert!(e.contains("mine.jsonl") && e.contains("line 2"), "{e}");
     let Some(path) = model_path() else { return };
-    let file = PromptsFile { name: "mine.jsonl".into(), text: "{\"prompt\": \"What is 2 + 2?\", \"answer\": 4}\n{\"prompt\": \"What is 3 + 5?\", \"answer\": 8}\n".into() };
+    let file = PromptsFile { name: "mine.jsonl".into(), text: "{\"prompt\": \"What is 2 + 2?\", \"answer\": 4, \"split\": \"train\"}\n{\"prompt\": \"What is 3 + 5?\", \"answer\": 8, \"split\": \"eval\"}\n".into() };
     let task = session::real_task("custom", Some(&file)).unwrap();
-    assert!(task.1.starts_with("custom (mine.jsonl, 2 prompts, sha256 "), "{}", task.1);
+    assert!(task.1.starts_with("custom (mine.jsonl, 2 prompts, 1 held out, sha256 "), "{}", task.1);
     let bytes = std::fs::read(&path).unwrap();
     let s = session::load_real("SmolLM2", &bytes, task, 3 << 30, "file").unwrap();
     assert_eq!((s.info.task.as_str(), s.info.first_prompt.as_str()), ("custom", "What is 2 + 2?"));
@@ -336,8 +313,8 @@ fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
     match jobs::run_on_cpu(&s, Job::Sft { params: p, watch: String::new() }, &mut |m| progress += matches!(m, FromWorker::Progress { .. }) as usize, &|| 0.0) {
         FromWorker::Done { outcome, exports, .. } => {
             let Outcome::Lora(report) = *outcome else { panic!() };
-            assert_eq!((report.prompts, report.steps.len()), (1, 2));
-            assert!(report.adapter_params > 0 && report.before.dataset_logp.is_finite());
+            assert_eq!((report.train.prompts, report.eval.prompts, report.steps.len()), (1, 1, 2));
+            assert!(report.adapter_params > 0 && report.train.before.dataset_logp.unwrap().is_finite());
             assert!(exports.steps_csv.lines().count() == 4 && exports.stem == "sharpening-sft-custom-seed1", "{}", exports.stem);
             assert!(progress >= 4, "progress per dataset prompt and step");
         }

@@ -167,8 +167,9 @@ pub enum Speed {
     /// Sampling speed of a built-in model (N = 64, as `sharpen bench`).
     Sampling { tokens_per_s: f64, tokens: usize, seconds: f64 },
     /// Decoding speed of a real model at batch 1 and N = 16 (as `sharpen
-    /// bench --model`): `(batch, tokens/s)` pairs and the prefill time.
-    Decoding { rows: Vec<(usize, f64)>, new_tokens: usize, prefill_ms: f64 },
+    /// bench --model`): `(batch, tokens/s)` pairs and the prefill time; and
+    /// a LoRA step, plain and as SFT-Sharpening runs it (`sharpen bench --lora`).
+    Decoding { rows: Vec<(usize, f64)>, new_tokens: usize, prefill_ms: f64, lora: Option<crate::sharpen::lora_sft::speed::LoraSpeed> },
 }
 
 impl Speed {
@@ -179,12 +180,21 @@ impl Speed {
                 "sampling at N = 64 in this page: {tokens_per_s:.0} tokens/s ({tokens} tokens per round, {:.0} ms per round, fastest third of rounds over 2 s)",
                 seconds * 1e3
             ),
-            Speed::Decoding { rows, new_tokens, prefill_ms } => {
+            Speed::Decoding { rows, new_tokens, prefill_ms, lora } => {
                 let parts: Vec<String> = rows.iter().map(|(n, t)| format!("{t:.1} tokens/s at batch {n}")).collect();
-                format!(
+                let mut t = format!(
                     "decoding in this page: {} ({new_tokens} new tokens per row at temperature 1, prefill excluded: {prefill_ms:.0} ms; fastest third of runs)",
                     parts.join(", ")
-                )
+                );
+                if let Some(l) = lora {
+                    if let (Some(plain), Some(fast)) = (l.variants.first(), l.variants.last()) {
+                        t.push_str(&format!(
+                            "; a LoRA step at batch {} ({} tokens per example, {} of them answer): {:.2} s as SFT-Sharpening runs it (adapters on the top {} of {} blocks), {:.2} s plain ({:.1}x; one step each after a warm-up)",
+                            l.batch, l.tokens, l.answer_tokens, fast.ms / 1e3, l.layers, l.blocks, plain.ms / 1e3, fast.speedup
+                        ));
+                    }
+                }
+                t
             }
         }
     }

@@ -51,7 +51,8 @@ pub fn real_task(task_name: &str, prompts: Option<&PromptsFile>) -> Result<(Box<
         };
         let set = crate::tasks::prompt_set::PromptSet::from_jsonl("custom", &f.text, 48).map_err(|e| Error::Param(format!("{}: {e}", f.name)))?;
         let sha = crate::model::bundle::sha256_hex(f.text.as_bytes());
-        let label = format!("custom ({}, {} prompts, sha256 {})", f.name, set.num_problems(), &sha[..16]);
+        let held = crate::tasks::split::indices(&set).1.len();
+        let label = format!("custom ({}, {} prompts, {held} held out, sha256 {})", f.name, set.num_problems(), &sha[..16]);
         return Ok((Box::new(set), label));
     }
     let task = tasks::by_name(task_name)?;

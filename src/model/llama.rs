@@ -18,6 +18,7 @@ use super::config::Config;
 use super::names::{self, Projection};
 use super::q8::Q8Matrix;
 
+mod lora;
 mod q8_forward;
 pub use q8_forward::exp as portable_exp;
 use crate::error::Result;
@@ -52,7 +53,10 @@ fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
 enum Proj {
     Dense(Tensor),
     Quant { q8: Arc<Q8Matrix>, dense: Tensor },
-    Lora { dense: Tensor, a: Tensor, b: Tensor, scale: f64 },
+    /// `frozen_backward`: the product with `W` forms only the input's
+    /// gradient (`lora::frozen_linear`); false = candle's matmul (the speed
+    /// baseline of `sharpen bench --lora`).
+    Lora { dense: Tensor, a: Tensor, b: Tensor, scale: f64, frozen_backward: bool },
 }
 
 impl Proj {
@@ -64,7 +68,10 @@ impl Proj {
 
     fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Proj::Lora { dense, a, b, scale } => linear(x, dense)? + (linear(&linear(x, a)?, b)? * *scale)?,
+            Proj::Lora { dense, a, b, scale, frozen_backward } => {
+                let base = if *frozen_backward { lora::frozen_linear(x, dense)? } else { linear(x, dense)? };
+                base + (linear(&linear(x, a)?, b)? * *scale)?
+            }
             p => linear(x, p.dense()),
         }
     }
@@ -163,46 +170,6 @@ impl Llama {
         Ok(())
     }
 
-    /// Puts low-rank adapters on every projection of every block (the output
-    /// head stays frozen), reading `A` and `B` from `vars` by name
-    /// (`model.layers.{i}.{proj}.lora_a` / `lora_b`), so a training model and
-    /// an inference view built over the same `VarMap` share them. Adapters
-    /// absent from `vars` are created there: `A` ~ N(0, 1/in) from the
-    /// portable RNG stream `(seed, LoraInit k)`, `B` = 0, so training starts
-    /// from the base model exactly.
-    pub fn add_lora(&mut self, vars: &candle_nn::VarMap, rank: usize, alpha: f64, seed: u64) -> Result<()> {
-        use crate::rng::{Rng, Stream};
-        if rank == 0 || rank > 256 {
-            return crate::error::param_err(format!("LoRA rank {rank} must be in 1..=256"));
-        }
-        let dev = self.device().clone();
-        let mut data = vars.data().lock().map_err(|_| crate::error::Error::Other("poisoned lock".into()))?;
-        let mut k = 0u64;
-        for (i, blk) in self.blocks.iter_mut().enumerate() {
-            for (p, which) in blk.proj.iter_mut().zip(Projection::ALL) {
-                let dense = p.dense().clone();
-                let (out, inp) = dense.dims2()?;
-                let name = format!("{}.{}", names::block(i), which.hf());
-                let (an, bn) = (format!("{name}.lora_a"), format!("{name}.lora_b"));
-                if !data.contains_key(&an) {
-                    let mut r = Rng::new(seed, Stream::LoraInit { adapter: k })?;
-                    let sd = 1.0 / (inp as f64).sqrt();
-                    let init: Vec<f32> = (0..rank * inp).map(|_| (r.normal() * sd) as f32).collect();
-                    data.insert(an.clone(), candle_core::Var::from_tensor(&Tensor::from_vec(init, (rank, inp), &dev)?)?);
-                    data.insert(bn.clone(), candle_core::Var::zeros((out, rank), candle_core::DType::F32, &dev)?);
-                }
-                k += 1;
-                let a = data[&an].as_tensor().clone();
-                let b = data[&bn].as_tensor().clone();
-                if a.dims() != [rank, inp] || b.dims() != [out, rank] {
-                    return crate::error::param_err(format!("{name}: adapter shapes {:?} {:?} do not fit rank {rank}", a.dims(), b.dims()));
-                }
-                *p = Proj::Lora { dense, a, b, scale: alpha / rank as f64 };
-            }
-        }
-        Ok(())
-    }
-
     /// The storage of the matmul weights: "f32", or the ggml types in use
     /// (e.g. "q8 (decoding) x 211": 8-bit copies read when decoding).
     pub fn weights_kind(&self) -> String {
@@ -238,9 +205,26 @@ impl Llama {
                 self.cfg.max_position_embeddings
             ));
         }
-        let mut x = candle_nn::Embedding::new(self.embed.clone(), self.cfg.hidden_size).forward(ids)?;
+        let x = self.embed_ids(ids)?;
+        let x = self.run_blocks(x, 0..self.blocks.len(), offset, cache.as_deref_mut())?;
+        if let Some(c) = cache {
+            c.advance(t);
+        }
+        let x = self.rms_norm(&x, &self.norm)?;
+        Ok(self.lm_head.apply(&x)?)
+    }
+
+    fn embed_ids(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        candle_nn::Embedding::new(self.embed.clone(), self.cfg.hidden_size).forward(ids)
+    }
+
+    /// The residual stream `x` (`[batch, time, hidden]`, positions from
+    /// `offset`) through blocks `layers`.
+    fn run_blocks(&self, mut x: Tensor, layers: std::ops::Range<usize>, offset: usize, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let (_, t, _) = x.dims3()?;
         let mask = causal_mask(t, offset, x.device())?;
-        for (i, blk) in self.blocks.iter().enumerate() {
+        for i in layers {
+            let blk = &self.blocks[i];
             let h = self.rms_norm(&x, &blk.attn_norm)?;
             let kv_slot = match cache.as_deref_mut() {
                 Some(c) => Some(c.layer_mut(i)?),
@@ -253,11 +237,7 @@ impl Llama {
             let m = blk.proj[6].apply(&(g * blk.proj[5].apply(&h)?)?)?;
             x = (x + m)?;
         }
-        if let Some(c) = cache {
-            c.advance(t);
-        }
-        let x = self.rms_norm(&x, &self.norm)?;
-        Ok(self.lm_head.apply(&x)?)
+        Ok(x)
     }
 
     fn rms_norm(&self, x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {

@@ -8,6 +8,7 @@ pub mod gguf;
 pub mod llama;
 pub mod log_softmax;
 pub mod names;
+pub mod peft;
 pub mod q8;
 pub mod tokenizer;
 

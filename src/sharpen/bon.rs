@@ -138,6 +138,10 @@ pub struct BonReport {
     pub uncertified_prompts: usize,
     /// Each prompt's base-model facts, in sampling order.
     pub per_prompt: Vec<PromptFacts>,
+    /// Free text: the share of all samples cut off at the token budget
+    /// (counted, so exact for these samples); None for enumerable tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_off: Option<f64>,
     /// True when the answer distributions were enumerated (built-in tasks):
     /// `y*`, `p_star`, `c_cov`, theory and `sample_accuracy` are exact.
     /// False for free-text prompt sets: `y*` is the most likely of the
@@ -188,17 +192,8 @@ fn most_likely_sample(js: &[Judged]) -> Distribution {
 /// Chooses `n` distinct problems of `task` with stream `(seed, Prompts)`: all of
 /// them in order when `n` covers the task, else a seeded random subset.
 pub fn choose_problems(task: &dyn Task, n: usize, seed: u64) -> Vec<Problem> {
-    let total = task.num_problems();
-    if n >= total {
-        return (0..total).map(|i| task.problem(i)).collect();
-    }
-    let mut rng = crate::rng::Rng::prompts(seed);
-    let mut idx: Vec<usize> = (0..total).collect();
-    for i in 0..n {
-        let j = i + rng.below((total - i) as u64) as usize;
-        idx.swap(i, j);
-    }
-    idx[..n].iter().map(|&i| task.problem(i)).collect()
+    let all: Vec<usize> = (0..task.num_problems()).collect();
+    crate::tasks::split::choose_from(&all, n, seed).into_iter().map(|i| task.problem(i)).collect()
 }
 
 /// Progress callback: `(done, total)`; return `false` to cancel.
@@ -378,6 +373,7 @@ fn bon_report(model: &Model, task: &dyn Task, p: &BonParams, plan: BonPlan, judg
         max_leftover: if exact { dists.iter().map(|d| d.leftover).fold(0.0, f64::max) } else { f64::NAN },
         uncertified_prompts: if exact { per_prompt.iter().filter(|f| !f.certified).count() } else { 0 },
         per_prompt,
+        cut_off: (!exact).then(|| judged.iter().flatten().filter(|j| !j.complete).count() as f64 / all_samples.max(1) as f64),
         exact,
     };
     Ok(BonRun { report, samples: judged })

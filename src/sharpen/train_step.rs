@@ -118,15 +118,20 @@ impl Batches {
 
     /// The next `size` examples of `data` (which must not be empty).
     pub fn next(&mut self, data: &[Example], size: usize) -> Result<Vec<Example>> {
+        Ok(self.next_indices(data.len(), size)?.into_iter().map(|i| data[i].clone()).collect())
+    }
+
+    /// The indices of the next `size` examples of a dataset of `len`.
+    pub fn next_indices(&mut self, len: usize, size: usize) -> Result<Vec<usize>> {
         let mut batch = Vec::with_capacity(size);
-        while batch.len() < size && !data.is_empty() {
+        while batch.len() < size && len > 0 {
             if self.order.is_empty() {
-                self.order = (0..data.len()).collect();
+                self.order = (0..len).collect();
                 let stream = crate::rng::Stream::Shuffle { of: crate::rng::Shuffled::SftBatches, epoch: self.epoch };
                 crate::rng::Rng::new(self.seed, stream)?.shuffle(&mut self.order);
                 self.epoch += 1;
             }
-            batch.push(data[self.order.pop().unwrap_or(0)].clone());
+            batch.push(self.order.pop().unwrap_or(0));
         }
         Ok(batch)
     }

@@ -7,6 +7,7 @@ pub mod arithmetic;
 pub mod echo;
 pub mod lock;
 pub mod prompt_set;
+pub mod split;
 
 use crate::error::{param_err, Result};
 
@@ -55,6 +56,13 @@ pub trait Task: Send + Sync {
     fn check(&self, problem: &Problem, response: &str) -> bool {
         self.extract(response).as_deref() == Some(problem.answer.as_str())
     }
+
+    /// Whether problem `i` is held out for evaluation (never trained on by
+    /// the real-model SFT-Sharpening): by default `tasks::split::hashed` at
+    /// `split::EVAL_SHARE`; a prompt set's lines may say.
+    fn held_out(&self, i: usize) -> bool {
+        split::hashed(&self.problem(i).prompt, split::EVAL_SHARE)
+    }
 }
 
 /// An error for experiments whose metrics need the exact answer distribution
@@ -88,10 +96,11 @@ pub fn by_name(name: &str) -> Result<Box<dyn Task>> {
         "mul" => Ok(Box::new(Arithmetic::new(Op::Mul))),
         "lock" => Ok(Box::new(Lock)),
         "echo" => Ok(Box::new(Echo)),
-        "arithmetic" | "capitals" => Ok(Box::new(prompt_set::PromptSet::builtin(name)?)),
+        "arithmetic" | "capitals" | "counting" => Ok(Box::new(prompt_set::PromptSet::builtin(name)?)),
         _ => param_err(format!(
-            "unknown task {name:?}; built-in tasks: {}; prompt sets for real models: arithmetic, capitals",
-            builtin_names().join(", ")
+            "unknown task {name:?}; built-in tasks: {}; prompt sets for real models: {}",
+            builtin_names().join(", "),
+            prompt_set::SHIPPED.join(", ")
         )),
     }
 }
@@ -134,5 +143,8 @@ impl Task for FreeText {
     }
     fn check(&self, problem: &Problem, response: &str) -> bool {
         self.0.check(problem, response)
+    }
+    fn held_out(&self, i: usize) -> bool {
+        self.0.held_out(i)
     }
 }

@@ -1,9 +1,13 @@
-//! Prompt sets for real models: one JSON object per line with `prompt` and
-//! `answer` (the oracle). Two are shipped (`www/prompts/arithmetic.jsonl`:
-//! one-digit sums, checked by the last number in the response;
-//! `capitals.jsonl`: capital cities, checked by the answer appearing in the
-//! response), and users can bring their own (checked like `capitals`, or like
-//! `arithmetic` when every answer is an integer).
+//! Prompt sets for real models: one JSON object per line with `prompt`,
+//! `answer` (the oracle) and optionally `split` (`"train"` or `"eval"`).
+//! Three are shipped, generated from templates with a seed by
+//! `scripts/make_prompt_sets.py`, each with a fixed split (30% held out):
+//! `www/prompts/arithmetic.jsonl` (sums of one- and two-digit numbers,
+//! checked by the last number in the response), `capitals.jsonl` (capital
+//! cities, checked by the answer appearing in the response) and
+//! `counting.jsonl` (the number after n). Users bring their own (checked like
+//! `capitals`, or like `arithmetic` when every answer is an integer); lines
+//! without a split are split by `tasks::split`.
 //!
 //! Answers are free text up to `max_answer_tokens`, far too many to
 //! enumerate: runs on prompt sets report Monte-Carlo estimates.
@@ -25,6 +29,10 @@ pub enum Check {
 pub struct PromptSet {
     name: &'static str,
     problems: Vec<Problem>,
+    /// Each line's own split (`Some(true)` = held out for evaluation).
+    held: Vec<Option<bool>>,
+    /// Share held out of the lines without one (`tasks::split::hashed`).
+    eval_share: f64,
     check: Check,
     max_tokens: usize,
 }
@@ -33,7 +41,12 @@ pub struct PromptSet {
 struct Line {
     prompt: String,
     answer: serde_json::Value,
+    #[serde(default)]
+    split: Option<String>,
 }
+
+/// The shipped sets.
+pub const SHIPPED: [&str; 3] = ["arithmetic", "capitals", "counting"];
 
 /// Largest prompt set accepted.
 pub const MAX_PROMPTS: usize = 10_000;
@@ -41,7 +54,7 @@ pub const MAX_PROMPTS: usize = 10_000;
 impl PromptSet {
     /// Reads JSONL text; every malformed line is an error naming its number.
     pub fn from_jsonl(name: &'static str, text: &str, max_tokens: usize) -> Result<Self> {
-        let mut problems = Vec::new();
+        let (mut problems, mut held) = (Vec::new(), Vec::new());
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let l: Line = serde_json::from_str(line).map_err(|e| crate::Error::Param(format!("prompt set line {}: {e}", i + 1)))?;
             let answer = match l.answer {
@@ -52,7 +65,13 @@ impl PromptSet {
             if l.prompt.trim().is_empty() || answer.trim().is_empty() {
                 return param_err(format!("prompt set line {}: empty prompt or answer", i + 1));
             }
-            problems.push(Problem { prompt: l.prompt, answer: answer.trim().to_string(), marked: false });
+            held.push(match l.split.as_deref() {
+                None => None,
+                Some("train") => Some(false),
+                Some("eval") => Some(true),
+                Some(other) => return param_err(format!("prompt set line {}: split {other:?} is not \"train\" or \"eval\"", i + 1)),
+            });
+            problems.push(Problem { prompt: l.prompt.trim().to_string(), answer: answer.trim().to_string(), marked: false });
             if problems.len() > MAX_PROMPTS {
                 return param_err(format!("prompt set has more than {MAX_PROMPTS} prompts"));
             }
@@ -61,15 +80,48 @@ impl PromptSet {
             return param_err("prompt set has no prompts");
         }
         let numeric = problems.iter().all(|q| q.answer.parse::<i64>().is_ok());
-        Ok(Self { name, problems, check: if numeric { Check::LastNumber } else { Check::Contains }, max_tokens })
+        let check = if numeric { Check::LastNumber } else { Check::Contains };
+        Ok(Self { name, problems, held, eval_share: super::split::EVAL_SHARE, check, max_tokens })
     }
 
-    /// A shipped set: `arithmetic` or `capitals`.
+    /// Training prompts and evaluation prompts from two files: every line of
+    /// `eval_text` is held out, every line of `train_text` is not; a prompt
+    /// in both is an error.
+    pub fn from_two(name: &'static str, train_text: &str, eval_text: &str, max_tokens: usize) -> Result<Self> {
+        let mut train = Self::from_jsonl(name, train_text, max_tokens).map_err(|e| crate::Error::Param(format!("training prompts: {e}")))?;
+        let eval = Self::from_jsonl(name, eval_text, max_tokens).map_err(|e| crate::Error::Param(format!("evaluation prompts: {e}")))?;
+        let seen: std::collections::HashSet<&str> = train.problems.iter().map(|q| q.prompt.as_str()).collect();
+        if let Some(q) = eval.problems.iter().find(|q| seen.contains(q.prompt.as_str())) {
+            return param_err(format!("the prompt {:?} is in both the training and the evaluation prompts", q.prompt));
+        }
+        train.held = vec![Some(false); train.problems.len()];
+        train.held.extend(std::iter::repeat_n(Some(true), eval.problems.len()));
+        train.problems.extend(eval.problems);
+        if train.problems.len() > MAX_PROMPTS {
+            return param_err(format!("the two files hold more than {MAX_PROMPTS} prompts"));
+        }
+        let numeric = train.problems.iter().all(|q| q.answer.parse::<i64>().is_ok());
+        train.check = if numeric { Check::LastNumber } else { Check::Contains };
+        Ok(train)
+    }
+
+    /// Holds out `share` of the lines that carry no split of their own
+    /// (`tasks::split::hashed`); lines with one keep it.
+    pub fn set_eval_share(&mut self, share: f64) -> Result<()> {
+        if !(share > 0.0 && share < 1.0) {
+            return param_err(format!("the evaluation share {share} must be in (0, 1)"));
+        }
+        self.eval_share = share;
+        Ok(())
+    }
+
+    /// A shipped set: `arithmetic`, `capitals` or `counting`.
     pub fn builtin(name: &str) -> Result<Self> {
         match name {
             "arithmetic" => Self::from_jsonl("arithmetic", include_str!("../../www/prompts/arithmetic.jsonl"), 48),
             "capitals" => Self::from_jsonl("capitals", include_str!("../../www/prompts/capitals.jsonl"), 48),
-            _ => param_err(format!("unknown prompt set {name:?}; shipped sets: arithmetic, capitals")),
+            "counting" => Self::from_jsonl("counting", include_str!("../../www/prompts/counting.jsonl"), 48),
+            _ => param_err(format!("unknown prompt set {name:?}; shipped sets: {}", SHIPPED.join(", "))),
         }
     }
 
@@ -93,8 +145,30 @@ fn last_number(s: &str) -> Option<String> {
     Some(if neg { format!("-{n}") } else { n.to_string() })
 }
 
+/// Lower case, accents on Latin letters dropped (`Bogotá` = `Bogota`),
+/// apostrophes removed (`N'Djamena` = `NDjamena`), other punctuation as
+/// spaces, single spaces.
 fn words(s: &str) -> String {
-    s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    let fold = |c: char| match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ă' | 'ā' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'ē' => 'e',
+        'í' | 'ì' | 'î' | 'ï' | 'ī' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ō' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' | 'ū' => 'u',
+        'ñ' => 'n',
+        'ç' => 'c',
+        'ș' | 'ş' => 's',
+        'ț' | 'ţ' => 't',
+        c => c,
+    };
+    s.to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '’'))
+        .map(|c| if c.is_alphanumeric() { fold(c) } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Task for PromptSet {
@@ -142,5 +216,8 @@ impl Task for PromptSet {
     }
     fn enumerable(&self) -> bool {
         false
+    }
+    fn held_out(&self, i: usize) -> bool {
+        self.held[i].unwrap_or_else(|| super::split::hashed(&self.problems[i].prompt, self.eval_share))
     }
 }

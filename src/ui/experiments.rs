@@ -59,7 +59,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
         job: |ui, m| Job::Sft { params: ui.sft_params(m.max_new_tokens), watch: ui.get(Key::Watch).to_string() },
         view: |r, stamp| match r.finished(Experiment::Sft) {
             Some(Finished { outcome: Outcome::Lora(x), exports }) => {
-                Some(format!("{}{}", lora_html(x, crate::sharpen::lora_sft::LoraParams::default().eval_samples, &exports.stamp), downloads(exports)))
+                Some(format!("{}{}", lora_html(x, &exports.stamp), downloads(exports)))
             }
             _ => training(r, Experiment::Sft, stamp),
         },

@@ -161,7 +161,7 @@ pub fn bon_html(r: &BonReport, stamp: &str) -> String {
         }
         t
     } else {
-        String::new()
+        r.cut_off.map_or(String::new(), |c| format!("; {:.3} of the samples were cut off at the token budget", c))
     };
     o.push_str(&para(&format!(
         "References: greedy {:.3} (greedy = y* on {:.3} of prompts), one sample {one}, y* correct on {:.3} of prompts{listing}.",

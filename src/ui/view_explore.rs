@@ -41,8 +41,11 @@ pub fn explore_html(r: &ExploreReport, stamp: &str) -> String {
         )
     } else {
         format!(
-            "Prompt {} — correct answer {}{marked}. Free-text answers cannot be enumerated: {:.3} of these {n} samples are right (an estimate{ci}); the most likely answer among them is {y_text} (its exact probability {y_p:.3}, {y_ok}; the true y* may be more likely). Samples at temperature {temperature}, seed {seed}.",
-            r.prompt, r.answer, r.sample_accuracy
+            "Prompt {} — correct answer {}{marked}. Free-text answers cannot be enumerated: {:.3} of these {n} samples are right (an estimate{ci}); {} of them were cut off at the token budget (counted as wrong); the most likely answer among them is {y_text} (its exact probability {y_p:.3}, {y_ok}; the true y* may be more likely). Samples at temperature {temperature}, seed {seed}.",
+            r.prompt,
+            r.answer,
+            r.sample_accuracy,
+            r.samples.iter().filter(|s| !s.complete).count()
         )
     }));
     let rows: Vec<BarRow> = r

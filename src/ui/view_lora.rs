@@ -9,30 +9,51 @@ use crate::sharpen::lora_sft::LoraReport;
 
 pub const LOSS_CHART: &str = "lora-loss";
 
-/// The finished LoRA run; `eval_samples` = samples per prompt behind the
-/// sample-accuracy estimate.
-pub fn lora_html(r: &LoraReport, eval_samples: usize, stamp: &str) -> String {
+/// A 95% interval as text.
+fn interval(c: [f64; 2]) -> String {
+    format!("{}–{}", num3(Some(c[0])), num3(Some(c[1])))
+}
+
+/// The finished LoRA run.
+pub fn lora_html(r: &LoraReport, stamp: &str) -> String {
     let mut o = para(&format!(
-        "SFT-Sharpening with low-rank adapters: {} adapter weights trained over the frozen model on {} best-of-N answers from {} prompts ({} of them correct by the oracle). Mean step {:.1} s in this page (forward, backward and AdamW over the batch).",
+        "SFT-Sharpening with low-rank adapters on blocks {}–{} of the model: {} adapter weights trained over the frozen model on {} best-of-N answers from {} training prompts ({} of them correct by the oracle), then measured on {} held-out prompts it never trained on. Mean step {:.2} s in this page (forward, backward and AdamW over the batch).",
+        r.adapted_layers[0],
+        r.adapted_layers[1] - 1,
         r.adapter_params,
         r.dataset_size,
-        r.prompts,
+        r.train.prompts,
         num3(Some(r.dataset_accuracy)),
+        r.eval.prompts,
         r.mean_step_ms / 1e3
     ));
-    let rows: Vec<Vec<String>> = [("before", &r.before), ("after", &r.after)]
-        .iter()
-        .map(|(name, e)| {
-            let ci = e.sample_accuracy_ci.map_or("–".into(), |c| format!("{}–{}", num3(Some(c[0])), num3(Some(c[1]))));
-            vec![cell(name), num3(Some(e.dataset_logp)), num3(Some(e.greedy_accuracy)), num3(e.sample_accuracy), ci]
-        })
-        .collect();
+    let mut rows = Vec::new();
+    for (split, a) in [("held out", &r.eval), ("training", &r.train)] {
+        for (when, e) in [("before", &a.before), ("after", &a.after)] {
+            rows.push(vec![
+                cell(&format!("{split}, {when}")),
+                num3(Some(e.sample_accuracy)),
+                interval(e.sample_accuracy_ci),
+                num3(Some(e.greedy_accuracy)),
+                num3(Some(e.sample_logp)),
+                num3(Some(e.cut_off)),
+            ]);
+        }
+        let c = &a.bon_ceiling;
+        rows.push(vec![cell(&format!("{split}, base best-of-{}", c.n)), num3(Some(c.accuracy)), interval(c.ci), "–".into(), "–".into(), num3(Some(c.cut_off))]);
+    }
+    let samples = r.eval.before.samples;
     o.push_str(&table(
         &format!(
-            "The model before and after training. Mean log pi(y_BoN|x) over the {} training answers in nats (exact; SFT-Sharpening raises it); greedy accuracy over the {} prompts (exact, on these prompts); sample accuracy over {} samples per prompt at the sampling settings ({} in all: an estimate, with its 95% Wilson interval).",
-            r.dataset_size, r.prompts, eval_samples, eval_samples * r.prompts
+            "Amortisation: one sample of the fine-tuned model against the base model's best-of-N (the ceiling it amortises). Sample accuracy: an estimate from {} samples on the {} held-out prompts ({} on the {} training prompts), with its 95% Wilson interval; best-of-N accuracy: an estimate over the prompts; greedy accuracy: exact for these prompts; mean log pi(y|x) of the fresh samples under the model that drew them, nats; cut off = share of answers that hit the token budget. Mean log pi(y_BoN|x) of the training answers: {} before, {} after (exact; SFT-Sharpening raises it).",
+            samples,
+            r.eval.prompts,
+            r.train.before.samples,
+            r.train.prompts,
+            num3(r.train.before.dataset_logp),
+            num3(r.train.after.dataset_logp)
         ),
-        &["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy", "95% interval"],
+        &["prompts, model", "sample accuracy", "95% interval", "greedy accuracy", "mean log pi(y|x)", "cut off"],
         &rows,
     ));
     let chart = LineChart {

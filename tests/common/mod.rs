@@ -154,3 +154,34 @@ pub fn smollm2_f32() -> Option<Model> {
     let bytes = std::fs::read(smollm2_path()?).unwrap();
     Some(sharpening_lab::model::gguf::load_gguf(&bytes, sharpening_lab::model::gguf::Weights::F32).unwrap())
 }
+
+/// Whether python3 has the `modules` the NumPy reference needs (else SKIPPED).
+pub fn python_reference_available(modules: &[&str]) -> bool {
+    let ok = std::process::Command::new("python3").args(["-c", &format!("import {}", modules.join(", "))]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        skip(&format!("the NumPy reference needs python3 with {} (pip install {})", modules.join(", "), modules.join(" ")));
+    }
+    ok
+}
+
+/// `log p(ids[t] | ids[:t])` for `t = start..` from the independent NumPy
+/// forward pass (`tests/reference/gguf_numpy.py`), with a PEFT adapter
+/// folder merged into its weights when given.
+pub fn reference_logps(gguf: &str, adapter: Option<&str>, ids: &[u32], start: usize) -> Vec<f64> {
+    use std::io::Write;
+    let mut args = vec![concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/gguf_numpy.py"), gguf];
+    args.extend(adapter);
+    let mut child = std::process::Command::new("python3")
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the NumPy reference");
+    let req = serde_json::json!({"ids": ids, "start": start}).to_string();
+    child.stdin.take().unwrap().write_all(req.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "reference failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["logps"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}

@@ -64,8 +64,13 @@ test("a real model from a URL: download with progress, explorer samples, cached 
   for (let round = 0; round < 2; round++) {
     await page.evaluate(() => { document.querySelector("#bench-result").textContent = ""; });
     await page.click("#bench");
-    await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 120_000 });
+    await page.waitForFunction(() => /tokens\/s at batch 16/.test(document.querySelector("#bench-result").textContent), null, { timeout: 300_000 });
     const bench = await page.textContent("#bench-result");
+    // The LoRA step beside it: as SFT-Sharpening runs it, and plain.
+    const lora = /LoRA step at batch 4 .*?: ([\d.]+) s as SFT-Sharpening runs it .*?, ([\d.]+) s plain/.exec(bench);
+    assert.ok(lora, bench);
+    metrics.real_page_lora_step_s = Math.min(metrics.real_page_lora_step_s ?? Infinity, Number(lora[1]));
+    metrics.real_page_lora_plain_step_s = Math.min(metrics.real_page_lora_plain_step_s ?? Infinity, Number(lora[2]));
     const [b1, b16] = [...bench.matchAll(/([\d.]+) tokens\/s at batch (\d+)/g)].map((m) => Number(m[1]));
     const native = JSON.parse(cli(["bench", "--model", smolPath, "--task", "arithmetic", "--tokens", "32", "--json"]));
     const [n1, n16] = native.rows.map((r) => r.tokens_per_s);
@@ -113,7 +118,7 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   await waitStatus(page, ["error"], 60_000);
   assert.match(await page.textContent("#error"), /bad\.jsonl.*line 2/);
   // ...a good one becomes task "custom" (the model is read again from the picked file).
-  const mine = '{"prompt": "What is 2 + 2?", "answer": 4}\n{"prompt": "What is 3 + 5?", "answer": 8}\n';
+  const mine = '{"prompt": "What is 2 + 2?", "answer": 4, "split": "train"}\n{"prompt": "What is 3 + 5?", "answer": 8, "split": "eval"}\n';
   await page.setInputFiles("#prompts-file", { name: "mine.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(mine) });
   await waitStatus(page, ["ready"], 120_000);
   assert.match(await page.evaluate(() => location.hash), /task=custom/);
@@ -129,7 +134,8 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   const text = await page.textContent("#results");
   assert.match(text, /low-rank adapters/);
   assert.match(text, /before.*after/s);
-  assert.match(text, /custom \(mine\.jsonl, 2 prompts, sha256 [0-9a-f]{16}\)/, "the chart stamp names the prompt set");
+  assert.match(text, /held out, base best-of-2/, "the ceiling the fine-tuned model amortises");
+  assert.match(text, /custom \(mine\.jsonl, 2 prompts, 1 held out, sha256 [0-9a-f]{16}\)/, "the chart stamp names the prompt set");
   const step = /Mean step ([\d.]+) s/.exec(text);
   metrics.real_lora_step_s = step ? Number(step[1]) : null;
   metrics.real_lora_run_s = (Date.now() - t0) / 1e3;

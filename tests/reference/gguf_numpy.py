@@ -5,8 +5,13 @@ package from the llama.cpp project), with llama.cpp's own rotary convention
 (adjacent pairs (x[2i], x[2i+1]) rotate together, the layout its converter
 permutes Q/K rows into). It shares no code with the Rust decoder.
 
-usage: gguf_numpy.py FILE.gguf  (reads {"ids": [...], "start": k} on stdin,
-prints {"logps": [...]} = log p(ids[t] | ids[:t]) for t = start..len-1)
+usage: gguf_numpy.py FILE.gguf [ADAPTER_DIR]  (reads {"ids": [...], "start": k}
+on stdin, prints {"logps": [...]} = log p(ids[t] | ids[:t]) for t = start..len-1)
+
+With ADAPTER_DIR (a Hugging Face PEFT LoRA folder: adapter_config.json +
+adapter_model.safetensors, read with the `safetensors` package), every
+adapted weight becomes W + (lora_alpha / r) B A first, B A permuted from
+Hugging Face's Q/K row order into llama.cpp's as its converter permutes W.
 """
 import json
 import sys
@@ -21,6 +26,38 @@ def field(r, key):
     return f.parts[f.data[0]][0]
 
 
+GGUF_OF = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+           "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+
+def to_llama_cpp_rows(m, heads):
+    """llama.cpp's convert_hf_to_gguf permute of Q/K rows."""
+    return m.reshape(heads, 2, m.shape[0] // heads // 2, m.shape[1]).swapaxes(1, 2).reshape(m.shape)
+
+
+def merge_adapter(w, folder, n_head, n_kv):
+    from safetensors.numpy import load_file
+    cfg = json.load(open(f"{folder}/adapter_config.json"))
+    assert cfg.get("peft_type", "LORA") == "LORA" and not cfg.get("use_rslora") and not cfg.get("fan_in_fan_out")
+    scale = cfg["lora_alpha"] / cfg["r"]
+    t = load_file(f"{folder}/adapter_model.safetensors")
+    merged = 0
+    for name, a in t.items():
+        if not name.endswith(".lora_A.weight"):
+            continue
+        b = t[name.replace(".lora_A.", ".lora_B.")].astype(np.float64)
+        module = name[len("base_model.model.model.layers."):-len(".lora_A.weight")]
+        layer, proj = module.split(".", 1)
+        delta = scale * (b @ a.astype(np.float64))
+        if proj in ("self_attn.q_proj", "self_attn.k_proj"):
+            delta = to_llama_cpp_rows(delta, n_head if proj == "self_attn.q_proj" else n_kv)
+        key = f"blk.{layer}.{GGUF_OF[proj]}.weight"
+        assert w[key].shape == delta.shape, (key, w[key].shape, delta.shape)
+        w[key] = w[key] + delta
+        merged += 1
+    assert merged > 0, "no adapters in the folder"
+
+
 def main():
     path = sys.argv[1]
     req = json.load(sys.stdin)
@@ -32,6 +69,8 @@ def main():
     n_kv = int(field(r, "llama.attention.head_count_kv"))
     eps = float(field(r, "llama.attention.layer_norm_rms_epsilon"))
     base = float(field(r, "llama.rope.freq_base"))
+    if len(sys.argv) > 2:
+        merge_adapter(w, sys.argv[2], n_head, n_kv)
     d = w["token_embd.weight"].shape[1]
     hd = d // n_head
     T = len(ids)

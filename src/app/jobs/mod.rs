@@ -59,7 +59,8 @@ pub fn run_on_cpu(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock
 }
 
 /// Sampling speed of a built-in model (N = 64), or a real model's decoding
-/// speed on the task's first prompt (32 new tokens at batch 1 and 16).
+/// speed on the task's first prompt (32 new tokens at batch 1 and 16) and
+/// its LoRA step (batch 4, 16 answer tokens), plain and fast.
 fn bench(s: &Session, clock: &dyn Fn() -> f64) -> Result<FromWorker> {
     if !s.info.real {
         let r = crate::throughput::sampling_speed(&s.model, s.task.as_ref(), 64, 2.0, clock)?;
@@ -72,5 +73,7 @@ fn bench(s: &Session, clock: &dyn Fn() -> f64) -> Result<FromWorker> {
         rows.push((n, r.tokens_per_s));
         prefill_ms = r.prefill_s * 1e3;
     }
-    Ok(FromWorker::Speed(Speed::Decoding { rows, new_tokens: 32, prefill_ms }))
+    let p = crate::sharpen::lora_sft::LoraParams::default();
+    let lora = crate::sharpen::lora_sft::speed::measure(&s.model, s.task.as_ref(), &p, 16, 1, false, clock)?;
+    Ok(FromWorker::Speed(Speed::Decoding { rows, new_tokens: 32, prefill_ms, lora: Some(lora) }))
 }

@@ -31,13 +31,16 @@ fn time<F: FnMut() -> Result<(), String>>(min_secs: f64, mut f: F) -> Result<f64
 }
 
 pub fn run(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse(raw, &["json", "quick"])?;
+    let a = Args::parse(raw, &["json", "quick", "lora"])?;
     let t0 = clock();
     let (task, model, source) = task_and_model(&a)?;
     let load_s = clock() - t0;
     let quick = a.flag("quick");
     let json_out = a.flag("json");
     let new_tokens: usize = a.get("tokens", 64)?;
+    if a.flag("lora") {
+        return lora_bench(a, task.as_ref(), &model, &source, quick, json_out);
+    }
     a.finish()?;
     let secs = if quick { 0.2 } else { 2.0 };
     if !task.enumerable() {
@@ -135,5 +138,32 @@ fn decode_bench(model: &Model, task: &dyn Task, source: &str, load_s: f64, new_t
     }
     t.print();
     println!("decode tokens/s: sampled tokens per second over all rows at temperature 1, prefill excluded, end-of-text ignored");
+    Ok(())
+}
+
+/// `sharpen bench --lora`: one LoRA step in each way `lora_sft::speed`
+/// measures, with ratios against the plain step measured in the same run.
+fn lora_bench(a: Args, task: &dyn Task, model: &Model, source: &str, quick: bool, json_out: bool) -> Result<(), String> {
+    use sharpening_lab::sharpen::lora_sft::{speed, LoraParams};
+    let d = LoraParams::default();
+    let p = LoraParams { batch: a.get("batch", d.batch)?, layers: a.get("layers", d.layers)?, rank: a.get("rank", d.rank)?, ..d };
+    let answer: usize = a.get("answer-tokens", 16)?;
+    a.finish()?;
+    let r = speed::measure(model, task, &p, answer, if quick { 1 } else { 3 }, true, &clock).map_err(fail)?;
+    let threads = candle_core::utils::get_num_threads();
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({"version": sharpening_lab::VERSION, "model": source, "model_sha256": model.weights_sha256, "threads": threads, "lora_step": r})).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!(
+        "LoRA step (rank {}, batch {}, {} tokens per example of which {} answer tokens): model {source} {}, candle threads {threads}",
+        p.rank, r.batch, r.tokens, r.answer_tokens, model.short_hash()
+    );
+    let mut t = crate::table::Table::new(&["variant", "ms per step", "speed-up vs plain"]);
+    for v in &r.variants {
+        t.row(vec![v.variant.clone(), format!("{:.0}", v.ms), format!("{:.2}x", v.speedup)]);
+    }
+    t.print();
+    println!("the last variant adapts the top {} of {} blocks; each time is the mean of {} steps after one warm-up step (wall clock, forward + backward + AdamW)", r.layers, r.blocks, r.variants[0].steps);
     Ok(())
 }

@@ -18,6 +18,9 @@ USAGE: sharpen <command> [options]
 COMMANDS
   bon    best-of-N sweep       --n 1,4,16,64 --prompts 100 --reward all|loglik,... [--backend cpu|gpu|auto] [--gpu-weights f32|f16]
   sft    SFT-Sharpening        --steps 200 --prompts 64 --samples 16 --reward loglik --lr 1e-3
+         on a real model (LoRA): --model F.gguf --task arithmetic|capitals|counting (or --prompts TRAIN.jsonl
+         [--eval-prompts TEST.jsonl | --eval-fraction 0.3]) --prompts 24 --eval-prompts 24 --layers 10 --rank 8
+         --alpha 16 --eval-samples 4 [--save-adapter DIR]
   rlhf   RLHF-Sharpening (Eq. 8) --beta 1 --steps 200 --pairs 32 --lr 1e-3 [--online --alpha A]
   score  log-probabilities of an answer      --model FILE.gguf|DIR --prompt P --answer A [--raw]
   exact  exact answer distribution of one prompt   --prompt \"12+34=\"
@@ -29,7 +32,7 @@ COMMANDS
   coverage     pi(y*) vs samples for SFT, offline RLHF, Alg. 1 (online): on a transformer (--task lock|add|mul, default lock) or Example J.1 (--task j1 --structure lock|cube --d 10)  --alphas 0,0.1
   margin       coverage vs margin: the closed form over beta, each prompt's margin vs the beta it needs  --betas 0.01,0.1,1 --delta 0.1
   train  train a built-in model from a seed        --task add|mul|lock|echo --out DIR --steps 3000
-  bench  throughput and model FLOP utilisation     --quick
+  bench  throughput and model FLOP utilisation     --quick   [--model F.gguf --lora: a LoRA step each way]
   gpu-bench  GPU vs CPU: matmul GFLOP/s, batched decoding  --sizes 256,4096 --batches 1,16,64 --shape smollm2-135m|--model F.gguf
   help   this text
 
@@ -39,6 +42,7 @@ COMMON OPTIONS
                       (config.json, model.safetensors, tokenizer.json,
                       tokenizer_config.json if present);
                       default: the task's built-in model
+  --adapter DIR       LoRA adapters in Hugging Face PEFT's layout, merged into --model
   --seed S            random seed (default 0)
   --temperature T  --top-k K  --top-p P  --max-new-tokens M   sampling
   --json              print one JSON object instead of a table

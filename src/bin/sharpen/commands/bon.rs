@@ -90,6 +90,9 @@ pub fn bon(raw: &[String]) -> Result<(), String> {
         }
     } else {
         println!("bounds: mean pi_base(y*) >= {:.3e} and C_cov <= {:.3e} (Eq. 6; the most likely of the samples has at most pi_base(y*))", r.p_star, r.c_cov);
+        if let Some(c) = r.cut_off {
+            println!("cut off: {} of the {} samples hit the token budget (--max-new-tokens) before ending", f3(c), r.sample_accuracy_samples);
+        }
     }
     Ok(())
 }

@@ -47,6 +47,10 @@ pub fn explore(raw: &[String]) -> Result<(), String> {
             format!("{:.3}", s.verify.exp()), if s.correct { "right" } else { "wrong" }.into()]);
     }
     t.print();
+    let cut = r.samples.iter().filter(|s| !s.complete).count();
+    if cut > 0 {
+        println!("{cut} of the {} samples were cut off at the token budget (log pi -inf: not a complete answer; --max-new-tokens)", r.samples.len());
+    }
     for pick in &r.picks {
         println!("best-of-{} by {}: sample {} ({})", p.n, pick.reward.name(), pick.index, if r.samples[pick.index].correct { "right" } else { "wrong" });
     }

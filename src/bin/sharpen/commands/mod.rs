@@ -55,12 +55,21 @@ pub fn task_and_model(a: &Args) -> Result<(Box<dyn Task>, Model, String), String
 pub fn task_and_model_or(a: &Args, default: &str) -> Result<(Box<dyn Task>, Model, String), String> {
     let name = a.str("task").unwrap_or_else(|| default.to_string());
     // `--prompts FILE.jsonl`: the user's own prompt set (one {"prompt", "answer"} per line).
-    let task = match a.str("prompts").filter(|p| p.parse::<usize>().is_err()) {
-        Some(file) => {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?;
-            Box::new(tasks::prompt_set::PromptSet::from_jsonl("custom", &text, 48).map_err(fail)?) as Box<dyn Task>
+    // `--eval-prompts FILE.jsonl`: held-out prompts of their own; otherwise
+    // lines without a split are split by `--eval-fraction` (tasks::split).
+    let file = |flag: &str| a.str(flag).filter(|p| p.parse::<usize>().is_err());
+    let read = |f: &str| std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"));
+    let task = match (file("prompts"), file("eval-prompts")) {
+        (Some(train), Some(eval)) => Box::new(tasks::prompt_set::PromptSet::from_two("custom", &read(&train)?, &read(&eval)?, 48).map_err(fail)?) as Box<dyn Task>,
+        (Some(f), None) => {
+            let mut set = tasks::prompt_set::PromptSet::from_jsonl("custom", &read(&f)?, 48).map_err(fail)?;
+            if let Some(share) = a.str("eval-fraction") {
+                set.set_eval_share(share.parse().map_err(|_| format!("--eval-fraction {share:?} is not a number"))?).map_err(fail)?;
+            }
+            Box::new(set) as Box<dyn Task>
         }
-        None => tasks::by_name(&name).map_err(fail)?,
+        (None, Some(_)) => return Err("--eval-prompts FILE needs --prompts FILE (the training prompts)".into()),
+        (None, None) => tasks::by_name(&name).map_err(fail)?,
     };
     let (model, source) = match a.str("model") {
         None => match sharpening_lab::builtin::load(&name) {

@@ -16,6 +16,16 @@ use crate::table::Table;
 /// config.json, model.safetensors, tokenizer.json and, when present,
 /// tokenizer_config.json (special tokens and chat template).
 pub fn load_model(a: &Args, path: &str) -> Result<Model, String> {
+    let base = load_base(a, path)?;
+    // `--adapter DIR`: PEFT LoRA adapters merged into the weights (model::peft).
+    let Some(dir) = a.str("adapter") else { return Ok(base) };
+    let read = |f: &str| std::fs::read(format!("{dir}/{f}")).map_err(|e| format!("cannot read {dir}/{f}: {e}"));
+    let weights = read("adapter_model.safetensors")?;
+    let adapter = sharpening_lab::model::peft::Adapter::from_peft(&read("adapter_config.json")?, &weights).map_err(fail)?;
+    adapter.merge_into(&base, &sharpening_lab::model::bundle::sha256_hex(&weights)).map_err(fail)
+}
+
+fn load_base(a: &Args, path: &str) -> Result<Model, String> {
     let weights = Weights::parse(&a.str("weights").unwrap_or_else(|| "quantized".into())).map_err(fail)?;
     if path.ends_with(".gguf") {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;

@@ -79,8 +79,17 @@ pub fn warn_uncertified(n: usize) {
 /// A real model and a free-text prompt set: SFT-Sharpening with LoRA adapters.
 fn lora(a: Args, task: &dyn Task, model: &Model, source: &str) -> Result<(), String> {
     let d = LoraParams::default();
+    let count = |flag: &str, default: usize| -> Result<usize, String> {
+        match a.str(flag) {
+            Some(v) if v.parse::<usize>().is_err() => Ok(default), // a file: all of its prompts, up to the default
+            _ => a.get(flag, default),
+        }
+    };
+    let prompts = count("prompts", d.prompts)?;
     let p = LoraParams {
-        prompts: a.get("prompts", d.prompts)?,
+        prompts,
+        // As many held-out prompts as training prompts unless told.
+        eval_prompts: count("eval-prompts", prompts)?,
         n: a.get("samples", d.n)?,
         reward: Reward::parse(&a.str("reward").unwrap_or_else(|| d.reward.name().into())).map_err(fail)?,
         steps: a.get("steps", d.steps)?,
@@ -88,35 +97,57 @@ fn lora(a: Args, task: &dyn Task, model: &Model, source: &str) -> Result<(), Str
         batch: a.get("batch", d.batch)?,
         rank: a.get("rank", d.rank)?,
         alpha: a.get("alpha", d.alpha)?,
+        layers: a.get("layers", d.layers)?,
         clip: a.get("clip", d.clip)?,
         eval_samples: a.get("eval-samples", d.eval_samples)?,
         sampling: sampling(&a, task)?,
         seed: a.get("seed", d.seed)?,
     };
+    let _ = a.str("eval-fraction"); // read by task_and_model
+    let save = a.str("save-adapter");
     let json = a.flag("json");
     let quiet = a.flag("quiet") || json;
     a.finish()?;
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64();
-    let r = run_lora_sft(model, task, &p, &clock, &mut progress_printer("dataset prompts + steps + 2 evaluations", quiet)).map_err(fail)?;
+    let run = run_lora_sft(model, task, &p, &clock, &mut progress_printer("prompts (dataset, ceiling, evaluation before) + steps + prompts (evaluation after)", quiet)).map_err(fail)?;
+    if let Some(dir) = &save {
+        // PEFT's folder layout (model::peft): loads with `peft` and `--adapter`.
+        let (config, weights) = run.adapter.to_peft(source).map_err(fail)?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+        std::fs::write(format!("{dir}/adapter_config.json"), config).map_err(|e| format!("cannot write {dir}/adapter_config.json: {e}"))?;
+        std::fs::write(format!("{dir}/adapter_model.safetensors"), weights).map_err(|e| format!("cannot write {dir}/adapter_model.safetensors: {e}"))?;
+        if !quiet {
+            println!("adapters saved in {dir}/ (adapter_config.json + adapter_model.safetensors, the PEFT layout)");
+        }
+    }
+    let r = run.report;
     if json {
         print_json("sft", task, model, source, p.seed, &p, &r);
         return Ok(());
     }
     println!(
-        "SFT-Sharpening with LoRA (rank {}, alpha {}, {} adapter weights) on {}: {} prompts x N={} samples, reward {}, {} AdamW steps (lr {}, batch {}); model {} {}; seed {}",
-        p.rank, p.alpha, r.adapter_params, task.name(), r.prompts, p.n, p.reward.name(), p.steps, p.lr, p.batch, source, model.short_hash(), p.seed
+        "SFT-Sharpening with LoRA (rank {}, alpha {}, blocks {}-{}, {} adapter weights) on {}: {} training prompts x N={} samples, reward {}, {} AdamW steps (lr {}, batch {}); {} held-out prompts; model {} {}; seed {}",
+        p.rank, p.alpha, r.adapted_layers[0], r.adapted_layers[1] - 1, r.adapter_params, task.name(), r.train.prompts, p.n, p.reward.name(), p.steps, p.lr, p.batch, r.eval.prompts, source, model.short_hash(), p.seed
     );
-    println!("dataset: {} best-of-N answers, {} correct by the oracle", r.dataset_size, f3(r.dataset_accuracy));
-    let mut t = Table::new(&["", "mean log pi(y_BoN|x)", "greedy accuracy", "sample accuracy", "95% CI"]);
-    for (name, e) in [("before", &r.before), ("after", &r.after)] {
-        let ci = e.sample_accuracy_ci.map_or("-".into(), |c| format!("{}-{}", f3(c[0]), f3(c[1])));
-        t.row(vec![name.into(), f3(e.dataset_logp), f3(e.greedy_accuracy), opt3(e.sample_accuracy), ci]);
+    println!("dataset: {} best-of-N answers that finished, from {} training prompts; {} of the prompts' best-of-N answers correct by the oracle", r.dataset_size, r.train.prompts, f3(r.dataset_accuracy));
+    let mut t = Table::new(&["prompts, model", "sample acc.", "95% CI", "greedy acc.", "mean log pi(y|x)", "cut off"]);
+    let ci = |c: [f64; 2]| format!("{}-{}", f3(c[0]), f3(c[1]));
+    for (split, s) in [("held out", &r.eval), ("training", &r.train)] {
+        for (when, e) in [("before", &s.before), ("after", &s.after)] {
+            t.row(vec![format!("{split}, {when}"), f3(e.sample_accuracy), ci(e.sample_accuracy_ci), f3(e.greedy_accuracy), format!("{:.2}", e.sample_logp), f3(e.cut_off)]);
+        }
+        let c = &s.bon_ceiling;
+        t.row(vec![format!("{split}, base best-of-{}", c.n), f3(c.accuracy), ci(c.ci), "-".into(), "-".into(), f3(c.cut_off)]);
     }
     t.print();
     println!(
-        "log-likelihood and greedy accuracy exact (on these prompts); sample accuracy estimated from {} samples per prompt ({} in all, 95% Wilson interval); mean step {:.0} ms (forward + backward + AdamW, batch {})",
-        p.eval_samples, p.eval_samples * r.prompts, r.mean_step_ms, p.batch
+        "sample accuracy: estimate from {} samples per prompt ({} held out, {} training), 95% Wilson interval; best-of-N accuracy: estimate over the prompts, 95% Wilson interval; greedy accuracy exact for these prompts; cut off = share of answers that hit {} tokens",
+        p.eval_samples, r.eval.before.samples, r.train.before.samples, p.sampling.max_new_tokens
+    );
+    println!(
+        "mean log pi(y_BoN|x) of the training answers (exact): {} before -> {} after; mean step {:.0} ms (forward + backward + AdamW, batch {}); frozen blocks once per example: {:.0} ms in all",
+        opt3(r.train.before.dataset_logp), opt3(r.train.after.dataset_logp), r.mean_step_ms, p.batch, r.frozen_ms
     );
     if let (Some(first), Some(last)) = (r.steps.first(), r.steps.last()) {
         println!("loss {:.3} at step 1 -> {:.3} at step {}", first.loss, last.loss, last.step);
