@@ -118,24 +118,27 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   await waitStatus(page, ["error"], 60_000);
   assert.match(await page.textContent("#error"), /bad\.jsonl.*line 2/);
   // ...a good one becomes task "custom" (the model is read again from the picked file).
-  const mine = '{"prompt": "What is 2 + 2?", "answer": 4, "split": "train"}\n{"prompt": "What is 3 + 5?", "answer": 8, "split": "eval"}\n';
+  // Worded as the shipped sets are, so that answers end within the token budget.
+  const mine = '{"prompt": "What is 2 + 2? Answer in one short sentence.", "answer": 4, "split": "train"}\n{"prompt": "What is 3 + 5? Answer in one short sentence.", "answer": 8, "split": "eval"}\n';
   await page.setInputFiles("#prompts-file", { name: "mine.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(mine) });
   await waitStatus(page, ["ready"], 120_000);
   assert.match(await page.evaluate(() => location.hash), /task=custom/);
   // SFT-Sharpening on a real model trains LoRA adapters, with progress.
-  await page.evaluate(() => { location.hash = "view=sft&task=custom&sft_prompts=2&sft_n=2&steps=2&batch=2&temperature=0.5"; });
+  await page.evaluate(() => { location.hash = "view=sft&task=custom&sft_prompts=2&sft_n=4&steps=2&batch=2&temperature=0.5"; });
   await waitStatus(page, ["ready"], 30_000);
   const t0 = Date.now();
   await page.click("#run");
-  await page.waitForFunction(() => /LoRA steps/.test(document.querySelector("#progress-label")?.textContent || ""), null, { timeout: 60_000 });
+  // Before the steps: best-of-N on the training and held-out prompts and the evaluation before.
+  await page.waitForFunction(() => /LoRA steps/.test(document.querySelector("#progress-label")?.textContent || ""), null, { timeout: 300_000 });
   const poll = setInterval(async () => console.log("LORA", await page.textContent("#progress-label").catch(() => ""), await status(page).catch(() => ""), await page.textContent("#error").catch(() => "")), 10_000);
   const final = await waitStatus(page, ["done", "error"], 300_000).finally(() => clearInterval(poll));
   assert.equal(final, "done", await page.textContent("#error"));
   const text = await page.textContent("#results");
   assert.match(text, /low-rank adapters/);
   assert.match(text, /before.*after/s);
-  assert.match(text, /held out, base best-of-2/, "the ceiling the fine-tuned model amortises");
-  assert.match(text, /custom \(mine\.jsonl, 2 prompts, 1 held out, sha256 [0-9a-f]{16}\)/, "the chart stamp names the prompt set");
+  assert.match(text, /held out, base best-of-4/, "the ceiling the fine-tuned model amortises");
+  // (The chart footer wraps the stamp onto lines, which textContent joins without spaces.)
+  assert.match(text.replace(/\s+/g, ""), /custom\(mine\.jsonl,2prompts,1heldout,sha256[0-9a-f]{16}\)/, "the chart stamp names the prompt set");
   const step = /Mean step ([\d.]+) s/.exec(text);
   metrics.real_lora_step_s = step ? Number(step[1]) : null;
   metrics.real_lora_run_s = (Date.now() - t0) / 1e3;
