@@ -45,7 +45,7 @@ pub fn lora_html(r: &LoraReport, stamp: &str) -> String {
     let samples = r.eval.before.samples;
     o.push_str(&table(
         &format!(
-            "Amortisation: one sample of the fine-tuned model against the base model's best-of-N (the ceiling it amortises). Sample accuracy: an estimate from {} samples on the {} held-out prompts ({} on the {} training prompts), with its 95% Wilson interval; best-of-N accuracy: an estimate over the prompts; greedy accuracy: exact for these prompts; mean log pi(y|x) of the fresh samples under the model that drew them, nats; cut off = share of answers that hit the token budget. Mean log pi(y_BoN|x) of the training answers: {} before, {} after (exact; SFT-Sharpening raises it).",
+            "Amortisation: one sample of the fine-tuned model against the base model's best-of-N (the ceiling it amortises). Sample accuracy: an estimate from {} samples on the {} held-out prompts ({} on the {} training prompts), with its 95% Wilson interval; best-of-N accuracy: an estimate over the prompts; greedy accuracy: exact for these prompts; mean log pi(y|x) of the fresh samples under the model that drew them, nats (each exact, their mean an estimate over the same samples); cut off = share of answers that hit the token budget. Mean log pi(y_BoN|x) of the training answers: {} before, {} after (exact; SFT-Sharpening raises it).",
             samples,
             r.eval.prompts,
             r.train.before.samples,

@@ -142,7 +142,7 @@ fn lora(a: Args, task: &dyn Task, model: &Model, source: &str) -> Result<(), Str
     }
     t.print();
     println!(
-        "sample accuracy: estimate from {} samples per prompt ({} held out, {} training), 95% Wilson interval; best-of-N accuracy: estimate over the prompts, 95% Wilson interval; greedy accuracy exact for these prompts; cut off = share of answers that hit {} tokens",
+        "sample accuracy: estimate from {} samples per prompt ({} held out, {} training), 95% Wilson interval; best-of-N accuracy: estimate over the prompts, 95% Wilson interval; greedy accuracy exact for these prompts; mean log pi(y|x): each sample's exact (f32), the mean an estimate over the same samples; cut off = share of answers that hit {} tokens (counted)",
         p.eval_samples, r.eval.before.samples, r.train.before.samples, p.sampling.max_new_tokens
     );
     println!(
