@@ -126,11 +126,21 @@ pub struct SftRun {
 /// Called after each evaluation with its metrics and the current model.
 pub type OnEval<'a> = &'a mut dyn FnMut(&StepMetrics, &Llama) -> Result<()>;
 
-/// Samples `n` answers to one prompt (RNG stream of prompt `i`), picks one by
-/// `reward`, and returns it as a training example (`</s>` appended) with its
-/// judgement; None when the pick is incomplete (cut off at the length limit).
+/// Best-of-N on one prompt: `n` answers from the RNG streams of prompt `i`,
+/// judged under `base`, the one `reward` picks; and how many of the `n` were
+/// cut off at the length limit.
 #[allow(clippy::too_many_arguments)]
-pub fn bon_example(
+pub fn bon_pick(base: &Model, task: &dyn Task, q: &Problem, ids: &[u32], n: usize, reward: Reward, sampling: &SampleSettings, seed: u64, i: u64) -> Result<(Judged, usize)> {
+    let s = sample_batch(&base.llama, ids, base.tok.eos, sampling, seed, &Stream::samples(i, n))?;
+    let cut = s.iter().filter(|x| !x.complete).count();
+    let mut js = crate::decode::block_on(judge(base, task, q, &s, reward == Reward::SelfVerify, &mut crate::decode::CpuDecode::new(&base.llama)))?;
+    Ok((js.swap_remove(select(reward, &js)), cut))
+}
+
+/// [`bon_pick`] as a training example (`</s>` appended) with its judgement;
+/// None when the pick is incomplete (cut off at the length limit).
+#[allow(clippy::too_many_arguments)]
+fn bon_example(
     base: &Model,
     task: &dyn Task,
     q: &Problem,
@@ -141,9 +151,7 @@ pub fn bon_example(
     seed: u64,
     i: usize,
 ) -> Result<Option<(Example, Judged)>> {
-    let s = sample_batch(&base.llama, ids, base.tok.eos, sampling, seed, &Stream::samples(i as u64, n))?;
-    let mut js = crate::decode::block_on(judge(base, task, q, &s, reward == Reward::SelfVerify, &mut crate::decode::CpuDecode::new(&base.llama)))?;
-    let w = js.swap_remove(select(reward, &js));
+    let (w, _) = bon_pick(base, task, q, ids, n, reward, sampling, seed, i as u64)?;
     if !w.complete {
         return Ok(None);
     }

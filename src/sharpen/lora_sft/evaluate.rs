@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Llama, Model};
-use crate::reward::{judge, select, Judged, Reward};
+use crate::reward::Judged;
 use crate::rng::Stream;
 use crate::sample::{sample_batch, SampleSettings};
 use crate::sharpen::metrics::{mean, wilson_interval};
@@ -74,16 +74,15 @@ pub struct Prompt {
 /// model: the winners and the ceiling they make. Samples come from streams
 /// `Sample {index, j}`.
 pub fn best_of_n(base: &Model, task: &dyn Task, prompts: &[Prompt], p: &LoraParams, progress: &mut dyn FnMut() -> bool) -> Result<(Vec<Judged>, Ceiling)> {
-    let (n, reward, sampling, seed) = (p.n, p.reward, &p.sampling, p.seed);
+    let n = p.n;
     let (mut winners, mut cut) = (Vec::new(), 0usize);
     for q in prompts {
         if !progress() {
             return Err(Error::Cancelled);
         }
-        let s = sample_batch(&base.llama, &q.ids, base.tok.eos, sampling, seed, &Stream::samples(q.index, n))?;
-        cut += s.iter().filter(|x| !x.complete).count();
-        let mut js = crate::decode::block_on(judge(base, task, &q.problem, &s, reward == Reward::SelfVerify, &mut crate::decode::CpuDecode::new(&base.llama)))?;
-        winners.push(js.swap_remove(select(reward, &js)));
+        let (w, c) = crate::sharpen::sft::bon_pick(base, task, &q.problem, &q.ids, p.n, p.reward, &p.sampling, p.seed, q.index)?;
+        cut += c;
+        winners.push(w);
     }
     let right = winners.iter().filter(|w| w.complete && w.correct).count();
     let ceiling = Ceiling {
