@@ -138,10 +138,10 @@ fn the_pages_loading_rules() {
         }
         v
     };
-    let s = session::load_named("picked", named(true), session::real_task("add", None).unwrap(), "files").unwrap();
+    let s = session::load_named("picked", named(true), session::real_task("add", None).unwrap(), "files", None).unwrap();
     assert!(s.info.real && s.info.source.starts_with("Hugging Face files") && s.info.origin == "files", "{:?}", s.info);
     assert_eq!(s.info.sha256, session("add").info.sha256, "the same weights as the built-in model");
-    let e = session::load_named("picked", named(false), session::real_task("add", None).unwrap(), "files").err().unwrap().to_string();
+    let e = session::load_named("picked", named(false), session::real_task("add", None).unwrap(), "files", None).err().unwrap().to_string();
     assert!(e.contains("missing: tokenizer.json"), "{e}");
 }
 

@@ -60,7 +60,7 @@ fn load_backend_and_the_explorer_runs_by_itself() {
     assert!(html.contains("data-what=\"json\"") && html.contains("picked by"), "{html}");
     let (name, mime, text) = screen::download(&st, sharpening_lab::app::protocol::Download::Json).unwrap();
     assert_eq!((name.as_str(), mime), ("sharpening-explore-add-seed2.json", "application/json"));
-    assert!(text.contains("\"command\":\"explore\""));
+    assert!(String::from_utf8_lossy(&text).contains("\"command\":\"explore\""));
 }
 
 #[test]
@@ -121,4 +121,53 @@ fn controls_hash_and_failures() {
     let fx = st.update(Input::WorkerCrashed("out of memory".into()));
     assert!(fx.iter().any(|e| matches!(e, Effect::RestartWorker)));
     assert!(st.error.as_deref().unwrap().contains("out of memory"));
+}
+
+/// The user's files (a prompt set, its held-out second file, a LoRA
+/// adapter) travel with every load of a real model; the held-out share
+/// splits a one-file set anew, and a file that cannot be used is refused in
+/// words without loading anything.
+#[test]
+fn the_users_files_go_with_every_real_model_load() {
+    use sharpening_lab::app::protocol::RealExtras;
+    use sharpening_lab::ui::user_files::Picked;
+    let s = session("add");
+    let mut st = PageState::new("#task=add");
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    let file = |name: &str, text: &str| vec![(name.to_string(), text.as_bytes().to_vec())];
+    let adapter = vec![("run-adapter_config.json".to_string(), b"{}".to_vec()), ("run-adapter_model.safetensors".to_string(), vec![0u8; 8])];
+    // An adapter needs a real model under it.
+    let fx = st.update(Input::FilesRead(Picked::Adapter, adapter.clone()));
+    assert!(posted(&fx).is_empty() && st.error.as_deref().unwrap().contains("real model"), "{:?}", st.error);
+    let extras = |fx: &[Effect]| match posted(fx)[..] {
+        [ToWorker::Command(Command::LoadUrl { task, extras, .. })] => (task.clone(), extras.clone()),
+        ref other => panic!("expected one LoadUrl, got {other:?}"),
+    };
+    st.update(Input::Hash("#task=arithmetic&model=https%3A%2F%2Fx%2Fm.gguf".into()));
+    // A second file before the first is refused.
+    let fx = st.update(Input::FilesRead(Picked::EvalPrompts, file("test.jsonl", "{}")));
+    assert!(posted(&fx).is_empty() && st.error.as_deref().unwrap().contains("first"), "{:?}", st.error);
+    let fx = st.update(Input::FilesRead(Picked::Prompts, vec![("bad.jsonl".into(), vec![0xff, 0xfe])]));
+    assert!(posted(&fx).is_empty() && st.error.as_deref().unwrap().contains("UTF-8"));
+    // One file: task custom, held out by the share, which reloads when changed.
+    let (task, e) = extras(&st.update(Input::FilesRead(Picked::Prompts, file("mine.jsonl", "{\"prompt\": \"a\", \"answer\": 1}"))));
+    assert_eq!(task, "custom");
+    let p = e.prompts.unwrap();
+    assert_eq!((p.train.name.as_str(), p.eval.is_none(), p.eval_share), ("mine.jsonl", true, 0.3));
+    let (_, e) = extras(&st.update(Input::Control(Key::EvalShare, "0.5".into())));
+    assert_eq!(e.prompts.unwrap().eval_share, 0.5);
+    // Two files: the second is the held-out set and the share no longer matters.
+    let (_, e) = extras(&st.update(Input::FilesRead(Picked::EvalPrompts, file("test.jsonl", "{\"prompt\": \"b\", \"answer\": 2}"))));
+    assert_eq!(e.prompts.unwrap().eval.unwrap().name, "test.jsonl");
+    assert!(posted(&st.update(Input::Control(Key::EvalShare, "0.4".into()))).is_empty());
+    // An adapter is both files or nothing; chosen, it goes with the load; removed, it does not.
+    let fx = st.update(Input::FilesRead(Picked::Adapter, adapter[..1].to_vec()));
+    assert!(posted(&fx).is_empty() && st.error.as_deref().unwrap().contains("two files"));
+    let (_, e) = extras(&st.update(Input::FilesRead(Picked::Adapter, adapter)));
+    assert_eq!(e.adapter.map(|a| (a.config, a.weights.len())), Some((b"{}".to_vec(), 8)));
+    let (_, e): (String, RealExtras) = extras(&st.update(Input::FilesRead(Picked::Adapter, vec![])));
+    assert!(e.adapter.is_none() && e.prompts.is_some());
+    // The built-in tasks load without any of it.
+    let fx = st.update(Input::Hash("#task=add".into()));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::Load { .. })]));
 }

@@ -70,10 +70,12 @@ fn smollm2_lora_run_saves_peft_adapters_that_an_independent_reader_agrees_with()
 }
 
 /// The page's LoRA run (the worker's job, from the page's controls) reports
-/// the numbers `sharpen sft --model` prints for the same settings.
+/// the numbers `sharpen sft --model` prints for the same settings, offers
+/// the adapters `--save-adapter` writes, and loading those downloads into
+/// the page gives the model `--adapter` gives.
 #[test]
 fn the_pages_lora_run_equals_the_clis() {
-    use sharpening_lab::app::protocol::{FromWorker, Job};
+    use sharpening_lab::app::protocol::{AdapterFiles, Download, FromWorker, Job};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
     let Some(model) = common::smollm2_path() else { return };
@@ -81,14 +83,17 @@ fn the_pages_lora_run_equals_the_clis() {
     let s = session::load_real("SmolLM2-135M-Instruct.Q4_1.gguf", &bytes, session::real_task("arithmetic", None).unwrap(), 3 << 30, "file").unwrap();
     let (ui, _) = UiState::from_hash("#view=sft&task=arithmetic&sft_prompts=2&sft_n=2&steps=2&batch=2&seed=1");
     let p = ui.sft_params(s.info.max_new_tokens);
-    let page = match jobs::run_on_cpu(&s, Job::Sft { params: p.clone(), watch: String::new() }, &mut |_| {}, &|| 0.0) {
-        FromWorker::Done { exports, .. } => serde_json::from_str::<serde_json::Value>(&exports.json).unwrap(),
+    let exports = match jobs::run_on_cpu(&s, Job::Sft { params: p.clone(), watch: String::new() }, &mut |_| {}, &|| 0.0) {
+        FromWorker::Done { exports, .. } => exports,
         other => panic!("unexpected {other:?}"),
     };
+    let page: serde_json::Value = serde_json::from_str(&exports.json).unwrap();
+    let dir = std::env::temp_dir().join(format!("sharpening-page-adapter-{}", std::process::id()));
+    let dir_s = dir.to_str().unwrap();
     let (lr, temp, top_k, top_p, max) = (p.lr.to_string(), p.sampling.temperature.to_string(), p.sampling.top_k.to_string(), p.sampling.top_p.to_string(), p.sampling.max_new_tokens.to_string());
     let cli = sharpen(&[
         "sft", "--model", &model, "--task", "arithmetic", "--prompts", "2", "--samples", "2", "--steps", "2", "--batch", "2", "--seed", "1", "--lr", &lr,
-        "--reward", p.reward.name(), "--temperature", &temp, "--top-k", &top_k, "--top-p", &top_p, "--max-new-tokens", &max, "--json",
+        "--reward", p.reward.name(), "--temperature", &temp, "--top-k", &top_k, "--top-p", &top_p, "--max-new-tokens", &max, "--save-adapter", dir_s, "--json",
     ]);
     for key in ["train", "eval", "dataset_size", "dataset_accuracy", "adapter_params", "adapted_layers"] {
         assert_eq!(page[key], cli[key], "{key}");
@@ -96,4 +101,25 @@ fn the_pages_lora_run_equals_the_clis() {
     let losses = |v: &serde_json::Value| v["steps"].as_array().unwrap().iter().map(|s| (s["loss"].clone(), s["grad_norm"].clone())).collect::<Vec<_>>();
     assert_eq!(losses(&page), losses(&cli));
     assert_eq!(page["params"], cli["params"], "the same parameters");
+
+    // The page's two adapter downloads are the CLI's files (the config names
+    // the base model as each was told it: a file name here, a path there).
+    let offered: Vec<Download> = exports.offered().collect();
+    assert!(offered.contains(&Download::AdapterConfig) && offered.contains(&Download::AdapterWeights), "{offered:?}");
+    let cli_weights = std::fs::read(dir.join("adapter_model.safetensors")).unwrap();
+    assert!(exports.bytes(Download::AdapterWeights) == cli_weights.as_slice(), "the same safetensors bytes");
+    let config = |b: &[u8]| {
+        let mut c: serde_json::Value = serde_json::from_slice(b).unwrap();
+        c.as_object_mut().unwrap().remove("base_model_name_or_path");
+        c
+    };
+    assert_eq!(config(exports.bytes(Download::AdapterConfig)), config(&std::fs::read(dir.join("adapter_config.json")).unwrap()));
+    // Loaded back into the page, they give the model `--adapter DIR` gives.
+    let files = AdapterFiles { config: exports.bytes(Download::AdapterConfig).to_vec(), weights: exports.bytes(Download::AdapterWeights).to_vec() };
+    let adapted = s.with_adapter(&files).unwrap();
+    let scored = sharpen(&["score", "--model", &model, "--adapter", dir_s, "--prompt", "What is 1 + 2?", "--answer", "3", "--json"]);
+    assert_eq!(scored["model_sha256"].as_str(), Some(adapted.info.sha256.as_str()), "one identity for one adapted model");
+    assert!(adapted.info.source.contains("LoRA adapter (rank 8"), "{}", adapted.info.source);
+    let _ = std::fs::remove_dir_all(&dir);
 }
+

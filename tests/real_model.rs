@@ -278,18 +278,31 @@ fn smollm2_token_ids_match_an_independent_bpe() {
 /// line, and a good file's name, size and hash reach the exports.
 #[test]
 fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
-    use sharpening_lab::app::protocol::{FromWorker, Job, Outcome, PromptsFile};
+    use sharpening_lab::app::protocol::{CustomPrompts, FromWorker, Job, Outcome, PromptsFile};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
     let missing = session::real_task("custom", None).err().expect("no file").to_string();
     assert!(missing.contains("JSONL"), "{missing}");
+    let one = |train: PromptsFile, eval: Option<PromptsFile>, eval_share: f64| CustomPrompts { train, eval, eval_share };
     let bad = PromptsFile { name: "mine.jsonl".into(), text: "{\"prompt\": \"a\", \"answer\": 1}\n{oops".into() };
-    let e = session::real_task("custom", Some(&bad)).err().expect("malformed").to_string();
+    let e = session::real_task("custom", Some(&one(bad.clone(), None, 0.3))).err().expect("malformed").to_string();
     assert!(e.contains("mine.jsonl") && e.contains("line 2"), "{e}");
+    // A second file: its lines are the held-out prompts, named in the label;
+    // a malformed one is named; a share outside (0, 1) is refused.
+    let lines = |n: usize, from: usize| (from..from + n).map(|i| format!("{{\"prompt\": \"What is {i} + 1?\", \"answer\": {}}}\n", i + 1)).collect::<String>();
+    let train = PromptsFile { name: "train.jsonl".into(), text: lines(20, 0) };
+    let test = PromptsFile { name: "test.jsonl".into(), text: lines(5, 100) };
+    let two = session::real_task("custom", Some(&one(train.clone(), Some(test), 0.3))).unwrap();
+    assert!(two.1.starts_with("custom (train.jsonl + test.jsonl, 25 prompts, 5 held out: the second file held out, sha256 "), "{}", two.1);
+    let e = session::real_task("custom", Some(&one(train.clone(), Some(bad), 0.3))).err().unwrap().to_string();
+    assert!(e.contains("train.jsonl + mine.jsonl") && e.contains("evaluation prompts") && e.contains("line 2"), "{e}");
+    let held = |share: f64| sharpening_lab::tasks::split::indices(session::real_task("custom", Some(&one(train.clone(), None, share))).unwrap().0.as_ref()).1.len();
+    assert!(held(0.1) < held(0.9), "a larger share holds out more: {} vs {}", held(0.1), held(0.9));
+    assert!(session::real_task("custom", Some(&one(train.clone(), None, 1.0))).is_err());
     let Some(path) = model_path() else { return };
     let file = PromptsFile { name: "mine.jsonl".into(), text: "{\"prompt\": \"What is 2 + 2?\", \"answer\": 4, \"split\": \"train\"}\n{\"prompt\": \"What is 3 + 5?\", \"answer\": 8, \"split\": \"eval\"}\n".into() };
-    let task = session::real_task("custom", Some(&file)).unwrap();
-    assert!(task.1.starts_with("custom (mine.jsonl, 2 prompts, 1 held out, sha256 "), "{}", task.1);
+    let task = session::real_task("custom", Some(&one(file, None, 0.3))).unwrap();
+    assert!(task.1.starts_with("custom (mine.jsonl, 2 prompts, 1 held out: held-out share 0.3, sha256 "), "{}", task.1);
     let bytes = std::fs::read(&path).unwrap();
     let s = session::load_real("SmolLM2", &bytes, task, 3 << 30, "file").unwrap();
     assert_eq!((s.info.task.as_str(), s.info.first_prompt.as_str()), ("custom", "What is 2 + 2?"));

@@ -27,11 +27,11 @@ pub enum Command {
     /// a URL (downloaded in the worker with progress, kept in the Cache API)
     /// and use it with `task` (a prompt set, or a built-in task's prompts as
     /// free text). `prompts`: the user's own prompt set for task `custom`.
-    LoadUrl { url: String, task: String, prompts: Option<PromptsFile> },
+    LoadUrl { url: String, task: String, extras: RealExtras },
     /// Load model files chosen with the file picker: one GGUF file or a
     /// Hugging Face model's files. A `File` cannot pass through serde: the
     /// files ride beside this message, as its JS object's `files` array.
-    LoadFiles { task: String, prompts: Option<PromptsFile> },
+    LoadFiles { task: String, extras: RealExtras },
     /// Choose the backend for the loaded model; the worker answers with
     /// `FromWorker::Backend`.
     SetBackend { backend: Backend },
@@ -42,6 +42,34 @@ pub enum Command {
 pub struct PromptsFile {
     pub name: String,
     pub text: String,
+}
+
+/// What a real model loads with besides its weights: the user's own prompt
+/// set (task `custom`) and a LoRA adapter merged into the weights.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RealExtras {
+    pub prompts: Option<CustomPrompts>,
+    pub adapter: Option<AdapterFiles>,
+}
+
+/// The user's own prompt set (`tasks::prompt_set::PromptSet::custom`): the
+/// training file, optionally a file of evaluation prompts (every line held
+/// out), else the share held out of the lines without a split of their own.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CustomPrompts {
+    pub train: PromptsFile,
+    pub eval: Option<PromptsFile>,
+    pub eval_share: f64,
+}
+
+/// A PEFT LoRA adapter folder's two files (`model::peft`), as chosen in the
+/// page. Bytes cross the worker boundary as a `Uint8Array` (serde_bytes).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdapterFiles {
+    #[serde(with = "serde_bytes")]
+    pub config: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub weights: Vec<u8>,
 }
 
 /// Facts about the loaded model.
@@ -92,10 +120,14 @@ pub enum Download {
     Steps,
     /// The best-of-N dataset, prompt/completion JSONL.
     Dataset,
+    /// A trained LoRA adapter's `adapter_config.json` (PEFT layout).
+    AdapterConfig,
+    /// A trained LoRA adapter's `adapter_model.safetensors` (PEFT layout).
+    AdapterWeights,
 }
 
 impl Download {
-    pub const ALL: [Download; 4] = [Download::Json, Download::Samples, Download::Steps, Download::Dataset];
+    pub const ALL: [Download; 6] = [Download::Json, Download::Samples, Download::Steps, Download::Dataset, Download::AdapterConfig, Download::AdapterWeights];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -103,6 +135,8 @@ impl Download {
             Download::Samples => "samples",
             Download::Steps => "steps",
             Download::Dataset => "dataset",
+            Download::AdapterConfig => "adapter-config",
+            Download::AdapterWeights => "adapter-weights",
         }
     }
 
@@ -117,16 +151,22 @@ impl Download {
             Download::Samples => "CSV (samples)",
             Download::Steps => "CSV (steps)",
             Download::Dataset => "JSONL (best-of-N dataset)",
+            Download::AdapterConfig => "adapter_config.json (LoRA)",
+            Download::AdapterWeights => "adapter_model.safetensors (LoRA)",
         }
     }
 
-    /// `(file name suffix, MIME type)`.
+    /// `(file name suffix, MIME type)`; the adapter's two files keep PEFT's
+    /// names after the stem, so saved into one folder they load with
+    /// `--adapter` and `peft` once the stem is removed.
     pub fn file_type(self) -> (&'static str, &'static str) {
         match self {
             Download::Json => (".json", "application/json"),
             Download::Samples => ("-samples.csv", "text/csv"),
             Download::Steps => ("-steps.csv", "text/csv"),
             Download::Dataset => ("-bon-dataset.jsonl", "application/jsonl"),
+            Download::AdapterConfig => ("-adapter_config.json", "application/json"),
+            Download::AdapterWeights => ("-adapter_model.safetensors", "application/octet-stream"),
         }
     }
 }
@@ -141,23 +181,30 @@ pub struct Exports {
     pub samples_csv: String,
     pub steps_csv: String,
     pub dataset_jsonl: String,
+    /// A LoRA run's adapter (`model::peft::Adapter::to_peft`): config, weights.
+    pub adapter_config: String,
+    #[serde(with = "serde_bytes")]
+    pub adapter_weights: Vec<u8>,
     /// The provenance line of chart footers (`report::stamp`).
     pub stamp: String,
 }
 
 impl Exports {
-    pub fn text(&self, d: Download) -> &str {
+    /// The bytes of download `d`.
+    pub fn bytes(&self, d: Download) -> &[u8] {
         match d {
-            Download::Json => &self.json,
-            Download::Samples => &self.samples_csv,
-            Download::Steps => &self.steps_csv,
-            Download::Dataset => &self.dataset_jsonl,
+            Download::Json => self.json.as_bytes(),
+            Download::Samples => self.samples_csv.as_bytes(),
+            Download::Steps => self.steps_csv.as_bytes(),
+            Download::Dataset => self.dataset_jsonl.as_bytes(),
+            Download::AdapterConfig => self.adapter_config.as_bytes(),
+            Download::AdapterWeights => &self.adapter_weights,
         }
     }
 
     /// The downloads this run offers.
     pub fn offered(&self) -> impl Iterator<Item = Download> + '_ {
-        Download::ALL.into_iter().filter(|&d| !self.text(d).is_empty())
+        Download::ALL.into_iter().filter(|&d| !self.bytes(d).is_empty())
     }
 }
 

@@ -2,7 +2,7 @@
 //! file or a Hugging Face folder's files (bytes, never paths), with the facts
 //! the page shows and the provenance every export carries.
 
-use super::protocol::{ModelInfo, PromptsFile};
+use super::protocol::{AdapterFiles, CustomPrompts, ModelInfo, PromptsFile};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::report::Provenance;
@@ -40,19 +40,24 @@ pub fn load(task_name: &str, config: &[u8], weights: &[u8], tokenizer: &[u8], lo
 /// A real model's task and the label its exports carry: a shipped prompt
 /// set, a built-in task's prompts answered in free text, or `custom`: the
 /// user's own JSONL file (one `{"prompt", "answer"}` per line, as
-/// `sharpen bon --prompts FILE.jsonl` reads), labelled with its name, size
-/// and SHA-256 so an export says which prompts it ran on.
-pub fn real_task(task_name: &str, prompts: Option<&PromptsFile>) -> Result<(Box<dyn Task>, String)> {
+/// `sharpen bon --prompts FILE.jsonl` reads) and optionally a second file of
+/// evaluation prompts, labelled with their names, split and SHA-256 so an
+/// export says which prompts it ran on.
+pub fn real_task(task_name: &str, prompts: Option<&CustomPrompts>) -> Result<(Box<dyn Task>, String)> {
     if task_name == "custom" {
-        let Some(f) = prompts else {
+        let Some(c) = prompts else {
             return Err(Error::Param(
                 "task \"custom\" is your own prompt set: choose its JSONL file (one {\"prompt\": ..., \"answer\": ...} per line) below the controls; a file is not part of the link".into(),
             ));
         };
-        let set = crate::tasks::prompt_set::PromptSet::from_jsonl("custom", &f.text, 48).map_err(|e| Error::Param(format!("{}: {e}", f.name)))?;
-        let sha = crate::model::bundle::sha256_hex(f.text.as_bytes());
+        let names = c.eval.as_ref().map_or_else(|| c.train.name.clone(), |e| format!("{} + {}", c.train.name, e.name));
+        let set = crate::tasks::prompt_set::PromptSet::custom(&c.train.text, c.eval.as_ref().map(|e| e.text.as_str()), Some(c.eval_share))
+            .map_err(|e| Error::Param(format!("{names}: {e}")))?;
+        let sha = |f: &PromptsFile| crate::model::bundle::sha256_hex(f.text.as_bytes())[..16].to_string();
+        let shas: Vec<String> = std::iter::once(&c.train).chain(c.eval.as_ref()).map(sha).collect();
         let held = crate::tasks::split::indices(&set).1.len();
-        let label = format!("custom ({}, {} prompts, {held} held out, sha256 {})", f.name, set.num_problems(), &sha[..16]);
+        let split = if c.eval.is_some() { "the second file held out".to_string() } else { format!("held-out share {}", c.eval_share) };
+        let label = format!("custom ({names}, {} prompts, {held} held out: {split}, sha256 {})", set.num_problems(), shas.join(" + "));
         return Ok((Box::new(set), label));
     }
     let task = tasks::by_name(task_name)?;
@@ -175,18 +180,39 @@ pub fn builtin_refusal(task: &str) -> Option<String> {
 /// A real model from named files in the page's memory budget: one GGUF
 /// file (any name but `*.json` / `*.safetensors`), or a Hugging Face
 /// model's files. `name`: the URL or what the user chose.
-pub fn load_named(name: &str, mut named: Vec<(String, Vec<u8>)>, task: (Box<dyn Task>, String), origin: &str) -> Result<Session> {
-    if let [(n, _)] = named.as_slice() {
-        if !n.ends_with(".json") && !n.ends_with(".safetensors") {
+/// With `adapter`, its LoRA weights are merged into the model's (as
+/// `sharpen --adapter DIR`): the model's hash and source name both.
+pub fn load_named(name: &str, mut named: Vec<(String, Vec<u8>)>, task: (Box<dyn Task>, String), origin: &str, adapter: Option<&AdapterFiles>) -> Result<Session> {
+    let s = match named.as_slice() {
+        [(n, _)] if !n.ends_with(".json") && !n.ends_with(".safetensors") => {
             let (n, bytes) = named.remove(0);
-            return load_real(&n, &bytes, task, PAGE_MEMORY_BUDGET, origin);
+            load_real(&n, &bytes, task, PAGE_MEMORY_BUDGET, origin)?
         }
+        _ => {
+            let name = if named.iter().any(|(n, _)| n == "config.json") && !name.ends_with('/') { "Hugging Face files (config.json, model.safetensors, tokenizer.json)" } else { name };
+            load_real_hf(name, &HfFiles::from_named(named)?, task, PAGE_MEMORY_BUDGET, origin)?
+        }
+    };
+    match adapter {
+        Some(a) => s.with_adapter(a),
+        None => Ok(s),
     }
-    let name = if named.iter().any(|(n, _)| n == "config.json") && !name.ends_with('/') { "Hugging Face files (config.json, model.safetensors, tokenizer.json)" } else { name };
-    load_real_hf(name, &HfFiles::from_named(named)?, task, PAGE_MEMORY_BUDGET, origin)
 }
 
 impl Session {
+    /// This session with a PEFT LoRA adapter merged into its weights
+    /// (`model::peft::Adapter::merge_into`); the source names the adapter
+    /// by its hash, so exports say which adapter ran.
+    pub fn with_adapter(mut self, files: &AdapterFiles) -> Result<Session> {
+        let adapter = crate::model::peft::Adapter::from_peft(&files.config, &files.weights).map_err(|e| Error::Param(format!("the LoRA adapter: {e}")))?;
+        let sha = crate::model::bundle::sha256_hex(&files.weights);
+        self.model = adapter.merge_into(&self.model, &sha)?;
+        self.info.sha256 = self.model.weights_sha256.clone();
+        self.info.source = format!("{} + LoRA adapter (rank {}, {} matrices, sha256 {})", self.info.source, adapter.rank, adapter.modules.len(), &sha[..16]);
+        self.info.weights = self.model.llama.weights_kind();
+        Ok(self)
+    }
+
     /// The provenance of a run of `command` with `seed` on this session.
     pub fn provenance(&self, command: &str, seed: u64) -> Provenance {
         provenance(&self.info, command, seed)

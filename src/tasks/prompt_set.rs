@@ -115,6 +115,22 @@ impl PromptSet {
         Ok(())
     }
 
+    /// The user's own set (task `custom`), as the CLI's `--prompts` /
+    /// `--eval-prompts` / `--eval-fraction` and the page's two file pickers
+    /// and held-out share give it: with a second file, its lines are the
+    /// evaluation prompts ([`Self::from_two`]); without one, lines without a
+    /// split of their own are held out at `eval_share` (None: the default).
+    pub fn custom(train_text: &str, eval_text: Option<&str>, eval_share: Option<f64>) -> Result<Self> {
+        if let Some(eval) = eval_text {
+            return Self::from_two("custom", train_text, eval, 48);
+        }
+        let mut set = Self::from_jsonl("custom", train_text, 48)?;
+        if let Some(share) = eval_share {
+            set.set_eval_share(share)?;
+        }
+        Ok(set)
+    }
+
     /// A shipped set: `arithmetic`, `capitals` or `counting`.
     pub fn builtin(name: &str) -> Result<Self> {
         match name {

@@ -30,7 +30,7 @@ pub enum Group {
 }
 
 /// The parameters that choose the model, shown once for every experiment.
-pub const MODEL_KEYS: [Key; 3] = [Key::Task, Key::Model, Key::Backend];
+pub const MODEL_KEYS: [Key; 4] = [Key::Task, Key::Model, Key::Backend, Key::EvalShare];
 
 impl Group {
     pub fn of(key: Key, view: crate::app::Experiment) -> Group {
@@ -49,7 +49,9 @@ pub fn controls_html(s: &UiState, group: Group) -> String {
     let view = s.view();
     let task = tasks::by_name(s.task()).ok();
     let mut o = String::new();
-    for p in PARAMS.iter().filter(|p| p.views.contains(&view) && !s.is_hidden(p.key) && Group::of(p.key, view) == group) {
+    // The held-out share is for the user's own prompt set only.
+    let shown = |k: Key| !s.is_hidden(k) && (k != Key::EvalShare || s.task() == "custom");
+    for p in PARAMS.iter().filter(|p| p.views.contains(&view) && shown(p.key) && Group::of(p.key, view) == group) {
         let id = format!("ctl-{}", p.name);
         let v = esc(s.get(p.key));
         let title = esc(p.help);

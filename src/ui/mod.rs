@@ -18,6 +18,7 @@ pub mod results;
 pub mod screen;
 pub mod svg;
 pub mod url;
+pub mod user_files;
 pub mod view_bon;
 pub mod view_complexity;
 pub mod view_coverage;

@@ -3,7 +3,9 @@
 //! the effects the browser layer carries out.
 
 use super::params::Key;
-use crate::app::protocol::{FromWorker, PromptsFile, ToWorker};
+use super::user_files::Picked;
+use crate::app::protocol::{FromWorker, ToWorker};
+
 use crate::app::Experiment;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,9 +30,12 @@ impl Status {
     }
 }
 
-/// What happened.
+/// What happened. (One at a time, handled at once and never stored: the
+/// worker's message is not boxed for the sake of the small variants.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Input {
+
     Worker(FromWorker),
     /// The worker failed to run at all (its error event).
     WorkerCrashed(String),
@@ -46,8 +51,8 @@ pub enum Input {
     Hash(String),
     /// Model files were chosen with the picker (they stay in the browser layer).
     FileChosen,
-    /// A prompt set file was read.
-    PromptsChosen(PromptsFile),
+    /// Files a picker chose were read: (name, bytes) each.
+    FilesRead(Picked, Vec<(String, Vec<u8>)>),
     /// Something the browser layer could not do (read a file, ...).
     Failed(String),
     /// The morph chart's slider moved.

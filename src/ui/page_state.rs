@@ -10,7 +10,9 @@ use super::experiments::{entry, live_for};
 use super::lesson;
 use super::params::{Key, UiState};
 use super::results::Results;
-use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, PromptsFile, ToWorker};
+use super::user_files::{Picked, UserFiles};
+use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, ToWorker};
+
 use crate::app::Experiment;
 
 pub struct PageState {
@@ -28,8 +30,8 @@ pub struct PageState {
     pub backend_note: Option<String>,
     /// Model files were chosen with the picker (used while the URL field is empty).
     pub has_file: bool,
-    /// The user's own prompt set (task `custom`).
-    pub prompts: Option<PromptsFile>,
+    /// The user's own prompt set (task `custom`) and LoRA adapter.
+    pub files: UserFiles,
     /// The user asked for reduced motion: no animation starts by itself.
     pub reduced_motion: bool,
     ready_once: bool,
@@ -51,7 +53,7 @@ impl PageState {
             bench: None,
             backend_note: None,
             has_file: false,
-            prompts: None,
+            files: UserFiles::default(),
             reduced_motion: false,
             ready_once: false,
         }
@@ -88,14 +90,7 @@ impl PageState {
                 self.notices = vec!["A model from a file is not part of the link: whoever opens it chooses the file again.".into()];
                 self.task_changed(&mut fx);
             }
-            Input::PromptsChosen(p) => {
-                self.prompts = Some(p);
-                self.ui.set(Key::Task, "custom");
-                fx.push(Effect::ShowValue(Key::Task, "custom".into()));
-                fx.push(Effect::WriteHash);
-                self.notices = vec!["A prompt set from a file is not part of the link: whoever opens it chooses the file again.".into()];
-                self.task_changed(&mut fx);
-            }
+            Input::FilesRead(picked, files) => self.files_read(picked, files, &mut fx),
             Input::Failed(message) => self.fail(message, &mut fx),
             Input::Morph(k) => {
                 if let Some(live) = self.results.live_mut(self.ui.view()) {
@@ -135,11 +130,11 @@ impl PageState {
     pub fn load_command(&self) -> ToWorker {
         let task = self.ui.task().to_string();
         let url = self.ui.get(Key::Model).trim().to_string();
-        let prompts = self.prompts.clone().filter(|_| task == "custom");
+        let extras = self.files.extras(&task, self.ui.get(Key::EvalShare).parse().unwrap_or(crate::tasks::split::EVAL_SHARE));
         ToWorker::Command(if !url.is_empty() {
-            Command::LoadUrl { url, task, prompts }
+            Command::LoadUrl { url, task, extras }
         } else if self.has_file {
-            Command::LoadFiles { task, prompts }
+            Command::LoadFiles { task, extras }
         } else {
             Command::Load { task }
         })
@@ -306,12 +301,12 @@ impl PageState {
     }
 
     fn control(&mut self, key: Key, value: &str, fx: &mut Vec<Effect>) {
-        let (old_task, old_model) = (self.ui.task().to_string(), self.ui.get(Key::Model).to_string());
+        let old = self.ui.clone();
         self.notices = self.ui.set(key, value).into_iter().collect();
         // Show the canonical (clamped) value.
         fx.push(Effect::ShowValue(key, self.ui.get(key).to_string()));
         fx.push(Effect::WriteHash);
-        if self.ui.task() != old_task || self.ui.get(Key::Model) != old_model {
+        if self.reloads(&old, &self.ui) {
             self.task_changed(fx);
         } else {
             if key == Key::Backend && self.info.is_some() {
@@ -319,6 +314,33 @@ impl PageState {
             }
             fx.push(Effect::Render(Part::Chrome));
         }
+    }
+
+    /// Files from a picker: a prompt set makes the task `custom`; an
+    /// adapter (or its removal) reloads the real model; the model reloads
+    /// with them either way.
+    fn files_read(&mut self, picked: Picked, files: Vec<(String, Vec<u8>)>, fx: &mut Vec<Effect>) {
+        if picked == Picked::Adapter && self.ui.get(Key::Model).trim().is_empty() && !self.has_file {
+            return self.fail("A LoRA adapter applies to a real model: give a model URL or choose model files first.".into(), fx);
+        }
+        match self.files.accept(picked, files) {
+            Ok(notice) => self.notices = vec![notice],
+            Err(e) => return self.fail(e, fx),
+        }
+        if picked != Picked::Adapter {
+            self.ui.set(Key::Task, "custom");
+            fx.push(Effect::ShowValue(Key::Task, "custom".into()));
+            fx.push(Effect::WriteHash);
+        }
+        self.task_changed(fx);
+    }
+
+    /// Whether settings `old` -> `new` load the model again: another task
+    /// or model URL, or for the user's own set (without a second file) a
+    /// new held-out share, which splits it anew.
+    fn reloads(&self, old: &UiState, new: &UiState) -> bool {
+        let resplit = new.task() == "custom" && self.files.eval_prompts.is_none() && new.get(Key::EvalShare) != old.get(Key::EvalShare);
+        new.task() != old.task() || new.get(Key::Model) != old.get(Key::Model) || resplit
     }
 
     fn task_changed(&mut self, fx: &mut Vec<Effect>) {
@@ -346,7 +368,7 @@ impl PageState {
         if ui == self.ui {
             return;
         }
-        let task_changed = ui.task() != self.ui.task() || ui.get(Key::Model) != self.ui.get(Key::Model);
+        let task_changed = self.reloads(&self.ui, &ui);
         let backend_changed = ui.get(Key::Backend) != self.ui.get(Key::Backend);
         let step_changed = ui.lesson() != self.ui.lesson();
         self.ui = ui;

@@ -130,10 +130,10 @@ pub fn stem(s: &PageState) -> String {
 }
 
 /// `(file name, MIME type, contents)` of a download of the current view's run.
-pub fn download(s: &PageState, d: Download) -> Option<(String, &'static str, String)> {
+pub fn download(s: &PageState, d: Download) -> Option<(String, &'static str, Vec<u8>)> {
     let ex = s.results.exports(s.ui.view())?;
     let (suffix, mime) = d.file_type();
-    Some((format!("{}{suffix}", ex.stem), mime, ex.text(d).to_string()))
+    Some((format!("{}{suffix}", ex.stem), mime, ex.bytes(d).to_vec()))
 }
 
 /// The share link and the embedding iframe for the page at `base` (its URL

@@ -83,9 +83,9 @@ fn click_download(url: &str, name: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Offers `text` as a file download.
-pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), JsValue> {
-    let parts = Array::of1(&JsValue::from_str(text));
+/// Offers `bytes` as a file download.
+pub fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let parts = Array::of1(&js_sys::Uint8Array::from(bytes));
     let url = blob_url(&parts, mime)?;
     click_download(&url, name)?;
     // Revoke later: the download starts asynchronously.

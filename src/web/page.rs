@@ -66,9 +66,9 @@ fn on_event(ev: PageEvent) {
             let mut file = None;
             with_app(|app| file = screen::download(&app.state, d));
             // The download clicks a link, which must not re-enter the click handler.
-            if let Some((name, mime, text)) = file {
+            if let Some((name, mime, bytes)) = file {
                 wasm_bindgen_futures::spawn_local(async move {
-                    let _ = dom::download_text(&name, mime, &text);
+                    let _ = dom::download(&name, mime, &bytes);
                 });
             }
         }

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
-use crate::app::protocol::{Command, FromWorker, PromptsFile, ToWorker};
+use crate::app::protocol::{Command, FromWorker, RealExtras, ToWorker};
 use crate::app::session::{self, Session};
 
 thread_local! {
@@ -26,10 +26,9 @@ fn scope() -> DedicatedWorkerGlobalScope {
 
 fn post(msg: &FromWorker) {
     match serde_wasm_bindgen::to_value(msg) {
-        Ok(v) => {
-            let _ = scope().post_message(&v);
-        }
-        Err(e) => web_sys::console::error_1(&format!("cannot encode a worker message: {e}").into()),
+        Ok(v) => drop(scope().post_message(&v)),
+        Err(e)
+ => web_sys::console::error_1(&format!("cannot encode a worker message: {e}").into()),
     }
 }
 
@@ -138,16 +137,16 @@ fn js_text(v: &JsValue) -> String {
 }
 
 /// The task a real model will run, checked before any download.
-fn real_task(task: &str, prompts: Option<&PromptsFile>) -> Option<(Box<dyn crate::tasks::Task>, String)> {
-    session::real_task(task, prompts).map_err(|e| post(&FromWorker::Failed { message: e.to_string() })).ok()
+fn real_task(task: &str, extras: &RealExtras) -> Option<(Box<dyn crate::tasks::Task>, String)> {
+    session::real_task(task, extras.prompts.as_ref()).map_err(|e| post(&FromWorker::Failed { message: e.to_string() })).ok()
 }
 
 /// A GGUF file at `url`, or a Hugging Face model folder (`url` ending in
 /// `/`: its config.json, model.safetensors, tokenizer.json and, if there,
 /// tokenizer_config.json).
-async fn load_url(url: String, task: String, prompts: Option<PromptsFile>) {
+async fn load_url(url: String, task: String, extras: RealExtras) {
     let t0 = clock();
-    let Some(task) = real_task(&task, prompts.as_ref()) else { return };
+    let Some(task) = real_task(&task, &extras) else { return };
     let (mut named, mut origin) = (Vec::new(), "download or browser cache");
     if url.ends_with('/') {
         for f in session::HfFiles::NAMES {
@@ -164,14 +163,14 @@ async fn load_url(url: String, task: String, prompts: Option<PromptsFile>) {
         }
     }
     progress(0, 0, "converting the weights");
-    finish(session::load_named(&url, named, task, origin).map_err(|e| format!("cannot load {url}: {e}")), t0);
+    finish(session::load_named(&url, named, task, origin, extras.adapter.as_ref()).map_err(|e| format!("cannot load {url}: {e}")), t0);
 }
 
 /// Model files from the picker: one GGUF file, or a Hugging Face model's
 /// files (by name).
-async fn load_files(files: Vec<web_sys::File>, task: String, prompts: Option<PromptsFile>) {
+async fn load_files(files: Vec<web_sys::File>, task: String, extras: RealExtras) {
     let t0 = clock();
-    let Some(task) = real_task(&task, prompts.as_ref()) else { return };
+    let Some(task) = real_task(&task, &extras) else { return };
     let name = if files.len() == 1 { files[0].name() } else { "the chosen Hugging Face files".to_string() };
     if let Some(message) = session::too_large_for_page(&name, files.iter().map(|f| f.size()).sum()) {
         return post(&FromWorker::Failed { message });
@@ -186,7 +185,7 @@ async fn load_files(files: Vec<web_sys::File>, task: String, prompts: Option<Pro
     }
     progress(0, 0, "converting the weights");
     let origin = if named.len() == 1 { "file" } else { "files" };
-    finish(session::load_named(&name, named, task, origin).map_err(|e| format!("cannot load {name}: {e}")), t0);
+    finish(session::load_named(&name, named, task, origin, extras.adapter.as_ref()).map_err(|e| format!("cannot load {name}: {e}")), t0);
 }
 
 fn finish(out: Result<Session, String>, t0: f64) {
@@ -211,12 +210,12 @@ fn on_message(ev: MessageEvent) {
     let session = SESSION.with(|c| c.borrow().clone());
     let job = match msg {
         ToWorker::Command(Command::Load { task }) => return wasm_bindgen_futures::spawn_local(load(task)),
-        ToWorker::Command(Command::LoadUrl { url, task, prompts }) => return wasm_bindgen_futures::spawn_local(load_url(url, task, prompts)),
-        ToWorker::Command(Command::LoadFiles { task, prompts }) => {
+        ToWorker::Command(Command::LoadUrl { url, task, extras }) => return wasm_bindgen_futures::spawn_local(load_url(url, task, extras)),
+        ToWorker::Command(Command::LoadFiles { task, extras }) => {
             // The picked files ride beside the typed message (a `File` cannot pass through serde).
             let list = field("files").dyn_into::<js_sys::Array>().ok();
             let files: Vec<web_sys::File> = list.map(|l| l.iter().filter_map(|f| f.dyn_into().ok()).collect()).unwrap_or_default();
-            return wasm_bindgen_futures::spawn_local(load_files(files, task, prompts));
+            return wasm_bindgen_futures::spawn_local(load_files(files, task, extras));
         }
         ToWorker::Command(Command::SetBackend { backend }) => {
             return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::set_backend(backend, session).await) });

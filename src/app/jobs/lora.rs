@@ -51,14 +51,22 @@ pub(super) fn run(s: &Session, p: &SftParams, post: &mut dyn FnMut(FromWorker), 
     let p = lora_params(p, s.task.num_problems());
     let (train, eval) = crate::tasks::split::indices(s.task.as_ref());
     let (nt, ne) = (p.prompts.min(train.len()), p.eval_prompts.min(eval.len()));
-    let r = run_lora_sft(&s.model, s.task.as_ref(), &p, clock, &mut |done, total| {
+    let run = run_lora_sft(&s.model, s.task.as_ref(), &p, clock, &mut |done, total| {
         post(FromWorker::Progress { done, total, unit: phase(done, nt, ne, p.steps).into() });
         true
-    })?
-    .report;
+    })?;
+    // The trained adapters in PEFT's layout, the same bytes as `sharpen sft
+    // --model F --save-adapter DIR` writes for the same run.
+    let (config, weights) = run.adapter.to_peft(&s.info.source)?;
+    let r = run.report;
     let prov = s.provenance("sft", p.seed);
     let params = json!(p);
     let steps = lora_steps_csv(&prov, &params, &r.steps);
     let summary = format!("LoRA rank {} · {} + {} held-out prompts · N {} · {} steps · lr {}", p.rank, r.train.prompts, r.eval.prompts, p.n, p.steps, p.lr);
-    Ok(done(&prov, &params, json!(r), &summary, Outcome::Lora(r), |ex| ex.steps_csv = steps))
+    Ok(done(&prov, &params, json!(r), &summary, Outcome::Lora(r), |ex| {
+        ex.steps_csv = steps;
+        ex.adapter_config = config;
+        ex.adapter_weights = weights;
+    }))
+
 }

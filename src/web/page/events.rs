@@ -6,10 +6,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlInputElement};
 
-use crate::app::protocol::{Download, PromptsFile};
+use crate::app::protocol::Download;
 use crate::app::Experiment;
 use crate::ui::page_state::Input;
 use crate::ui::params::{param, param_named, Key, Kind, PARAMS};
+use crate::ui::user_files::Picked;
+
 use crate::web::dom::{self, by_id, window};
 
 /// What the page is asked to do.
@@ -87,6 +89,7 @@ fn on_click(ev: Event) {
             let _ = g.set_attribute("open", "");
             g.scroll_into_view();
         }),
+        "no-adapter" => input(Input::FilesRead(Picked::Adapter, vec![])),
         "copy-link" => send(PageEvent::Copy("share-link")),
         "copy-iframe" => send(PageEvent::Copy("share-iframe")),
         _ => {}
@@ -99,40 +102,37 @@ fn picked(t: &Element) -> Vec<web_sys::File> {
 
 fn on_change(ev: Event) {
     let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-    match t.id().as_str() {
-        // One GGUF file, or a Hugging Face model's files chosen together.
-        "model-file" => {
-            let files = picked(&t);
-            if !files.is_empty() {
-                send(PageEvent::Files(files));
-            }
-        }
-        "prompts-file" => {
-            if let Some(f) = picked(&t).pop() {
-                wasm_bindgen_futures::spawn_local(read_prompts(f));
-            }
-        }
-        _ => {
-            let Some(key) = t.get_attribute("name").and_then(|n| param_named(&n)).map(|p| p.key) else { return };
-            if let Some(v) = read_control(key) {
-                input(Input::Control(key, v));
-            }
+    let id = t.id();
+    // One GGUF file, or a Hugging Face model's files chosen together.
+    if id == "model-file" && !picked(&t).is_empty() {
+        send(PageEvent::Files(picked(&t)));
+    } else if let Some(from) = Picked::ALL.into_iter().find(|p| p.input_id() == id) {
+        wasm_bindgen_futures::spawn_local(read_files(from, picked(&t)));
+    } else if let Some(key) = t.get_attribute("name").and_then(|n| param_named(&n)).map(|p| p.key) {
+        if let Some(v) = read_control(key) {
+            input(Input::Control(key, v));
         }
     }
+
 }
 
-/// Largest prompt set file read (10,000 prompts of a few hundred bytes).
-const MAX_PROMPTS_BYTES: f64 = 8e6;
+/// Reads the files a picker chose (none chosen: nothing happens); the
+/// worker parses them with the model.
+async fn read_files(from: Picked, files: Vec<web_sys::File>) {
+    let (max, mut named) = (from.max_bytes(), Vec::new());
 
-/// Reads a chosen prompt set file; the worker parses it with the model.
-async fn read_prompts(f: web_sys::File) {
-    let name = f.name();
-    if f.size() > MAX_PROMPTS_BYTES {
-        return input(Input::Failed(format!("{name} is {:.0} MB; a prompt set file may have at most {:.0} MB", f.size() / 1e6, MAX_PROMPTS_BYTES / 1e6)));
+    for f in files {
+        let name = f.name();
+        if f.size() > max {
+            return input(Input::Failed(format!("{name} is {:.0} MB; this file may have at most {:.0} MB", f.size() / 1e6, max / 1e6)));
+        }
+        match wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
+            Ok(b) => named.push((name, js_sys::Uint8Array::new(&b).to_vec())),
+            Err(e) => return input(Input::Failed(format!("cannot read {name}: {e:?}"))),
+        }
     }
-    match wasm_bindgen_futures::JsFuture::from(f.text()).await {
-        Ok(text) => input(Input::PromptsChosen(PromptsFile { name, text: text.as_string().unwrap_or_default() })),
-        Err(e) => input(Input::Failed(format!("cannot read {name}: {e:?}"))),
+    if !named.is_empty() {
+        input(Input::FilesRead(from, named));
     }
 }
 

@@ -60,13 +60,10 @@ pub fn task_and_model_or(a: &Args, default: &str) -> Result<(Box<dyn Task>, Mode
     let file = |flag: &str| a.str(flag).filter(|p| p.parse::<usize>().is_err());
     let read = |f: &str| std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"));
     let task = match (file("prompts"), file("eval-prompts")) {
-        (Some(train), Some(eval)) => Box::new(tasks::prompt_set::PromptSet::from_two("custom", &read(&train)?, &read(&eval)?, 48).map_err(fail)?) as Box<dyn Task>,
-        (Some(f), None) => {
-            let mut set = tasks::prompt_set::PromptSet::from_jsonl("custom", &read(&f)?, 48).map_err(fail)?;
-            if let Some(share) = a.str("eval-fraction") {
-                set.set_eval_share(share.parse().map_err(|_| format!("--eval-fraction {share:?} is not a number"))?).map_err(fail)?;
-            }
-            Box::new(set) as Box<dyn Task>
+        (Some(train), eval) => {
+            let share = a.str("eval-fraction").map(|s| s.parse::<f64>().map_err(|_| format!("--eval-fraction {s:?} is not a number"))).transpose()?;
+            let eval = eval.map(|e| read(&e)).transpose()?;
+            Box::new(tasks::prompt_set::PromptSet::custom(&read(&train)?, eval.as_deref(), share).map_err(fail)?) as Box<dyn Task>
         }
         (None, Some(_)) => return Err("--eval-prompts FILE needs --prompts FILE (the training prompts)".into()),
         (None, None) => tasks::by_name(&name).map_err(fail)?,
