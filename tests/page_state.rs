@@ -171,3 +171,27 @@ fn the_users_files_go_with_every_real_model_load() {
     let fx = st.update(Input::Hash("#task=add".into()));
     assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::Load { .. })]));
 }
+
+/// A real model that does not arrive (a stalled download) can be
+/// cancelled: the page lets the URL go and loads the task's built-in model
+/// in a fresh worker; with nothing loading or running, Cancel does nothing.
+#[test]
+fn a_stalled_model_load_can_be_cancelled() {
+    let s = session("add");
+    let mut st = PageState::new("#task=add");
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    assert!(!st.can_cancel());
+    assert!(st.update(Input::Cancel).is_empty(), "nothing to cancel");
+    st.update(Input::Hash("#task=add&model=https%3A%2F%2Fslow.example%2Fm.gguf".into()));
+    assert_eq!(st.status, Status::Loading);
+    assert!(st.can_cancel(), "a model that is loading can be cancelled");
+    let fx = st.update(Input::Cancel);
+    assert!(fx.iter().any(|e| matches!(e, Effect::RestartWorker)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::ShowValue(Key::Model, v) if v.is_empty())));
+    assert!(st.notices[0].contains("cancelled"), "{:?}", st.notices);
+    assert!(matches!(st.load_command(), ToWorker::Command(Command::Load { task }) if task == "add"), "the fresh worker loads the built-in model");
+    let fx = st.update(Input::Worker(FromWorker::Started));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::Load { .. })]));
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    assert!(st.info.is_some() && !st.can_cancel());
+}

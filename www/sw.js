@@ -5,7 +5,7 @@
 const CACHE = "sharpening-lab-v1";
 
 // Everything the lab needs, so it works offline right after the first visit.
-const FILES = ["./", "index.html", "teachers.html", "style.css", "app.js", "app_bg.wasm", "worker_loader.js", "worker.js",
+const FILES = ["./", "index.html", "teachers.html", "style.css", "boot.js", "app.js", "app_bg.wasm", "worker_loader.js", "worker.js",
   "worker_bg.wasm"].concat(["add", "mul", "lock", "echo"].flatMap((t) =>
   ["config.json", "model.safetensors", "tokenizer.json", "card.json"].map((f) => `models/${t}/${f}`)));
 

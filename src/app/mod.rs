@@ -7,6 +7,7 @@
 //! browser's Web Worker (`web::worker` only moves bytes and messages).
 
 pub mod backend;
+pub mod download;
 pub mod experiment;
 pub mod export;
 pub mod jobs;

@@ -12,8 +12,9 @@ use super::params::{Key, UiState};
 use super::results::Results;
 use super::user_files::{Picked, UserFiles};
 use crate::app::protocol::{Command, FromWorker, Job, ModelInfo, ToWorker};
-
 use crate::app::Experiment;
+
+mod cancel;
 
 pub struct PageState {
     pub ui: UiState,
@@ -281,23 +282,6 @@ impl PageState {
         }
         self.bench = Some(if info.real { "measuring (about 10 s)..." } else { "measuring (about 3 s)..." }.into());
         self.start_job(self.ui.view(), Job::Bench, fx);
-    }
-
-    /// Stops the running job at once: the worker is terminated and a fresh
-    /// one loads the model again; the results so far stay.
-    fn cancel(&mut self, fx: &mut Vec<Effect>) {
-        let Some(running) = self.running else { return };
-        let at = self.progress.as_ref().map_or(String::new(), |(d, t, u)| format!(" after {d} / {t} {u}"));
-        let finished = self.results.has(running);
-        if let Some(live) = self.results.live_mut(running) {
-            live.cancelled = !finished;
-        }
-        self.running = None;
-        self.progress = None;
-        self.restart(fx);
-        self.status = Status::Loading;
-        self.notices = vec![format!("Cancelled{at}. The model is reloading; results so far stay on screen.")];
-        fx.push(Effect::Render(Part::All));
     }
 
     fn control(&mut self, key: Key, value: &str, fx: &mut Vec<Effect>) {

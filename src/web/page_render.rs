@@ -40,7 +40,7 @@ fn chrome(s: &PageState) {
     set_text("view-title", view.title());
     set_text("status-line", &screen::status_line(s));
     set_disabled("run", s.info.is_none() || s.running.is_some());
-    set_disabled("cancel", s.running.is_none());
+    set_disabled("cancel", !s.can_cancel());
     set_disabled("bench", s.info.is_none() || s.running.is_some());
     set_html("notices", &screen::notices_html(s));
     set_hidden("notices", s.notices.is_empty());
@@ -115,7 +115,7 @@ pub fn export_chart(chart: &str, stem: &str, png: bool) {
             }
         });
     } else {
-        let _ = dom::download_text(&format!("{stem}-{chart}.svg"), "image/svg+xml", &text);
+        let _ = dom::download(&format!("{stem}-{chart}.svg"), "image/svg+xml", text.as_bytes());
     }
 }
 

@@ -24,6 +24,13 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
+/// A GET of `url` that sends no Referer (a model's server learns nothing of the page).
+fn get(url: &str) -> JsFuture {
+    let init = web_sys::RequestInit::new();
+    init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
+    JsFuture::from(scope().fetch_with_str_and_init(url, &init))
+}
+
 fn post(msg: &FromWorker) {
     match serde_wasm_bindgen::to_value(msg) {
         Ok(v) => drop(scope().post_message(&v)),
@@ -38,7 +45,7 @@ fn clock() -> f64 {
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let resp = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|e| format!("cannot fetch {url}: {e:?}"))?;
+    let resp = get(url).await.map_err(|e| format!("cannot fetch {url}: {e:?}"))?;
     let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
     if !resp.ok() {
         return Err(format!("cannot fetch {url}: HTTP {}", resp.status()));
@@ -86,12 +93,10 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
             }
         }
     }
-    let resp = JsFuture::from(scope().fetch_with_str(url))
-        .await
-        .map_err(|e| format!("cannot download {url}: {} (is the address right, and does its server allow this page to read it (CORS)?)", js_text(&e)))?;
+    let resp = get(url).await.map_err(|e| format!("cannot download {url}: {} (is the address right, and does its server allow this page to read it (CORS)?)", js_text(&e)))?;
     let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("cannot download {url}: HTTP {}", resp.status()));
+    if let Some(msg) = crate::app::download::bad_response(url, resp.status(), resp.headers().get("content-type").ok().flatten().as_deref()) {
+        return Err(msg);
     }
     // As f64: a size over 4 GB does not fit wasm32's usize.
     let size: f64 = resp.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0.0);
@@ -103,7 +108,7 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::with_capacity(total);
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("download of {url} broke off: {}", js_text(&e)))?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("the download of {url} broke off ({}); nothing was kept: try again", js_text(&e)))?;
         let done = js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
         if done {
             break;
@@ -120,21 +125,20 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
             progress(bytes.len() >> 20, total >> 20, "MB downloaded");
         }
     }
-    if let Some(c) = &cache {
-        let copy = Uint8Array::from(bytes.as_slice());
-        if let Ok(r) = Response::new_with_opt_buffer_source(Some(&copy)) {
-            // A full cache or a private window only costs the next download.
-            let _ = JsFuture::from(c.put_with_str(url, &r)).await;
-        }
+    // Kept in the cache only when whole: a download that broke off or sent something else is never taken for the model.
+    crate::app::download::check_download(url, &bytes, (size > 0.0).then_some(size as u64))?;
+
+    if let (Some(c), Ok(r)) = (&cache, Response::new_with_opt_buffer_source(Some(&Uint8Array::from(bytes.as_slice())))) {
+        // A full cache or a private window only costs the next download.
+        let _ = JsFuture::from(c.put_with_str(url, &r)).await;
     }
     Ok((bytes, "download"))
 }
 
 fn js_text(v: &JsValue) -> String {
-    v.as_string()
-        .or_else(|| js_sys::Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string()))
-        .unwrap_or_else(|| format!("{v:?}"))
+    v.as_string().or_else(|| js_sys::Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string())).unwrap_or_else(|| format!("{v:?}"))
 }
+
 
 /// The task a real model will run, checked before any download.
 fn real_task(task: &str, extras: &RealExtras) -> Option<(Box<dyn crate::tasks::Task>, String)> {

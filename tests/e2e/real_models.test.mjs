@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { SHOTS, MODELS, FLAGS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli } from "./harness.mjs";
+import { SHOTS, MODELS, FLAGS, env, metrics, consoleErrors, setup, open, status, waitStatus, showSettings, download, cli } from "./harness.mjs";
 
 setup("metrics-real-models.json");
 
@@ -138,12 +138,38 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   assert.match(text, /before.*after/s);
   assert.match(text, /held out, base best-of-4/, "the ceiling the fine-tuned model amortises");
   // (The chart footer wraps the stamp onto lines, which textContent joins without spaces.)
-  assert.match(text.replace(/\s+/g, ""), /custom\(mine\.jsonl,2prompts,1heldout,sha256[0-9a-f]{16}\)/, "the chart stamp names the prompt set");
+  assert.match(text.replace(/\s+/g, ""), /custom\(mine\.jsonl,2prompts,1heldout:held-outshare0\.3,sha256[0-9a-f]{16}\)/, "the chart stamp names the prompt set");
   const step = /Mean step ([\d.]+) s/.exec(text);
   metrics.real_lora_step_s = step ? Number(step[1]) : null;
   metrics.real_lora_run_s = (Date.now() - t0) / 1e3;
   await page.screenshot({ path: path.join(SHOTS, "real-lora.png"), fullPage: true });
+  // The trained adapters download in PEFT's layout...
+  const config = await download(page, '[data-what="adapter-config"]');
+  const weights = await download(page, '[data-what="adapter-weights"]');
+  assert.match(config.name, /adapter_config\.json$/);
+  assert.match(weights.name, /adapter_model\.safetensors$/);
+  const peft = JSON.parse(config.bytes.toString());
+  assert.deepEqual([peft.peft_type, peft.r, peft.lora_alpha, peft.base_model_name_or_path], ["LORA", 8, 16, SMOL]);
+  const header = Number(weights.bytes.readBigUInt64LE(0));
+  const tensors = Object.keys(JSON.parse(weights.bytes.subarray(8, 8 + header).toString())).filter((k) => k !== "__metadata__");
+  assert.equal(tensors.length, 2 * 7 * peft.layers_to_transform.length, "lora_A and lora_B for the 7 projections of each adapted block");
+  // ...and load back into the model, which then has an identity of its own; removed, the model is itself again.
+  const base = await page.textContent("#model-info");
+  await page.setInputFiles("#adapter-files", [
+    { name: config.name, mimeType: "application/json", buffer: config.bytes },
+    { name: weights.name, mimeType: "application/octet-stream", buffer: weights.bytes },
+  ]);
+  await waitStatus(page, ["ready"], 120_000);
+  const adapted = await page.textContent("#model-info");
+  assert.match(adapted, /\+ LoRA adapter \(rank 8, \d+ matrices, sha256 [0-9a-f]{16}\)/);
+  const sha = (s) => /weights sha256 ([0-9a-f]+)/.exec(s)[1];
+  assert.notEqual(sha(adapted), sha(base));
+  await showSettings(page);
+  await page.click('[data-action="no-adapter"]');
+  await waitStatus(page, ["ready"], 120_000);
+  assert.equal(sha(await page.textContent("#model-info")), sha(base));
   await ctx.close();
+
   const big = await open("model=/real/huge.gguf&task=arithmetic");
   await waitStatus(big.page, ["error"], 30_000);
   assert.match(await big.page.textContent("#error"), /cannot fit in the \d+ MB this page can use/);

@@ -27,11 +27,38 @@ function serveReal(name, res) {
   fs.createReadStream(file).pipe(res);
 }
 
+// /bad/<case>.gguf: a model server that misbehaves on purpose
+// (security.test.mjs): an HTML page, 404, 500, noise, a connection closed
+// mid-download, a Content-Length larger or smaller than the body, a stall.
+function serveBad(name, res) {
+  const smol = path.join(REAL, "SmolLM2-135M-Instruct.Q4_1.gguf");
+  const head = fs.existsSync(smol) ? fs.readFileSync(smol).subarray(0, 3 << 20) : Buffer.alloc(3 << 20, 7);
+  const octets = (n) => ({ "content-type": "application/octet-stream", "content-length": String(n) });
+  switch (name) {
+    case "html.gguf": res.writeHead(200, { "content-type": "text/html; charset=utf-8" }); res.end("<!DOCTYPE html><html><body><h1>Model card</h1></body></html>"); return;
+    case "missing.gguf": res.writeHead(404, { "content-type": "text/plain" }); res.end("not found"); return;
+    case "broken.gguf": res.writeHead(500, { "content-type": "text/plain" }); res.end("internal error"); return;
+    case "noise.gguf": {
+      const b = Buffer.alloc(1 << 20);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 2654435761) >>> 24;
+      res.writeHead(200, octets(b.length)); res.end(b); return;
+    }
+    case "cut.gguf": res.writeHead(200, octets(100 << 20)); res.write(head.subarray(0, 2 << 20), () => setTimeout(() => res.destroy(), 100)); return;
+    case "long-length.gguf": res.writeHead(200, { ...octets(head.length * 2), connection: "close" }); res.end(head); return;
+    case "short-length.gguf": res.writeHead(200, octets(4096)); res.end(head); return;
+    case "stall.gguf": res.writeHead(200, octets(100 << 20)); res.write(head.subarray(0, 64 << 10)); return;
+    default: res.writeHead(404); res.end("no such case");
+  }
+}
+
 export function serve(dist) {
   const root = path.resolve(dist);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
+    // Every request with the Referer it carried (tests/e2e/security.test.mjs).
+    server.seen.push({ path: url.pathname, referer: req.headers.referer || null });
     if (url.pathname.startsWith("/real/")) { serveReal(decodeURIComponent(url.pathname.slice(6)), res); return; }
+    if (url.pathname.startsWith("/bad/")) { serveBad(url.pathname.slice(5), res); return; }
     if (url.pathname === "/course.html") {
       // ?origin=other: the lab from another origin than the course page
       // (the test opens the course at localhost, the lab is at 127.0.0.1).
@@ -53,5 +80,6 @@ export function serve(dist) {
       res.end(data);
     });
   });
+  server.seen = [];
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }

@@ -11,7 +11,6 @@ use crate::app::Experiment;
 use crate::ui::page_state::Input;
 use crate::ui::params::{param, param_named, Key, Kind, PARAMS};
 use crate::ui::user_files::Picked;
-
 use crate::web::dom::{self, by_id, window};
 
 /// What the page is asked to do.
@@ -33,9 +32,7 @@ thread_local! {
 }
 
 fn send(ev: PageEvent) {
-    if let Some(h) = HANDLER.with(|h| h.get()) {
-        h(ev);
-    }
+    if let Some(h) = HANDLER.with(|h| h.get()) { h(ev) }
 }
 
 fn input(i: Input) {
@@ -113,14 +110,12 @@ fn on_change(ev: Event) {
             input(Input::Control(key, v));
         }
     }
-
 }
 
 /// Reads the files a picker chose (none chosen: nothing happens); the
 /// worker parses them with the model.
 async fn read_files(from: Picked, files: Vec<web_sys::File>) {
     let (max, mut named) = (from.max_bytes(), Vec::new());
-
     for f in files {
         let name = f.name();
         if f.size() > max {
