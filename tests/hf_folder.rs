@@ -29,7 +29,15 @@ fn chat_templates_render_like_hugging_face() {
     assert!(err("{% if messages[0]['role'] == 'user' %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}").contains("Conversation roles must alternate"));
     assert!(err("{% for m in messages %}{{ m['content'] ").contains("chat template"));
     assert!(err("no message here").contains("drops the user's message"));
+    // A template is code from a file: one that loops or repeats text without
+    // bound stops with an error, at once, instead of hanging or filling memory.
+    let t0 = std::time::Instant::now();
+    assert!(err("{% for i in range(100000) %}{% for j in range(100000) %}{{ messages[0]['content'] }}{% endfor %}{% endfor %}").contains("fuel"));
+    let big = err("{% for i in range(1000) %}{{ 'x' * 90000000 }}{% endfor %}{{ messages[0]['content'] }}");
+    assert!(big.contains("passes 1024 KB"), "{big}");
+    assert!(t0.elapsed().as_secs_f64() < 20.0, "bounded templates took {:?}", t0.elapsed());
 }
+
 
 /// tokenizer.json special tokens: from tokenizer_config.json (text or
 /// {"content": ...}), else config.json's ids, else <s> and </s>; a template

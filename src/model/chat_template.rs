@@ -14,6 +14,31 @@ use crate::error::{Error, Result};
 /// Largest template accepted (real ones are a few KB).
 const MAX_TEMPLATE_BYTES: usize = 256 << 10;
 
+/// The most a rendering may do: instructions (minijinja's fuel; SmolLM2's
+/// template needs about a hundred) and text written (a prompt is a few KB).
+/// A template is code from a file: without these, one that loops or repeats
+/// a string without bound would hang or exhaust the page's memory.
+const FUEL: u64 = 200_000;
+const MAX_RENDERED_BYTES: usize = 1 << 20;
+
+/// A writer that refuses to grow past [`MAX_RENDERED_BYTES`] (and says it
+/// did: minijinja reports only that writing failed).
+struct Capped(Vec<u8>, bool);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDERED_BYTES {
+            self.1 = true;
+            return Err(std::io::Error::other("too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatTemplate {
     source: String,
@@ -41,6 +66,7 @@ impl ChatTemplate {
     pub fn render(&self, user: &str) -> Result<String> {
         let err = |e: minijinja::Error| Error::Tokenizer(format!("chat template: {e}"));
         let mut env = Environment::new();
+        env.set_fuel(Some(FUEL));
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -54,6 +80,13 @@ impl ChatTemplate {
             bos_token => &self.bos,
             eos_token => &self.eos,
         };
-        env.get_template("chat").and_then(|t| t.render(ctx)).map_err(err)
+        let mut out = Capped(Vec::new(), false);
+        let rendered = env.get_template("chat").and_then(|t| t.render_captured_to(ctx, &mut out).map(|_| ()));
+        if out.1 {
+            return Err(Error::Tokenizer(format!("chat template: the rendered prompt passes {} KB (the template repeats without bound)", MAX_RENDERED_BYTES >> 10)));
+        }
+        rendered.map_err(err)?;
+        String::from_utf8(out.0).map_err(|_| Error::Tokenizer("chat template: the rendered prompt is not UTF-8".into()))
+
     }
 }
