@@ -4,7 +4,8 @@
 # the native core, the built-in models, the `sharpen` command line, the page's
 # state/charts/exports natively, and the built page end to end in headless
 # Chromium (tests/e2e), and the GPU kernels on a software Vulkan device
-# (lavapipe). Extra arguments go to `cargo test`.
+# (lavapipe), and a 10-second libFuzzer smoke of each fuzz target
+# (scripts/fuzz.sh). Extra arguments go to `cargo test`.
 #
 # A test that cannot run here (no SmolLM2, no Python reference, no GPU
 # adapter) says SKIPPED and is counted in the summary line; with
@@ -32,6 +33,14 @@ native=${PIPESTATUS[0]}
 set -e
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+
+# A bounded smoke of the fuzz targets (libFuzzer, 10 s each; the long
+# campaign is scripts/fuzz.sh with more seconds).
+set +e
+./scripts/fuzz.sh 10
+fuzz=$?
+set -e
+[ "$fuzz" = 0 ] || failed=$((failed + 1))
 
 need_web_build_tools
 need_browser_test_tools
@@ -62,4 +71,4 @@ if [ "${SHARPEN_NO_SKIPS:-0}" = 1 ] && [ $((skipped + bskipped)) -gt 0 ]; then
   echo "SHARPEN_NO_SKIPS=1: $((skipped + bskipped)) tests were skipped; everything they need can be installed here" >&2
   exit 1
 fi
-[ "$native" = 0 ] && [ "$browser" = 0 ]
+[ "$native" = 0 ] && [ "$browser" = 0 ] && [ "$fuzz" = 0 ]

@@ -7,6 +7,7 @@ pub mod app;
 pub mod builtin;
 pub mod decode;
 pub mod error;
+pub mod fuzzing;
 pub mod gpu;
 pub mod model;
 pub mod report;

@@ -134,13 +134,14 @@ fn state_maps_to_run_parameters() {
     assert_eq!(b.n, vec![4, 16]);
     assert_eq!(b.rewards, vec![Reward::Loglik, Reward::Majority], "rewards in canonical order");
     assert_eq!((b.prompts, b.seed, b.sampling.top_k, b.sampling.temperature, b.sampling.max_new_tokens), (12, 9, 5, 0.7, 5));
-    // Every control of every view has a label.
-    for v in Experiment::ALL {
-        let (s, _) = UiState::from_hash(&format!("#view={}", v.key()));
+    // Every control of every view has a label (the held-out share shows only for the user's own set).
+    for (v, task) in Experiment::ALL.into_iter().flat_map(|v| [(v, "add"), (v, "custom")]) {
+        let (s, _) = UiState::from_hash(&format!("#view={}&task={task}", v.key()));
         let html = all_controls(&s);
         for p in PARAMS.iter().filter(|p| p.views.contains(&v)) {
             let labelled = html.contains(&format!("for=\"ctl-{}\"", p.name)) || html.contains(&format!("<legend>{}</legend>", p.label));
-            assert!(labelled, "control {} has no label in view {:?}", p.name, v);
+            let shown = p.key != Key::EvalShare || task == "custom";
+            assert_eq!(labelled, shown, "control {} in view {:?} with task {task}: labelled {labelled}", p.name, v);
         }
     }
 }

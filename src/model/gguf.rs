@@ -141,9 +141,20 @@ impl Weights {
 /// is read from `bytes`; the tensors need not be there yet): the file itself,
 /// every tensor as f32, and the 8-bit copy of the quantised ones (`model::q8`:
 /// 1 byte per weight + 4 per block of 32, i.e. 9/32 of their f32 size).
+/// A tensor's element count (usize::MAX when its declared shape overflows:
+/// a corrupt file, then refused as too large).
+pub(crate) fn elems(i: &candle_core::quantized::gguf_file::TensorInfo) -> usize {
+    i.shape.dims().iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX)
+}
+
+/// A tensor's size as stored (blocks of its type), saturating.
+pub(crate) fn stored_bytes(i: &candle_core::quantized::gguf_file::TensorInfo) -> usize {
+    (elems(i) / i.ggml_dtype.block_size()).saturating_mul(i.ggml_dtype.type_size())
+}
+
 pub fn memory_needed(bytes: &[u8]) -> Result<usize> {
     let content = Content::read(&mut Cursor::new(bytes)).map_err(|e| bad(format!("not a readable GGUF file: {e}")))?;
-    let f32_of = |i: &candle_core::quantized::gguf_file::TensorInfo| i.shape.elem_count().saturating_mul(4);
+    let f32_of = |i: &candle_core::quantized::gguf_file::TensorInfo| elems(i).saturating_mul(4);
     let f32_bytes = content.tensor_infos.values().fold(0usize, |a, i| a.saturating_add(f32_of(i)));
     let quantised = content.tensor_infos.values().filter(|i| !matches!(i.ggml_dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16));
     let q8_bytes = quantised.fold(0usize, |a, i| a.saturating_add(f32_of(i) / 32 * 9));
@@ -162,9 +173,13 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
     // Refuse absurd sizes before allocating anything.
     let mut f32_bytes = 0usize;
     for (name, info) in &content.tensor_infos {
-        let n = info.shape.elem_count();
-        let stored = n / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
-        if content.tensor_data_offset as usize + info.offset as usize + stored > bytes.len() {
+        let n = elems(info);
+        // candle views a tensor's bytes as blocks; an empty one would be a misaligned (dangling) view (found by fuzzing).
+        if n == 0 {
+            return Err(bad(format!("tensor {name} has no elements (shape {:?})", info.shape.dims())));
+        }
+        let end = (content.tensor_data_offset as usize).saturating_add(info.offset as usize).saturating_add(stored_bytes(info));
+        if end > bytes.len() {
             return Err(bad(format!("tensor {name} runs past the end of the file (truncated?)")));
         }
         f32_bytes = f32_bytes.saturating_add(n.saturating_mul(4));

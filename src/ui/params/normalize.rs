@@ -35,7 +35,8 @@ pub fn normalize(p: &Param, raw: &str) -> (String, Option<String>) {
         Kind::IntList { min, max, len } => normalize_list(p, raw, (min as f64, max as f64), len, true),
         Kind::FloatList { min, max, len } => normalize_list(p, raw, (min, max), len, false),
         Kind::Text { max_len } => {
-            let clean: String = raw.chars().filter(|c| !c.is_control()).take(max_len).collect();
+            // Trimmed again after the cut: control characters or the length limit can leave a space at an end (found by fuzzing).
+            let clean: String = raw.chars().filter(|c| !c.is_control()).take(max_len).collect::<String>().trim().to_string();
             let msg = (clean != raw).then(|| format!("{}: shortened or cleaned to {clean:?}", p.label));
             (clean, msg)
         }
