@@ -50,11 +50,8 @@ pub fn check_download(url: &str, bytes: &[u8], declared: Option<u64>) -> Result<
         Ok(c) => c,
         Err(e) => return broke(format!("not a readable GGUF file: {e}")),
     };
-    let end = |i: &candle_core::quantized::gguf_file::TensorInfo| {
-        content.tensor_data_offset.saturating_add(i.offset).saturating_add(crate::model::gguf::stored_bytes(i) as u64)
-    };
-    match content.tensor_infos.iter().map(|(n, i)| (end(i), n)).max() {
-        Some((e, name)) if e > bytes.len() as u64 => broke(format!("its tensor {name} ends at byte {e} but only {} bytes arrived", bytes.len())),
-        _ => Ok(()),
+    match crate::model::gguf::tensor_past_end(&content, bytes.len()) {
+        Some((name, e)) => broke(format!("its tensor {name} ends at byte {e} but only {} bytes arrived", bytes.len())),
+        None => Ok(()),
     }
 }

@@ -148,8 +148,16 @@ pub(crate) fn elems(i: &candle_core::quantized::gguf_file::TensorInfo) -> usize 
 }
 
 /// A tensor's size as stored (blocks of its type), saturating.
-pub(crate) fn stored_bytes(i: &candle_core::quantized::gguf_file::TensorInfo) -> usize {
+fn stored_bytes(i: &candle_core::quantized::gguf_file::TensorInfo) -> usize {
     (elems(i) / i.ggml_dtype.block_size()).saturating_mul(i.ggml_dtype.type_size())
+}
+
+/// The tensor whose stored bytes end furthest, with that end, when it is
+/// past `len` bytes (a truncated file); the one check the loader and the
+/// page's download check share.
+pub(crate) fn tensor_past_end(content: &Content, len: usize) -> Option<(&str, usize)> {
+    let end = |i: &candle_core::quantized::gguf_file::TensorInfo| (content.tensor_data_offset as usize).saturating_add(i.offset as usize).saturating_add(stored_bytes(i));
+    content.tensor_infos.iter().map(|(n, i)| (end(i), n.as_str())).max().filter(|&(e, _)| e > len).map(|(e, n)| (n, e))
 }
 
 pub fn memory_needed(bytes: &[u8]) -> Result<usize> {
@@ -170,6 +178,9 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
     if tok.vocab_size() > cfg.vocab_size {
         return Err(Error::Tokenizer(format!("tokenizer has {} tokens but the model only {}", tok.vocab_size(), cfg.vocab_size)));
     }
+    if let Some((name, _)) = tensor_past_end(&content, bytes.len()) {
+        return Err(bad(format!("tensor {name} runs past the end of the file (truncated?)")));
+    }
     // Refuse absurd sizes before allocating anything.
     let mut f32_bytes = 0usize;
     for (name, info) in &content.tensor_infos {
@@ -177,10 +188,6 @@ pub fn load_gguf(bytes: &[u8], weights: Weights) -> Result<Model> {
         // candle views a tensor's bytes as blocks; an empty one would be a misaligned (dangling) view (found by fuzzing).
         if n == 0 {
             return Err(bad(format!("tensor {name} has no elements (shape {:?})", info.shape.dims())));
-        }
-        let end = (content.tensor_data_offset as usize).saturating_add(info.offset as usize).saturating_add(stored_bytes(info));
-        if end > bytes.len() {
-            return Err(bad(format!("tensor {name} runs past the end of the file (truncated?)")));
         }
         f32_bytes = f32_bytes.saturating_add(n.saturating_mul(4));
     }
