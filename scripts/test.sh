@@ -47,7 +47,7 @@ need_browser_test_tools
 build_page
 : > "$log"
 set +e
-(cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec lab.test.mjs lesson.test.mjs real_models.test.mjs security.test.mjs) 2>&1 | tee "$log"
+(cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec lab.test.mjs lesson.test.mjs real_models.test.mjs security.test.mjs faults.test.mjs soak.test.mjs) 2>&1 | tee "$log"
 browser=${PIPESTATUS[0]}
 set -e
 bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}')

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod error;
 pub mod fuzzing;
 pub mod gpu;
+pub mod memory;
 pub mod model;
 pub mod report;
 pub mod reward;

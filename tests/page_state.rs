@@ -195,3 +195,27 @@ fn a_stalled_model_load_can_be_cancelled() {
     st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
     assert!(st.info.is_some() && !st.can_cancel());
 }
+
+/// Leaving a real model gives its memory back (a fresh worker: WebAssembly
+/// memory never shrinks); a built-in model change keeps the worker. "Forget
+/// downloaded models" asks the worker and says what it forgot.
+#[test]
+fn leaving_a_real_model_replaces_the_worker_and_forgetting_models_is_said() {
+    let s = session("add");
+    let mut st = PageState::new("#task=add");
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    let fx = st.update(Input::Hash("#task=mul".into()));
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::Load { task })] if task == "mul"), "a built-in switch loads in the same worker");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::RestartWorker)));
+    st.update(Input::Hash("#task=arithmetic&model=%2Freal%2Fm.gguf".into()));
+    let mut real = s.info.clone();
+    (real.real, real.task) = (true, "arithmetic".into());
+    st.update(Input::Worker(FromWorker::Loaded(real)));
+    let fx = st.update(Input::Hash("#task=add".into()));
+    assert!(fx.iter().any(|e| matches!(e, Effect::RestartWorker)), "leaving a real model starts a fresh worker: {fx:?}");
+    assert!(posted(&fx).is_empty());
+    let fx = st.update(Input::ForgetModels);
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::ForgetModels)]));
+    st.update(Input::Worker(FromWorker::ModelsForgotten { files: 4 }));
+    assert_eq!(st.notices, ["Forgot the downloaded models this browser kept (4 files): the next load of a model URL downloads it again."]);
+}

@@ -58,4 +58,17 @@ impl Backend {
             Some(_) => None,
         }
     }
+
+    /// What the page says when the GPU runs: the adapter, whether it is a
+    /// software one (forced by `gpu`), and f16 weight storage where f32
+    /// would exceed its buffers.
+    pub fn gpu_text(info: &crate::gpu::GpuInfo, software: bool, precision: crate::gpu::Precision) -> String {
+        let name = if info.name.is_empty() { "adapter" } else { &info.name };
+        let forced = if software { " (a fallback, software adapter: forced by backend=gpu)" } else { "" };
+        let f16 = match precision {
+            crate::gpu::Precision::F16 => format!(" (weights stored as f16: as f32 they exceed this adapter's {} MB buffers; results differ from the CPU's by the rounding)", info.max_buffer_bytes >> 20),
+            crate::gpu::Precision::F32 => String::new(),
+        };
+        format!("WebGPU — {name}{forced}: the explorer and best-of-N sample and score on the GPU; enumeration and training stay on the CPU{f16}")
+    }
 }

@@ -8,6 +8,21 @@
 
 use std::io::Cursor;
 
+/// Name of the Cache API store the page's worker keeps downloaded models in
+/// (the service worker leaves it alone; "Forget downloaded models" deletes it).
+pub const MODEL_CACHE: &str = "sharpening-lab-models-v1";
+
+/// Where a downloaded model came from, as the model line says it: a plain
+/// "download", or one the browser refused to keep (`refused`: its reason,
+/// e.g. the storage quota is full), so the user knows the next load
+/// downloads it again.
+pub fn origin_of_download(refused: Option<&str>) -> String {
+    match refused {
+        None => "download, kept in this browser".into(),
+        Some(why) => format!("download, not kept in this browser ({}): the next load downloads it again", why.trim()),
+    }
+}
+
 use candle_core::quantized::gguf_file::Content;
 
 /// Why the server's answer to `url` (HTTP `status`, `Content-Type`) is not

@@ -35,6 +35,9 @@ pub enum Command {
     /// Choose the backend for the loaded model; the worker answers with
     /// `FromWorker::Backend`.
     SetBackend { backend: Backend },
+    /// Forget every downloaded model the browser keeps (the Cache API
+    /// store); the worker answers `FromWorker::ModelsForgotten`.
+    ForgetModels,
 }
 
 /// The user's own prompt set as the page sends it: a JSONL file's name and text.
@@ -90,7 +93,8 @@ pub struct ModelInfo {
     pub weights: String,
     /// Bytes of the model file.
     pub file_bytes: usize,
-    /// Where the bytes came from: "built-in", "download", "browser cache", "file".
+    /// Where the bytes came from: "built-in", a download (kept in the
+    /// browser or not, `download::origin_of_download`), "browser cache", "file".
     pub origin: String,
     /// The task as exports name it: the task's name, or for the user's own
     /// prompt set its file name, size and SHA-256.
@@ -264,6 +268,8 @@ pub enum FromWorker {
     /// Which backend runs and why (after `SetBackend`, or after a GPU fault
     /// that fell back to the CPU).
     Backend { gpu: bool, text: String },
+    /// The downloaded model files the browser kept were forgotten (how many).
+    ModelsForgotten { files: usize },
     /// A run or load failed; the message is for people.
     Failed { message: String },
 }

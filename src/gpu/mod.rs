@@ -23,8 +23,6 @@ pub mod sample;
 
 use std::sync::{Arc, Mutex};
 
-use wgpu::util::DeviceExt;
-
 use crate::error::{Error, Result};
 
 /// What the adapter is, for the page and the benchmarks.
@@ -110,11 +108,18 @@ impl Gpu {
     /// A storage buffer holding `data`, refused (not a panic) above the limit.
     pub fn upload(&self, label: &str, data: &[f32]) -> Result<wgpu::Buffer> {
         self.fits(label, data.len() as u64 * 4)?;
-        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck_f32(data),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-        }))
+        Ok(self.filled(label, bytemuck_f32(data), wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC))
+    }
+
+    /// A buffer holding `bytes` (a multiple of 4), written through the
+    /// queue. Not wgpu's `create_buffer_init`: that maps the buffer and
+    /// panics when the device is gone (lost or destroyed mid-run), where
+    /// this leaves the error to the device's handler, so [`Gpu::check`]
+    /// reports it and the caller falls back to the CPU.
+    fn filled(&self, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: bytes.len().max(4) as u64, usage: usage | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
+        self.queue.write_buffer(&buf, 0, bytes);
+        buf
     }
 
     /// A weight matrix (or table) in `precision`: f32 as is, or f16
@@ -157,11 +162,7 @@ impl Gpu {
             w.push(0);
         }
         let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("dims"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        })
+        self.filled("dims", &bytes, wgpu::BufferUsages::UNIFORM)
     }
 
     fn fits(&self, label: &str, bytes: u64) -> Result<()> {

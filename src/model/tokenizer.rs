@@ -36,6 +36,21 @@ pub enum PromptFormat {
     Chat(ChatTemplate),
 }
 
+/// `inner` without its BPE word cache. tokenizers 0.23 keeps that cache in
+/// a thread-local map keyed by the BPE instance and never removes an
+/// instance's entries when it is dropped, so every tokenizer loaded (each
+/// model switch in the page's worker) would leave its cached words behind
+/// for good (measured: about 0.5 KB per built-in model load plus 70 B per
+/// word, and the soak's heap grew by 400 KB a round; `tests/soak.rs`).
+/// Tokenizing is a negligible part of any run; what remains is the empty
+/// map each instance still registers on its first encode (under 200 B, `tests/soak.rs`).
+fn without_word_cache(mut inner: Tokenizer) -> Tokenizer {
+    let mut model = inner.get_model().clone();
+    model.resize_cache(0);
+    inner.with_model(model);
+    inner
+}
+
 /// A tokenizer plus the ids of the special tokens the engine needs.
 #[derive(Clone)]
 pub struct Tok {
@@ -105,7 +120,7 @@ impl Tok {
             Some(t) => PromptFormat::Chat(ChatTemplate::new(&t, &inner.id_to_token(bos).unwrap_or_default(), &inner.id_to_token(eos).unwrap_or_default())?),
             None => PromptFormat::Bos,
         };
-        Ok(Self { bos, eos, inner, format })
+        Ok(Self { bos, eos, inner: without_word_cache(inner), format })
     }
 
     /// A byte-level BPE tokenizer (GPT-2 style) from a vocabulary in id order,
@@ -145,7 +160,7 @@ impl Tok {
         let special: Vec<AddedToken> =
             tokens.iter().zip(types).filter(|(_, &t)| t == 3).map(|(s, _)| AddedToken::from(s.clone(), true)).collect();
         inner.add_special_tokens(special).map_err(|e| err(e.to_string()))?;
-        Ok(Self { inner, bos, eos, format })
+        Ok(Self { inner: without_word_cache(inner), bos, eos, format })
     }
 
     /// The character-level tokenizer of the built-in models, over `alphabet`.

@@ -43,6 +43,8 @@ pub enum Input {
     Run(Vec<(Key, String)>),
     Cancel,
     Bench,
+    /// "Forget downloaded models".
+    ForgetModels,
     /// A tab was chosen.
     View(Experiment),
     /// A control changed to this value.

@@ -72,6 +72,7 @@ impl PageState {
             Input::Run(controls) => self.run(controls, &mut fx),
             Input::Cancel => self.cancel(&mut fx),
             Input::Bench => self.bench(&mut fx),
+            Input::ForgetModels => fx.push(Effect::Post(ToWorker::Command(Command::ForgetModels))),
             Input::View(e) => {
                 self.ui.set(Key::View, e.key());
                 fx.push(Effect::WriteHash);
@@ -188,6 +189,10 @@ impl PageState {
                 self.backend_note = Some(text);
                 fx.push(Effect::Render(Part::Chrome));
                 self.autorun(fx);
+            }
+            FromWorker::ModelsForgotten { files } => {
+                self.notices = vec![format!("Forgot the downloaded models this browser kept ({files} file{}): the next load of a model URL downloads it again.", if files == 1 { "" } else { "s" })];
+                fx.push(Effect::Render(Part::Chrome));
             }
             FromWorker::Progress { done, total, unit } => {
                 self.progress = Some((done, total, unit));
@@ -327,9 +332,13 @@ impl PageState {
         new.task() != old.task() || new.get(Key::Model) != old.get(Key::Model) || resplit
     }
 
+    /// The model changes: a running job's worker, and a worker that held a
+    /// real model, are replaced (WebAssembly memory never shrinks, so only a
+    /// fresh worker gives a real model's ~1 GB back); otherwise the same
+    /// worker loads the new model.
     fn task_changed(&mut self, fx: &mut Vec<Effect>) {
         self.results = Results::default();
-        if self.running.is_some() {
+        if self.running.is_some() || self.info.as_ref().is_some_and(|i| i.real) {
             self.running = None;
             self.progress = None;
             self.restart(fx);

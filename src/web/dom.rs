@@ -45,11 +45,7 @@ pub fn set_hidden(id: &str, hidden: bool) {
 
 pub fn set_disabled(id: &str, disabled: bool) {
     if let Some(e) = by_id(id) {
-        if disabled {
-            let _ = e.set_attribute("disabled", "");
-        } else {
-            let _ = e.remove_attribute("disabled");
-        }
+        let _ = if disabled { e.set_attribute("disabled", "") } else { e.remove_attribute("disabled") };
     }
 }
 

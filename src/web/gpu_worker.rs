@@ -17,7 +17,6 @@ use crate::app::jobs;
 use crate::app::protocol::{FromWorker, Job};
 use crate::app::session::Session;
 use crate::decode::on_cpu;
-use crate::error::Error;
 use crate::gpu::decoder::GpuModel;
 use crate::gpu::kernels::Kernels;
 use crate::gpu::sample::GpuDecode;
@@ -97,38 +96,25 @@ pub async fn set_backend(backend: Backend, s: Option<Rc<Session>>) -> FromWorker
         Err(e) => return cpu(format!("CPU — WebGPU failed ({e}); the experiments run on the CPU")),
     };
     match gpu_model(&s, dev) {
-        Ok(m) => FromWorker::Backend {
-            gpu: true,
-            text: format!(
-                "WebGPU — {}{}: the explorer and best-of-N sample and score on the GPU; enumeration and training stay on the CPU{}",
-                if dev.0.info.name.is_empty() { "adapter" } else { &dev.0.info.name },
-                if fallback { " (a fallback, software adapter: forced by backend=gpu)" } else { "" },
-                if m.precision() == crate::gpu::Precision::F16 {
-                    format!(" (weights stored as f16: as f32 they exceed this adapter's {} MB buffers; results differ from the CPU's by the rounding)", dev.0.info.max_buffer_bytes >> 20)
-                } else {
-                    String::new()
-                }
-            ),
-        },
+        Ok(m) => FromWorker::Backend { gpu: true, text: Backend::gpu_text(&dev.0.info, fallback, m.precision()) },
         Err(e) => cpu(format!("CPU — the model does not fit the GPU path ({e})")),
     }
 }
 
 /// Runs a job on the chosen backend: the GPU when it holds this session's
 /// model (the jobs that sample and score use it; training and enumeration
-/// stay on the CPU), else the CPU. A GPU fault reports the fallback and runs
-/// the job again on the CPU.
+/// stay on the CPU), else the CPU. A GPU fault mid-run finishes the job on
+/// the CPU with a notice (`jobs::run_or_fall_back`); the device is then
+/// forgotten, so choosing the GPU again opens a new one.
 pub async fn run(s: Rc<Session>, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64) -> FromWorker {
     let model = MODEL.with(|m| m.borrow().as_ref().filter(|(sha, _)| *sha == s.info.sha256).map(|x| x.1.clone()));
     let Some(m) = model else {
         return jobs::run(&s, job, post, clock, &mut *on_cpu(&s.model.llama)).await.unwrap_or_else(|e| jobs::failed(&e));
     };
-    match jobs::run(&s, job.clone(), post, clock, &mut GpuDecode::new(&m)).await {
-        Ok(done) => done,
-        Err(Error::Gpu(e)) => {
-            post(cpu(format!("CPU — the GPU failed during the run ({e}); fell back to the CPU")));
-            jobs::run(&s, job, post, clock, &mut *on_cpu(&s.model.llama)).await.unwrap_or_else(|e| jobs::failed(&e))
-        }
-        Err(e) => jobs::failed(&e),
+    let (done, fault) = jobs::run_or_fall_back(&s, job, post, clock, &mut GpuDecode::new(&m)).await;
+    if fault.is_some() {
+        MODEL.with(|m| *m.borrow_mut() = None);
+        DEVICE.with(|d| *d.borrow_mut() = None);
     }
+    done
 }

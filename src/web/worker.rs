@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
+use crate::app::download::MODEL_CACHE;
 use crate::app::protocol::{Command, FromWorker, RealExtras, ToWorker};
 use crate::app::session::{self, Session};
 
@@ -34,8 +35,7 @@ fn get(url: &str) -> JsFuture {
 fn post(msg: &FromWorker) {
     match serde_wasm_bindgen::to_value(msg) {
         Ok(v) => drop(scope().post_message(&v)),
-        Err(e)
- => web_sys::console::error_1(&format!("cannot encode a worker message: {e}").into()),
+        Err(e) => web_sys::console::error_1(&format!("cannot encode a worker message: {e}").into()),
     }
 }
 
@@ -44,14 +44,19 @@ fn clock() -> f64 {
     scope().performance().map_or(0.0, |p| p.now() / 1e3)
 }
 
+/// The whole body of a response.
+async fn body(resp: &Response, url: &str) -> Result<Vec<u8>, String> {
+    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{url}: {}", js_text(&e)))?).await.map_err(|e| format!("{url}: {}", js_text(&e)))?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let resp = get(url).await.map_err(|e| format!("cannot fetch {url}: {e:?}"))?;
+    let resp = get(url).await.map_err(|e| format!("cannot fetch {url}: {}", js_text(&e)))?;
     let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
     if !resp.ok() {
         return Err(format!("cannot fetch {url}: HTTP {}", resp.status()));
     }
-    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{url}: {e:?}"))?).await.map_err(|e| format!("{url}: {e:?}"))?;
-    Ok(Uint8Array::new(&buf).to_vec())
+    body(&resp, url).await
 }
 
 async fn load(task: String) {
@@ -70,8 +75,22 @@ async fn load(task: String) {
     finish(out, t0);
 }
 
-/// Name of the Cache API store for downloaded models.
-const MODEL_CACHE: &str = "sharpening-lab-models-v1";
+async fn model_cache() -> Option<web_sys::Cache> {
+    JsFuture::from(scope().caches().ok()?.open(MODEL_CACHE)).await.ok()?.dyn_into().ok()
+}
+
+/// Forgets every downloaded model file the Cache API keeps (the page's
+/// "Forget downloaded models").
+async fn forget_models() -> FromWorker {
+    let files = match model_cache().await {
+        Some(c) => JsFuture::from(c.keys()).await.map_or(0, |k| js_sys::Array::from(&k).length() as usize),
+        None => return FromWorker::Failed { message: "this browser keeps no downloaded models for this page (no Cache API here)".into() },
+    };
+    match scope().caches().map(|c| JsFuture::from(c.delete(MODEL_CACHE))) {
+        Ok(p) if p.await.is_ok() => FromWorker::ModelsForgotten { files },
+        _ => FromWorker::Failed { message: "the browser refused to forget the downloaded models".into() },
+    }
+}
 
 fn progress(done: usize, total: usize, unit: &str) {
     post(&FromWorker::Progress { done, total, unit: unit.into() });
@@ -80,17 +99,11 @@ fn progress(done: usize, total: usize, unit: &str) {
 /// The model at `url`: from the Cache API when it is there, otherwise
 /// downloaded chunk by chunk with progress (size checked before the body is
 /// read) and stored in the cache. Returns the bytes and where they came from.
-async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
-    let cache: Option<web_sys::Cache> = match scope().caches() {
-        Ok(c) => JsFuture::from(c.open(MODEL_CACHE)).await.ok().and_then(|c| c.dyn_into().ok()),
-        Err(_) => None,
-    };
+async fn fetch_model(url: &str) -> Result<(Vec<u8>, String), String> {
+    let cache = model_cache().await;
     if let Some(c) = &cache {
-        if let Ok(hit) = JsFuture::from(c.match_with_str(url)).await {
-            if let Ok(resp) = hit.dyn_into::<Response>() {
-                let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{url}: {e:?}"))?;
-                return Ok((Uint8Array::new(&buf).to_vec(), "browser cache"));
-            }
+        if let Ok(resp) = JsFuture::from(c.match_with_str(url)).await.and_then(|hit| hit.dyn_into::<Response>().map_err(JsValue::from)) {
+            return Ok((body(&resp, url).await?, "browser cache".into()));
         }
     }
     let resp = get(url).await.map_err(|e| format!("cannot download {url}: {} (is the address right, and does its server allow this page to read it (CORS)?)", js_text(&e)))?;
@@ -104,8 +117,8 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
         return Err(msg);
     }
     let total = size as usize;
-    let body = resp.body().ok_or_else(|| format!("{url}: empty response"))?;
-    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let stream = resp.body().ok_or_else(|| format!("{url}: empty response"))?;
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut bytes = Vec::with_capacity(total);
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("the download of {url} broke off ({}); nothing was kept: try again", js_text(&e)))?;
@@ -128,17 +141,18 @@ async fn fetch_model(url: &str) -> Result<(Vec<u8>, &'static str), String> {
     // Kept in the cache only when whole: a download that broke off or sent something else is never taken for the model.
     crate::app::download::check_download(url, &bytes, (size > 0.0).then_some(size as u64))?;
 
-    if let (Some(c), Ok(r)) = (&cache, Response::new_with_opt_buffer_source(Some(&Uint8Array::from(bytes.as_slice())))) {
-        // A full cache or a private window only costs the next download.
-        let _ = JsFuture::from(c.put_with_str(url, &r)).await;
-    }
-    Ok((bytes, "download"))
+    // A full storage (quota) or a private window costs only the next download, and the page says so.
+    let refused = match (&cache, Response::new_with_opt_buffer_source(Some(&Uint8Array::from(bytes.as_slice())))) {
+        (Some(c), Ok(r)) => JsFuture::from(c.put_with_str(url, &r)).await.err().map(|e| js_text(&e)),
+        (None, _) => Some("no Cache API here".into()),
+        (_, Err(e)) => Some(js_text(&e)),
+    };
+    Ok((bytes, crate::app::download::origin_of_download(refused.as_deref())))
 }
 
 fn js_text(v: &JsValue) -> String {
     v.as_string().or_else(|| js_sys::Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string())).unwrap_or_else(|| format!("{v:?}"))
 }
-
 
 /// The task a real model will run, checked before any download.
 fn real_task(task: &str, extras: &RealExtras) -> Option<(Box<dyn crate::tasks::Task>, String)> {
@@ -151,23 +165,27 @@ fn real_task(task: &str, extras: &RealExtras) -> Option<(Box<dyn crate::tasks::T
 async fn load_url(url: String, task: String, extras: RealExtras) {
     let t0 = clock();
     let Some(task) = real_task(&task, &extras) else { return };
-    let (mut named, mut origin) = (Vec::new(), "download or browser cache");
+    let (mut named, mut origins) = (Vec::new(), Vec::new());
     if url.ends_with('/') {
         for f in session::HfFiles::NAMES {
             match fetch_model(&format!("{url}{f}")).await {
-                Ok((b, _)) => named.push((f.to_string(), b)),
+                Ok((b, from)) => {
+                    named.push((f.to_string(), b));
+                    origins.push(from);
+                }
                 Err(_) if f == "tokenizer_config.json" => {}
                 Err(message) => return post(&FromWorker::Failed { message }),
             }
         }
     } else {
         match fetch_model(&url).await {
-            Ok((b, from)) => (named, origin) = (vec![(url.clone(), b)], from),
+            Ok((b, from)) => (named, origins) = (vec![(url.clone(), b)], vec![from]),
             Err(message) => return post(&FromWorker::Failed { message }),
         }
     }
     progress(0, 0, "converting the weights");
-    finish(session::load_named(&url, named, task, origin, extras.adapter.as_ref()).map_err(|e| format!("cannot load {url}: {e}")), t0);
+    origins.dedup();
+    finish(session::load_named(&url, named, task, &origins.join("; "), extras.adapter.as_ref()).map_err(|e| format!("cannot load {url}: {e}")), t0);
 }
 
 /// Model files from the picker: one GGUF file, or a Hugging Face model's
@@ -221,6 +239,7 @@ fn on_message(ev: MessageEvent) {
             let files: Vec<web_sys::File> = list.map(|l| l.iter().filter_map(|f| f.dyn_into().ok()).collect()).unwrap_or_default();
             return wasm_bindgen_futures::spawn_local(load_files(files, task, extras));
         }
+        ToWorker::Command(Command::ForgetModels) => return wasm_bindgen_futures::spawn_local(async { post(&forget_models().await) }),
         ToWorker::Command(Command::SetBackend { backend }) => {
             return wasm_bindgen_futures::spawn_local(async move { post(&super::gpu_worker::set_backend(backend, session).await) });
         }

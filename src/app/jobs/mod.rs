@@ -7,7 +7,7 @@
 use super::protocol::{FromWorker, Job, Speed};
 use super::session::Session;
 use crate::decode::{block_on, on_cpu, Decode};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tasks;
 
 mod bon;
@@ -49,6 +49,25 @@ pub async fn run(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock:
         Job::Coverage(p) => coverage::run(p, post),
         Job::CoverageLm(p) => coverage::run_lm(s, p, post),
         Job::Bench => bench(s, clock),
+    }
+}
+
+/// [`run`] through a GPU decoder, with the CPU as the net: a GPU fault at
+/// any point of the run (a lost device, a validation error, a kernel that
+/// did not compile: `Error::Gpu`) is said to the page (`FromWorker::Backend`,
+/// CPU, with the reason) and the job runs again from its start on the CPU,
+/// so its numbers are exactly a CPU run's (every draw has its own stream,
+/// nothing of the broken run is kept). Returns the final message and the
+/// fault, if there was one (the caller then forgets the device).
+pub async fn run_or_fall_back(s: &Session, job: Job, post: &mut dyn FnMut(FromWorker), clock: &dyn Fn() -> f64, gpu: &mut dyn Decode) -> (FromWorker, Option<String>) {
+    match run(s, job.clone(), post, clock, gpu).await {
+        Ok(done) => (done, None),
+        Err(Error::Gpu(fault)) => {
+            post(FromWorker::Backend { gpu: false, text: format!("CPU — the GPU failed during the run ({fault}); the run was finished on the CPU") });
+            let done = run(s, job, post, clock, &mut *on_cpu(&s.model.llama)).await.unwrap_or_else(|e| failed(&e));
+            (done, Some(fault))
+        }
+        Err(e) => (failed(&e), None),
     }
 }
 

@@ -68,6 +68,7 @@ fn on_click(ev: Event) {
         "run" => input(Input::Run(controls())),
         "cancel" => input(Input::Cancel),
         "bench" => input(Input::Bench),
+        "forget-models" => input(Input::ForgetModels),
         "tab" => {
             if let Some(e) = Experiment::parse(&attr("data-view")) {
                 input(Input::View(e));
