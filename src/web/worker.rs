@@ -86,9 +86,10 @@ async fn forget_models() -> FromWorker {
         Some(c) => JsFuture::from(c.keys()).await.map_or(0, |k| js_sys::Array::from(&k).length() as usize),
         None => return FromWorker::Failed { message: "this browser keeps no downloaded models for this page (no Cache API here)".into() },
     };
-    match scope().caches().map(|c| JsFuture::from(c.delete(MODEL_CACHE))) {
-        Ok(p) if p.await.is_ok() => FromWorker::ModelsForgotten { files },
-        _ => FromWorker::Failed { message: "the browser refused to forget the downloaded models".into() },
+    let deleted = if let Ok(c) = scope().caches() { JsFuture::from(c.delete(MODEL_CACHE)).await.is_ok() } else { false };
+    match deleted {
+        true => FromWorker::ModelsForgotten { files },
+        false => FromWorker::Failed { message: "the browser refused to forget the downloaded models".into() },
     }
 }
 

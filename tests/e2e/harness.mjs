@@ -5,6 +5,7 @@
 // (the native CLI, default ../../target/release/sharpen), OUT (screenshots
 // and measurements, default ../../target/e2e).
 import { before, after } from "node:test";
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -74,4 +75,18 @@ export async function download(page, selector) {
 
 export function cli(args) {
   return execFileSync(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" } }).toString().trim();
+}
+
+/** The page's best-of-N report rows equal `want`'s (the CLI's, on the CPU):
+ * the same picks (accuracies, pass@N, y* rates equal); y*_theory comes from
+ * the exact distributions, enumerated in wasm vs natively (f32 sums in
+ * another order): within 1e-5 relative. */
+export function sameBonRows(got, want) {
+  assert.equal(got.rows.length, want.rows.length);
+  got.rows.forEach((r, i) => {
+    for (const [k, v] of Object.entries(want.rows[i])) {
+      if (k.startsWith("y_star_theory")) assert.ok(Math.abs(r[k] - v) <= 1e-5 * Math.abs(v), `row ${i} ${k}: ${r[k]} vs ${v}`);
+      else assert.deepEqual(r[k], v, `row ${i} ${k}`);
+    }
+  });
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { SHOTS, MODELS, FLAGS, env, metrics, consoleErrors, setup, open, status, waitStatus, showSettings, download, cli } from "./harness.mjs";
+import { SHOTS, MODELS, FLAGS, env, metrics, consoleErrors, setup, open, status, waitStatus, showSettings, download, cli, sameBonRows } from "./harness.mjs";
 
 setup("metrics-real-models.json");
 
@@ -234,16 +234,7 @@ test("backend=gpu: the explorer and best-of-N sample and score on WebGPU (SwiftS
     assert.match(await b.textContent("#results figure"), /sampled\s*and\s*scored\s*on WebGPU/);
     const gotBon = JSON.parse((await download(b, "button[data-what=json]")).bytes.toString());
     const wantBon = JSON.parse(cli(["bon", "--task", "add", "--n", "1,4", "--prompts", "4", "--seed", "3", "--json"]));
-    // The same picks (accuracies, pass@N, y* rates equal); y*_theory comes from
-    // the exact distributions, enumerated on the CPU in wasm vs natively
-    // (f32 sums in another order): within 1e-5 relative.
-    assert.equal(gotBon.rows.length, wantBon.rows.length);
-    gotBon.rows.forEach((r, i) => {
-      for (const [k, v] of Object.entries(wantBon.rows[i])) {
-        if (k.startsWith("y_star_theory")) assert.ok(Math.abs(r[k] - v) <= 1e-5 * Math.abs(v), `row ${i} ${k}: ${r[k]} vs ${v}`);
-        else assert.deepEqual(r[k], v, `row ${i} ${k}`);
-      }
-    });
+    sameBonRows(gotBon, wantBon);
     await ctx.close();
   } finally {
     await gpuBrowser.close();

@@ -12,7 +12,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { MODELS, metrics, consoleErrors, setup, open, waitStatus, download } from "./harness.mjs";
+import { MODELS, metrics, consoleErrors, setup, open, waitStatus, download, showSettings } from "./harness.mjs";
 
 setup("metrics-soak.json");
 
@@ -32,14 +32,20 @@ const runsEnded = (page) => page.evaluate(() => window.__runsEnded);
 async function go(page, hash, timeout = 60_000) {
   const s = ++seed;
   await page.evaluate((h) => { location.hash = h; }, `${hash}&seed=${s}`);
-  await page.waitForFunction((want) => document.querySelector("#ctl-seed")?.value === want && ["ready", "done"].includes(document.body.dataset.status), String(s), { timeout });
+  await settled(page, String(s), timeout);
 }
+
+/** Waits until the page shows `seed`, its backend is chosen and nothing runs
+ * (the explorer starts by itself once the backend is chosen). */
+const settled = (page, seed, timeout = 60_000) => page.waitForFunction((want) => document.querySelector("#ctl-seed")?.value === want
+  && !/choosing|after the model loads/.test(document.querySelector("#backend-info")?.textContent || "choosing")
+  && ["ready", "done"].includes(document.body.dataset.status), seed, { timeout });
 
 /** Runs the current view once; fails on an error. */
 async function run(page, timeout = 120_000) {
   const before = await runsEnded(page);
   await page.click("#run");
-  await page.waitForFunction((b) => window.__runsEnded > b || document.body.dataset.status === "error", before, { timeout });
+  await page.waitForFunction((b) => (window.__runsEnded > b && document.body.dataset.status !== "running") || document.body.dataset.status === "error", before, { timeout });
   assert.equal(await page.evaluate(() => document.body.dataset.status), "done", await page.textContent("#error"));
 }
 
@@ -98,6 +104,7 @@ test(`soak: ${ROUNDS} rounds of every experiment in one page, with cancels, mode
       counts.runs++;
       counts.real_model_loads++;
       counts.model_switches += 2;
+      await showSettings(page);
       await page.click("button[data-action=forget-models]");
       await page.waitForFunction(() => /Forgot the downloaded models/.test(document.querySelector("#notices").textContent), null, { timeout: 30_000 });
       counts.forgets++;
@@ -119,9 +126,9 @@ test(`soak: ${ROUNDS} rounds of every experiment in one page, with cancels, mode
   const workerEnd = await workerMemory(page);
   const pageEnd = await pageHeap(cdp);
   // The last run against a fresh page's, same settings.
-  const last = `view=${plan.last.view}&task=${plan.last.task}&${plan.last.settings}`;
+  const last = `view=${plan.final.view}&task=${plan.final.task}&${plan.final.settings}`;
   await page.evaluate((h) => { location.hash = h; }, last);
-  await page.waitForFunction(() => document.querySelector("#ctl-seed")?.value === "11" && ["ready", "done"].includes(document.body.dataset.status), null, { timeout: 60_000 });
+  await settled(page, "11");
   await run(page);
   counts.runs++;
   const soaked = (await download(page, "button[data-what=json]")).bytes.toString();
@@ -130,7 +137,7 @@ test(`soak: ${ROUNDS} rounds of every experiment in one page, with cancels, mode
     window.__runsEnded = 0;
     new MutationObserver(() => { window.__runsEnded++; }).observe(document.body, { attributes: true, attributeFilter: ["data-last-run-ms"] });
   });
-  await waitStatus(fresh.page, ["ready"]);
+  await settled(fresh.page, "11");
   await run(fresh.page);
   const freshJson = (await download(fresh.page, "button[data-what=json]")).bytes.toString();
   await fresh.ctx.close();
