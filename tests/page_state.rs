@@ -219,3 +219,20 @@ fn leaving_a_real_model_replaces_the_worker_and_forgetting_models_is_said() {
     st.update(Input::Worker(FromWorker::ModelsForgotten { files: 4 }));
     assert_eq!(st.notices, ["Forgot the downloaded models this browser kept (4 files): the next load of a model URL downloads it again."]);
 }
+
+/// A load the user has since replaced does not count: the built-in model
+/// arriving after a file was chosen (the file's own answer, here a failure,
+/// still comes) leaves the page waiting for, then showing, the file's answer.
+#[test]
+fn an_answer_to_a_replaced_load_is_ignored() {
+    let s = session("add");
+    let mut st = PageState::new("#task=add&model=%2Freal%2Fgone.gguf");
+    st.update(Input::Worker(FromWorker::Failed { message: "cannot download /real/gone.gguf".into() }));
+    st.update(Input::Control(Key::Model, String::new()));
+    let fx = st.update(Input::FileChosen);
+    assert!(matches!(posted(&fx)[..], [ToWorker::Command(Command::LoadFiles { .. })]));
+    st.update(Input::Worker(FromWorker::Loaded(s.info.clone())));
+    assert!(st.info.is_none() && st.status == Status::Loading, "the built-in model was asked for before the file: {:?}", st.status);
+    st.update(Input::Worker(FromWorker::Failed { message: "cannot load m.gguf: not a GGUF file".into() }));
+    assert_eq!((st.status, st.error.as_deref()), (Status::Error, Some("cannot load m.gguf: not a GGUF file")));
+}

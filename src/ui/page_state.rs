@@ -171,6 +171,11 @@ impl PageState {
                     // The user switched task while this model loaded.
                     return fx.push(Effect::Post(self.load_command()));
                 }
+                if info.real != (self.has_file || !self.ui.get(Key::Model).trim().is_empty()) {
+                    // A load since replaced (the built-in model, when a file was chosen
+                    // while it loaded): the answer to the newer load is still to come.
+                    return;
+                }
                 if info.real {
                     self.notices.extend(self.ui.real_model_defaults());
                     fx.push(Effect::WriteHash);
