@@ -142,6 +142,11 @@ impl PageState {
         })
     }
 
+    /// Whether the model asked for is a real one (a URL or picked files).
+    pub(crate) fn wants_real_model(&self) -> bool {
+        self.has_file || !self.ui.get(Key::Model).trim().is_empty()
+    }
+
     /// The idle status for the current view.
     fn idle_status(&self) -> Status {
         if self.info.is_none() {
@@ -171,7 +176,7 @@ impl PageState {
                     // The user switched task while this model loaded.
                     return fx.push(Effect::Post(self.load_command()));
                 }
-                if info.real != (self.has_file || !self.ui.get(Key::Model).trim().is_empty()) {
+                if info.real != self.wants_real_model() {
                     // A load since replaced (the built-in model, when a file was chosen
                     // while it loaded): the answer to the newer load is still to come.
                     return;

@@ -7,7 +7,7 @@ impl PageState {
     /// Whether Cancel can stop something now: a job, or the loading of a
     /// real model (a download that stalls must not hold the page).
     pub fn can_cancel(&self) -> bool {
-        self.running.is_some() || (self.status == Status::Loading && (self.has_file || !self.ui.get(Key::Model).trim().is_empty()))
+        self.running.is_some() || (self.status == Status::Loading && self.wants_real_model())
     }
 
     /// Stops a running job at once: the worker is terminated and a fresh
