@@ -12,9 +12,11 @@
 # per input, a 2 GB memory limit and inputs up to 1 MB; then prints
 # executions and coverage per target.
 # Faults land in fuzz/artifacts/<target>/: copy each into
-# fuzz/regressions/<target>/ (tests/fuzz_smoke.rs replays them) and fix it.
-# The long campaign is `scripts/fuzz.sh 3600` (an hour per target); CI runs
-# `scripts/fuzz.sh 15` as a smoke.
+# fuzz/regressions/<target>/ (tests/suite/fuzz_smoke.rs replays them) and fix it.
+# The long campaign is `scripts/fuzz.sh 3600` (an hour per target). CI does
+# not run libFuzzer: the native suite runs every target's body on its seeds,
+# a few hundred mutations of them and every regression (tests/suite/fuzz_smoke.rs),
+# with the same overflow checks as this build (the `checked` profile).
 #
 # cargo-fuzz needs nightly flags; the machine has one stable toolchain, so
 # RUSTC_BOOTSTRAP=1 lets stable rustc accept them (the same compiler, no
@@ -41,7 +43,7 @@ sep() { printf '\xff\x00\xff'; }
 mkdir -p "$corpus"/{gguf,hf_files,tokenizer,chat_template,prompts,url_hash}
 # Whole tiny models (scripts/tiny_models.py wrote them): thousands of runs a
 # second. SmolLM2's 4 MB header (its real tokenizer) runs ~60 times a second,
-# so it is a seed of the native smoke test (tests/fuzz_smoke.rs), not here.
+# so it is a seed of the native smoke test (tests/suite/fuzz_smoke.rs), not here.
 cp fuzz/seeds/gguf/tiny.gguf "$corpus/gguf/tiny.gguf"
 cp fuzz/seeds/hf_files/tiny "$corpus/hf_files/tiny"
 for t in add mul lock echo; do cp "www/models/$t/tokenizer.json" "$corpus/tokenizer/$t"; done

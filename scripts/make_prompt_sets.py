@@ -2,7 +2,7 @@
 """Writes the shipped prompt sets www/prompts/{arithmetic,capitals,counting}.jsonl
 from templates, with a seed, each line tagged with its fixed split ("train" or
 "eval", 30% held out). Run from the repository root; the output is
-deterministic (tests/prompt_sets.rs checks sizes, disjointness and answers).
+deterministic (tests/suite/prompt_sets.rs checks sizes, disjointness and answers).
 
     python3 scripts/make_prompt_sets.py
 """

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what it needs when missing (wasm32 target,
-# wasm-bindgen-cli, Trunk, Chromium, playwright-core), then runs every test:
-# the native core, the built-in models, the `sharpen` command line, the page's
-# state/charts/exports natively, and the built page end to end in headless
-# Chromium (tests/e2e), and the GPU kernels on a software Vulkan device
-# (lavapipe), and a 10-second libFuzzer smoke of each fuzz target
-# (scripts/fuzz.sh). Extra arguments go to `cargo test`.
+# The whole test suite. Installs what it needs when missing (lavapipe, the
+# wasm32 target, wasm-bindgen-cli, Trunk, Chromium, playwright-core), then
+# runs every test: the native suite (tests/suite: the core, the built-in
+# models, the `sharpen` command line, the page's state/charts/exports, the
+# GPU kernels on a software Vulkan device, the fuzz targets' bodies on their
+# seeds, mutations and regressions) and the native soak (tests/soak.rs),
+# then the built page end to end in headless Chromium (tests/e2e), the
+# browser suites side by side. Every part runs even when an earlier one
+# failed; all failures are reported at the end, with the time of each phase.
+# Extra arguments go to `cargo nextest run`.
+#
+# The long campaigns are separate commands (README "Reliability"):
+# `scripts/fuzz.sh SECONDS` (libFuzzer), `SOAK_ROUNDS=23` for the browser
+# soak, `SOAK_ROUNDS=13` for the native one.
 #
 # A test that cannot run here (no SmolLM2, no Python reference, no GPU
 # adapter) says SKIPPED and is counted in the summary line; with
@@ -13,53 +20,70 @@
 # skipped test fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PHASE_LOG
+PHASE_LOG=$(mktemp)
 . scripts/tools.sh
 need_cargo
+t0=$(date +%s)
 
-# candle's CPU thread pool spin-waits; the test harness already runs tests in
+# candle's CPU thread pool spin-waits; the test runner already runs tests in
 # parallel, so one candle thread per test keeps a small machine responsive.
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
-need_real_model_inputs
+timed "fetch SmolLM2 and the Python reference" need_real_model_inputs
 need_gpu_test_tools
+need_nextest
 
 log=$(mktemp)
 export SHARPEN_SKIP_LOG
 SHARPEN_SKIP_LOG=$(mktemp)
-trap 'rm -f "$log" "$SHARPEN_SKIP_LOG"' EXIT
-set +e
-cargo test --release --locked "$@" 2>&1 | tee "$log"
-native=${PIPESTATUS[0]}
-set -e
-passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+trap 'rm -f "$log" "$SHARPEN_SKIP_LOG" "$PHASE_LOG"' EXIT
 
-# A bounded smoke of the fuzz targets (libFuzzer, 10 s each; the long
-# campaign is scripts/fuzz.sh with more seconds).
-set +e
-./scripts/fuzz.sh 10
-fuzz=$?
-set -e
-[ "$fuzz" = 0 ] || failed=$((failed + 1))
+# The native tests build with the `checked` profile: release, plus overflow
+# checks and debug assertions in the lab's own code (as the fuzz build has).
+native=0
+timed "native build (tests/suite, tests/soak.rs, sharpen)" cargo test --profile checked --locked --no-run || native=1
+if [ "$native" = 0 ]; then
+  set +e
+  timed "native tests" cargo nextest run --cargo-profile checked --locked --no-fail-fast \
+    --status-level pass --final-status-level fail "$@" 2>&1 | tee "$log"
+  native=${PIPESTATUS[0]}
+  set -e
+  print_test_times "$log"
+fi
+passed=$(grep -Eo '^ +Summary .* [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
+failed=$(grep -Eo '^ +Summary .*' "$log" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+passed=${passed:-0}
+failed=${failed:-0}
+[ "$native" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 
 need_web_build_tools
 need_browser_test_tools
-build_page
+browser=0
+timed "page build (trunk build --release)" build_page || browser=1
 : > "$log"
-set +e
-(cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec lab.test.mjs lesson.test.mjs real_models.test.mjs security.test.mjs faults.test.mjs soak.test.mjs) 2>&1 | tee "$log"
-browser=${PIPESTATUS[0]}
-set -e
+if [ "$browser" = 0 ]; then
+  # Each suite has its own server and browser: they run side by side.
+  set +e
+  timed "browser suites" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-concurrency=${E2E_CONCURRENCY:-3} --test-reporter=spec \
+    lab.test.mjs lesson.test.mjs real_models.test.mjs security.test.mjs faults.test.mjs soak.test.mjs" 2>&1 | tee "$log"
+  browser=${PIPESTATUS[0]}
+  set -e
+  print_suite_times "$log"
+fi
 bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}')
 bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}')
 bskipped=$(grep -Eo '^ℹ skipped [0-9]+' "$log" | awk '{print $3}')
 bpassed=${bpassed:-0}
 bfailed=${bfailed:-1}
 bskipped=${bskipped:-0}
+[ "$browser" = 0 ] || [ "$bfailed" -gt 0 ] || bfailed=1
 skipped=$(wc -l < "$SHARPEN_SKIP_LOG")
 # A skipped native test passes (it returns early): count it once, as skipped.
 passed=$((passed - skipped))
 
+print_phases
+echo "== whole run: $(( $(date +%s) - t0 ))s"
 [ -n "$REAL_MODEL_NOTE" ] && echo "$REAL_MODEL_NOTE"
 if [ "$skipped" -gt 0 ]; then
   echo "skipped native tests:"
@@ -71,4 +95,4 @@ if [ "${SHARPEN_NO_SKIPS:-0}" = 1 ] && [ $((skipped + bskipped)) -gt 0 ]; then
   echo "SHARPEN_NO_SKIPS=1: $((skipped + bskipped)) tests were skipped; everything they need can be installed here" >&2
   exit 1
 fi
-[ "$native" = 0 ] && [ "$browser" = 0 ] && [ "$fuzz" = 0 ]
+[ "$native" = 0 ] && [ "$browser" = 0 ]

@@ -2,7 +2,7 @@
 //! called on arbitrary input. Each must return — an error is a fine answer
 //! — without panicking, hanging or allocating past the stated limit.
 //! `fuzz/fuzz_targets/*.rs` hands libFuzzer's inputs to these (the campaign:
-//! `scripts/fuzz.sh`); `tests/fuzz_smoke.rs` runs them natively on the seeds
+//! `scripts/fuzz.sh`); `tests/suite/fuzz_smoke.rs` runs them natively on the seeds
 //! and on every input a campaign found a fault with (`fuzz/regressions/`).
 
 use crate::model::gguf::{self, Weights};

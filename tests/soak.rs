@@ -2,12 +2,14 @@
 //! (`ui::page_state`) with the page's real worker logic answering runs the
 //! soak plan (`tests/soak/plan.json`, shared with the browser's soak test):
 //! every experiment on every built-in task, round after round, with model
-//! switches, cancels and "Forget downloaded models", over 100 runs (the
-//! page's soak runs over 200). The heap is counted (`memory::Counting`, as in the page's worker):
-//! after the last round it is back within a stated bound of where it was
-//! after the first, and the last run's JSON equals a fresh page's for the
-//! same settings. The test binary holds this one test, so nothing else
-//! allocates beside it.
+//! switches, cancels and "Forget downloaded models": 5 rounds (every task,
+//! two cancels) in the suite, `SOAK_ROUNDS=13` for the longer campaign (the
+//! page's soak runs over 200). The heap is counted (`memory::Counting`, as in
+//! the page's worker): after the last round it is back within a bound per
+//! round of where it was after the first (a leak of the size the tokenizers'
+//! word cache had, +400 KB a round, fails it within the suite's rounds), and
+//! the last run's JSON equals a fresh page's for the same settings. The test
+//! binary holds this one test, so nothing else allocates beside it.
 
 use sharpening_lab::app::jobs;
 use sharpening_lab::app::protocol::{Command, FromWorker, ToWorker};
@@ -19,8 +21,10 @@ use sharpening_lab::ui::page_state::{Effect, Input, PageState, Status};
 static ALLOC: Counting = Counting;
 
 /// The heap may end at most this far above its level after the first
-/// round (the same task loaded, one result per experiment kept).
-const BOUND_BYTES: usize = 1 << 20;
+/// round (the same task loaded, one result per experiment kept), per round
+/// measured, and never more than [`MAX_BOUND_BYTES`].
+const BOUND_BYTES_PER_ROUND: usize = 128 << 10;
+const MAX_BOUND_BYTES: usize = 1 << 20;
 
 #[derive(serde::Deserialize)]
 struct Run {
@@ -145,9 +149,10 @@ fn a_hundred_runs_leave_the_heap_where_it_was() {
     let (mut st, mut w) = (PageState::new("#task=add"), Worker::default());
     let fx = st.update(Input::Worker(FromWorker::Started));
     w.serve(&mut st, fx);
-    // Twelve rounds natively (each task three times); the page's soak runs
-    // the 200 and more (tests/e2e/soak.test.mjs).
-    let rounds = 12;
+    // Five rounds in the suite (every task, add twice, two cancels); the
+    // page's soak runs the 200 and more (tests/e2e/soak.test.mjs).
+    let rounds: usize = std::env::var("SOAK_ROUNDS").ok().map_or(5, |r| r.parse().expect("SOAK_ROUNDS: a number of rounds"));
+    assert!(rounds >= 5, "SOAK_ROUNDS: at least 5 (every task and two cancels)");
     let mut start = None;
     for round in 0..rounds {
         let task = &plan.tasks[round % plan.tasks.len()];
@@ -174,9 +179,11 @@ fn a_hundred_runs_leave_the_heap_where_it_was() {
     let start = start.unwrap();
     let runs = w.runs_ended;
     eprintln!("soak: {runs} runs ended ({} rounds of {} experiments on {:?}, a cancel and a forget every third round); heap in use after round 1 {start} B, after the last {end} B ({:+} B), peak {} B", rounds + 1, plan.runs.len(), plan.tasks, end as i64 - start as i64, memory::stats().peak_bytes);
-    assert!(runs >= 100, "{runs} runs");
+    assert!(runs >= rounds * plan.runs.len(), "{runs} runs");
     assert!(w.failures.is_empty(), "{:?}", w.failures);
-    assert!(end <= start + BOUND_BYTES, "the heap grew by {} B over the soak (bound {BOUND_BYTES} B)", end - start);
+    // The rounds after the first, and the one back to the first task.
+    let bound = (BOUND_BYTES_PER_ROUND * rounds).min(MAX_BOUND_BYTES);
+    assert!(end <= start + bound, "the heap grew by {} B over {rounds} rounds (bound {bound} B)", end - start);
     // The last run equals a fresh page's for the same settings.
     let last = format!("#view={}&task={}&{}", plan.last.view, plan.last.task, plan.last.settings);
     let after_soak = w.run(&mut st, &last);

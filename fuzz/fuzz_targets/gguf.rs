@@ -1,3 +1,3 @@
 #![no_main]
-// The body is sharpening_lab::fuzzing::gguf_file (also run by tests/fuzz_smoke.rs).
+// The body is sharpening_lab::fuzzing::gguf_file (also run by tests/suite/fuzz_smoke.rs).
 libfuzzer_sys::fuzz_target!(|data: &[u8]| sharpening_lab::fuzzing::gguf_file(data));

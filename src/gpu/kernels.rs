@@ -57,7 +57,7 @@ fn pipeline_unchecked(gpu: &Gpu, name: &str, src: &str) -> Result<wgpu::ComputeP
     let desc = wgpu::ShaderModuleDescriptor { label: Some(name), source: wgpu::ShaderSource::Wgsl(src.into()) };
     // SAFETY: the generated matmul kernels guard every buffer index by the
     // dimensions in their uniform, which `Kernels` sets from the sizes the
-    // buffers were created with (tests/gpu.rs runs them on awkward sizes).
+    // buffers were created with (tests/suite/gpu.rs runs them on awkward sizes).
     let module = unsafe { gpu.device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) };
     finish_pipeline(gpu, name, module)
 }

@@ -1,7 +1,7 @@
 //! The GPU path: the transformer's decoding step as WGSL compute kernels run
 //! through wgpu (Vulkan or GL natively, WebGPU in the browser). candle's CPU
 //! path stays the reference: every kernel and the whole step are tested
-//! against it (tests/gpu.rs).
+//! against it (tests/suite/gpu.rs).
 //!
 //! Readback is asynchronous, so the GPU work cannot hide inside one candle
 //! op: the weights, the KV cache and every intermediate stay on the GPU, a

@@ -123,7 +123,7 @@ pub enum Weights {
     /// quantises, read when decoding (prefill and sampling steps;
     /// activations quantised per block too, as llama.cpp does). Decoded
     /// log-probabilities stay within a few tenths of a nat per token of the
-    /// f32 path (tests/real_model.rs); F32/F16/BF16 tensors stay dense only.
+    /// f32 path (tests/suite/real_model.rs); F32/F16/BF16 tensors stay dense only.
     Quantized,
 }
 

@@ -17,7 +17,7 @@
 //! kernel (no fused multiply-add: Rust never contracts, and the kernels call
 //! separate multiply and add instructions). So the wasm simd128 kernel, the
 //! x86-64 AVX2 kernel and the scalar [`reference`] give **bit-identical**
-//! results: the page's samples equal the CLI's (`tests/q8.rs` checks the
+//! results: the page's samples equal the CLI's (`tests/suite/q8.rs` checks the
 //! native kernel against the reference; the browser test checks the page
 //! against the CLI).
 //!

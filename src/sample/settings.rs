@@ -156,7 +156,7 @@ impl SampleSettings {
 /// a sort compares plain integers. Dividing by the temperature and
 /// subtracting the log-normaliser are monotone, so this is the order of the
 /// log-softmax at any temperature (checked against a full sort in
-/// tests/sampling.rs).
+/// tests/suite/sampling.rs).
 fn rank_keys(logits: &[f32]) -> Vec<u64> {
     logits.iter().enumerate().map(|(i, &l)| (u64::from(!ordered_bits(l)) << 32) | i as u64).collect()
 }

@@ -2,7 +2,7 @@
 //! (a worker message, a button, a control, the URL hash) updates the
 //! [`PageState`] and returns the [`Effect`]s the browser layer carries out
 //! (post to the worker, restart it, write the hash, redraw). Tested
-//! natively (tests/page_state.rs); `web::page` only moves events in and
+//! natively (tests/suite/page_state.rs); `web::page` only moves events in and
 //! effects out.
 
 pub use super::page_io::{Effect, Input, Part, Status};

@@ -68,6 +68,13 @@ export async function waitStatus(page, wanted, timeout = 60_000) {
   return status(page);
 }
 
+/** Waits for the page to show an error matching `re`: not for any error,
+ * since a page in an earlier error keeps it until the new action's answer. */
+export async function waitError(page, re, timeout = 60_000) {
+  await page.waitForFunction(([src, flags]) => document.body.dataset.status === "error"
+    && new RegExp(src, flags).test(document.querySelector("#error").textContent), [re.source, re.flags], { timeout });
+}
+
 export async function download(page, selector) {
   const [d] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
   return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };

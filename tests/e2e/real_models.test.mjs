@@ -2,13 +2,13 @@
 // from the file picker, and as a Hugging Face folder) and of the WebGPU
 // backend, in Debian's Chromium (harness.mjs). Run by scripts/test.sh after
 // lab.test.mjs; the models come from target/models (scripts/test.sh fetches
-// SmolLM2; tests/hf_folder.rs converts it into a Hugging Face folder).
+// SmolLM2; tests/suite/hf_folder.rs converts it into a Hugging Face folder).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { SHOTS, MODELS, FLAGS, env, metrics, consoleErrors, setup, open, status, waitStatus, showSettings, download, cli, sameBonRows } from "./harness.mjs";
+import { SHOTS, MODELS, FLAGS, env, metrics, consoleErrors, setup, open, status, waitStatus, waitError, showSettings, download, cli, sameBonRows } from "./harness.mjs";
 
 setup("metrics-real-models.json");
 
@@ -115,8 +115,10 @@ test("a real model from a file, the user's own prompt set and LoRA SFT; a model 
   assert.match(await page.textContent("#error"), /exact answer distributions/);
   // The user's own prompt set: a malformed file is refused with its line...
   await page.setInputFiles("#prompts-file", { name: "bad.jsonl", mimeType: "application/jsonl", buffer: Buffer.from('{"prompt": "What is 2 + 2?", "answer": 4}\n{oops\n') });
-  await waitStatus(page, ["error"], 60_000);
-  assert.match(await page.textContent("#error"), /bad\.jsonl.*line 2/);
+  // The page is still in the RLHF error while it reads the file (an async
+  // read, then the model reloads with the set and the worker refuses it):
+  // wait for this error, not for any error.
+  await waitError(page, /bad\.jsonl.*line 2/);
   // ...a good one becomes task "custom" (the model is read again from the picked file).
   // Worded as the shipped sets are, so that answers end within the token budget.
   const mine = '{"prompt": "What is 2 + 2? Answer in one short sentence.", "answer": 4, "split": "train"}\n{"prompt": "What is 3 + 5? Answer in one short sentence.", "answer": 8, "split": "eval"}\n';
@@ -244,13 +246,12 @@ test("backend=gpu: the explorer and best-of-N sample and score on WebGPU (SwiftS
 test("a Hugging Face model folder: four files from the picker or a folder URL; a missing file is named", async (t) => {
   const dir = path.join(MODELS, "SmolLM2-135M-Instruct-hf");
   const names = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"];
-  if (!fs.existsSync(path.join(dir, "model.safetensors"))) { t.skip(`SKIPPED: ${dir} missing (tests/hf_folder.rs makes it)`); return; }
+  if (!fs.existsSync(path.join(dir, "model.safetensors"))) { t.skip(`SKIPPED: ${dir} missing (tests/suite/hf_folder.rs makes it)`); return; }
   const native = JSON.parse(cli(["score", "--model", dir, "--prompt", "What is 7 + 2?", "--answer", "9", "--json"]));
   const { page, ctx } = await open("task=arithmetic&samples=4");
   await waitStatus(page, ["error"], 60_000);
   await page.setInputFiles("#model-file", names.slice(0, 2).map((f) => path.join(dir, f)));
-  await waitStatus(page, ["error"], 120_000);
-  assert.match(await page.textContent("#error"), /missing: tokenizer\.json/);
+  await waitError(page, /missing: tokenizer\.json/, 120_000);
   const t0 = Date.now();
   await page.setInputFiles("#model-file", names.map((f) => path.join(dir, f)));
   assert.equal(await waitStatus(page, ["done", "error"], 300_000), "done", await page.textContent("#error"));

@@ -7,7 +7,7 @@
 //! The loss is the one of `train_step::nll_loss` — the mean over answer
 //! tokens of `-log pi(y_t | x, y_<t)`, the SFT-Sharpening objective of Eq. 7
 //! (arXiv 2412.01951) — and so is its gradient with respect to the adapters
-//! (`tests/lora.rs` checks it against finite differences of the full model).
+//! (`tests/suite/lora.rs` checks it against finite differences of the full model).
 
 use candle_core::{Tensor, D};
 

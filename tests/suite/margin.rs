@@ -1,6 +1,6 @@
 //! `sharpen margin`: margins, the beta each prompt needs and the closed
 //! form's sweep against direct computations written here; the bound from the
-//! margin never above the exact beta; (the page's export: tests/page_jobs.rs).
+//! margin never above the exact beta; (the page's export: tests/suite/page_jobs.rs).
 
 use sharpening_lab::sharpen::bon::choose_problems;
 use sharpening_lab::sharpen::exact::enumerate;

@@ -1,7 +1,7 @@
 //! Exact enumeration: the listed answers plus the leftover sum to 1, and the
 //! listed probabilities equal direct scoring.
 
-mod common;
+use crate::common;
 
 use sharpening_lab::score::{score, Scored};
 use sharpening_lab::sharpen::enumerate;

@@ -4,7 +4,7 @@
 //! numbers independent of its batch; sampled answers are rescored in f32, so
 //! their log-probabilities are the f32 model's (`pi_base`).
 
-mod common;
+use crate::common;
 
 use candle_core::Tensor;
 use sharpening_lab::model::names::{self, Projection};

@@ -1,7 +1,7 @@
 //! The sampler: its RNG stream is fixed forever, it draws from the right
 //! distribution (chi-square), truncation works, and batches are reproducible.
 
-mod common;
+use crate::common;
 
 use sharpening_lab::rng::{Rng, Stream};
 use sharpening_lab::sample::{sample_batch, SampleSettings};

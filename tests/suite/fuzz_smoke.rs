@@ -5,7 +5,7 @@
 //! tests). Each must return; none may panic. The campaign itself (libFuzzer,
 //! millions of inputs) is `scripts/fuzz.sh`; CI runs it for seconds.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

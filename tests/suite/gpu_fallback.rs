@@ -7,7 +7,7 @@
 //! test (`tests/e2e/real_models.test.mjs`) does the same with WebGPU's
 //! `device.destroy()` and a shader that fails to compile.
 
-mod common;
+use crate::common;
 
 use sharpening_lab::app::jobs;
 use sharpening_lab::app::protocol::{FromWorker, Job};

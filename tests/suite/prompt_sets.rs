@@ -1,7 +1,7 @@
 //! Prompt sets for real models (JSONL with `prompt` and `answer`): parsing
 //! with line-numbered errors, the checkers, and best-of-N on a user's set
 //! with Monte-Carlo metrics (here with the built-in model, whose answers are
-//! short; the real-model run is in tests/real_model.rs and README).
+//! short; the real-model run is in tests/suite/real_model.rs and README).
 
 use sharpening_lab::tasks::prompt_set::{Check, PromptSet};
 use sharpening_lab::tasks::{by_name, split, Task};

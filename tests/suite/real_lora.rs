@@ -5,7 +5,7 @@
 //! an independent reader (safetensors + NumPy: `W + (alpha/r) B A`, then the
 //! NumPy forward pass) per token.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -5,7 +5,7 @@
 //! and the fast step's gradient is the full model's (finite differences on a
 //! tiny random model).
 
-mod common;
+use crate::common;
 
 use candle_core::Tensor;
 use candle_nn::{VarBuilder, VarMap};

@@ -13,7 +13,7 @@
 use sharpening_lab::model::chat_template::ChatTemplate;
 use sharpening_lab::model::Tok;
 
-mod common;
+use crate::common;
 
 const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 

@@ -1,7 +1,7 @@
 //! The forward pass against an independent reference written here with plain
 //! loops (no candle), and KV-cache decoding against the full forward.
 
-mod common;
+use crate::common;
 
 use candle_core::Tensor;
 use common::tiny;

@@ -4,7 +4,7 @@
 //! the real files pass. The browser test `tests/e2e/security.test.mjs` serves
 //! each case on purpose.
 
-mod common;
+use crate::common;
 
 use sharpening_lab::app::download::{bad_response, check_download};
 

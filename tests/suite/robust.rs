@@ -1,7 +1,7 @@
 //! Bad input never panics: corrupt, truncated or mismatched model files,
 //! wrong tokenizers, bad prompts, and NaN during training all give errors.
 
-mod common;
+use crate::common;
 
 use sharpening_lab::model::Model;
 use sharpening_lab::rng::{Rng, Stream};

@@ -12,7 +12,7 @@ use sharpening_lab::gpu::kernels::{run, Kernels, TILED_VARIANTS};
 use sharpening_lab::gpu::Gpu;
 use sharpening_lab::rng::{Rng, Stream};
 
-mod common;
+use crate::common;
 use common::{close, gpu};
 
 fn random(n: usize, seed: u64) -> Vec<f32> {

@@ -1,6 +1,6 @@
 //! `sharpen complexity`: its numbers against direct computations written
 //! here, best-of-N never above Thm 4.1's N, SFT rows consistent with the
-//! grid, and (the page's export: tests/page_jobs.rs).
+//! grid, and (the page's export: tests/suite/page_jobs.rs).
 
 use sharpening_lab::rng::{Rng, Stream};
 use sharpening_lab::sharpen::complexity::{bon_n, run_complexity, thm41, ComplexityParams, ComplexityReport};

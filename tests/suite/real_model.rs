@@ -13,7 +13,7 @@ use sharpening_lab::model::gguf::{load_gguf, Weights};
 use sharpening_lab::model::Model;
 use sharpening_lab::score::{token_logps, Scored};
 
-mod common;
+use crate::common;
 
 fn model_path() -> Option<String> {
     common::smollm2_path()

@@ -111,7 +111,7 @@ fn portable_exp_is_accurate() {
     assert_eq!(portable_exp(f32::NEG_INFINITY), 0.0);
 }
 
-/// Timing for development: `cargo test --release --test q8 -- --ignored --nocapture`.
+/// Timing for development: `cargo test --release --test suite q8:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn speed() {

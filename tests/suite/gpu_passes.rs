@@ -11,7 +11,7 @@ use sharpening_lab::gpu::Precision;
 use sharpening_lab::gpu::plan::{prefill_passes, scoring_passes, PASS_ROWS};
 use sharpening_lab::score::{next_token_logits, token_logps, Scored};
 
-mod common;
+use crate::common;
 use common::{close, gpu};
 
 /// Items with runs of shared prompts, distinct prompts, and continuations
