@@ -66,7 +66,7 @@ if [ "$browser" = 0 ]; then
   # Each suite has its own server and browser: they run side by side.
   set +e
   timed "browser suites" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-concurrency=${E2E_CONCURRENCY:-3} --test-reporter=spec \
-    lab.test.mjs lesson.test.mjs real_models.test.mjs security.test.mjs faults.test.mjs soak.test.mjs" 2>&1 | tee "$log"
+    real_models.test.mjs soak.test.mjs lesson.test.mjs webgpu_hf.test.mjs lab.test.mjs security.test.mjs faults.test.mjs" 2>&1 | tee "$log"
   browser=${PIPESTATUS[0]}
   set -e
   print_suite_times "$log"

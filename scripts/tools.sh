@@ -74,17 +74,17 @@ need_nextest() {
 print_test_times() {
   echo "== the 12 slowest native tests (seconds)"
   grep -E '^ +(PASS|FAIL|SIGSEGV|SIGABRT|TIMEOUT|LEAK)' "$1" | sed -E 's/^ +([A-Z]+) +\[ *([0-9.]+)s\] +(\( *[0-9]+\/[0-9]+\) +)?([^ ]+) +(.*)$/\2 \1 \4 \5/' \
-    | sort -rn | head -12 | awk '{printf "%8.1f  %s %s %s\n", $1, $2, $3, $4}'
+    | sort -rn | head -12 | awk '{printf "%8.1f  %s %s %s\n", $1, $2, $3, $4}' || true
   echo "== native test time per module (seconds, tests' times added)"
   grep -E '^ +(PASS|FAIL)' "$1" | sed -E 's/^ +([A-Z]+) +\[ *([0-9.]+)s\] +(\( *[0-9]+\/[0-9]+\) +)?([^ ]+) +([^ :]+).*$/\2 \4 \5/' \
-    | awk '{k = ($2 ~ /suite$/) ? $3 : $2; t[k] += $1; n[k]++} END {for (k in t) printf "%8.1f  %s (%d tests)\n", t[k], k, n[k]}' | sort -rn
+    | awk '{k = ($2 ~ /suite$/) ? $3 : $2; t[k] += $1; n[k]++} END {for (k in t) printf "%8.1f  %s (%d tests)\n", t[k], k, n[k]}' | sort -rn || true
 }
 
 # From the browser suites' spec log: each file's tests and their times.
 print_suite_times() {
   echo "== browser tests (as node's spec reporter timed them)"
   grep -E '^[✔✖﹣] .*\([0-9.]+ms\)' "$1" | sed -E 's/^(.) (.*) \(([0-9.]+)ms\)$/\3 \1 \2/' \
-    | awk '{printf "%8.1f  %s\n", $1 / 1000, substr($0, index($0, $2))}' | sort -rn
+    | awk '{printf "%8.1f  %s\n", $1 / 1000, substr($0, index($0, $2))}' | sort -rn || true
 }
 
 need_web_build_tools() {

@@ -1,5 +1,5 @@
 // Shared harness of the end-to-end suites (lab.test.mjs: the built-in
-// models; real_models.test.mjs: real models and WebGPU): the built page
+// models; real_models.test.mjs, webgpu_hf.test.mjs: real models and WebGPU): the built page
 // (dist/) served as a course site would, Debian's Chromium through
 // playwright-core, and helpers. Needs: DIST (default ../../dist), SHARPEN
 // (the native CLI, default ../../target/release/sharpen), OUT (screenshots

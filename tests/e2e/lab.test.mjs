@@ -1,6 +1,6 @@
 // End-to-end tests of the built page (dist/) with the built-in models in
 // Debian's Chromium, driven by playwright-core (harness.mjs). Run by
-// scripts/test.sh; real models and WebGPU: real_models.test.mjs.
+// scripts/test.sh; real models: real_models.test.mjs; WebGPU and Hugging Face folders: webgpu_hf.test.mjs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";

@@ -4,7 +4,7 @@
 //! numbers (`app::jobs::run_or_fall_back`, what the page's worker calls).
 //! First with a decoder that breaks on purpose (no GPU needed), then on a
 //! real device (lavapipe) destroyed in the middle of best-of-N. The browser
-//! test (`tests/e2e/real_models.test.mjs`) does the same with WebGPU's
+//! test (`tests/e2e/faults.test.mjs`) does the same with WebGPU's
 //! `device.destroy()` and a shader that fails to compile.
 
 use crate::common;
