@@ -51,8 +51,8 @@ if [ "$native" = 0 ]; then
   set -e
   print_test_times "$log"
 fi
-passed=$(grep -Eo '^ +Summary .* [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{print $1}')
-failed=$(grep -Eo '^ +Summary .*' "$log" | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+passed=$(grep -Eo '^ +Summary .* [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{print $1}' || true)
+failed=$(grep -Eo '^ +Summary .*' "$log" | grep -Eo '[0-9]+ failed' | awk '{print $1}' || true)
 passed=${passed:-0}
 failed=${failed:-0}
 [ "$native" = 0 ] || [ "$failed" -gt 0 ] || failed=1
@@ -71,9 +71,9 @@ if [ "$browser" = 0 ]; then
   set -e
   print_suite_times "$log"
 fi
-bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}')
-bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}')
-bskipped=$(grep -Eo '^ℹ skipped [0-9]+' "$log" | awk '{print $3}')
+bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}' || true)
+bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}' || true)
+bskipped=$(grep -Eo '^ℹ skipped [0-9]+' "$log" | awk '{print $3}' || true)
 bpassed=${bpassed:-0}
 bfailed=${bfailed:-1}
 bskipped=${bskipped:-0}
