@@ -6,7 +6,8 @@
 # GPU kernels on a software Vulkan device, the fuzz targets' bodies on their
 # seeds, mutations and regressions) and the native soak (tests/soak.rs),
 # then the built page end to end in headless Chromium (tests/e2e), the
-# browser suites side by side. Every part runs even when an earlier one
+# browser suites side by side (lab.test.mjs, which times the main thread,
+# alone). Every part runs even when an earlier one
 # failed; all failures are reported at the end, with the time of each phase.
 # Extra arguments go to `cargo nextest run`.
 #
@@ -63,17 +64,20 @@ browser=0
 timed "page build (trunk build --release)" build_page || browser=1
 : > "$log"
 if [ "$browser" = 0 ]; then
-  # Each suite has its own server and browser: they run side by side.
+  # Each suite has its own server and browser: they run side by side, but
+  # lab.test.mjs, which times the main thread's longest task, runs alone.
   set +e
-  timed "browser suites" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-concurrency=${E2E_CONCURRENCY:-3} --test-reporter=spec \
-    real_models.test.mjs soak.test.mjs lesson.test.mjs webgpu_hf.test.mjs lab.test.mjs security.test.mjs faults.test.mjs" 2>&1 | tee "$log"
+  timed "browser suites, three at a time" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-concurrency=${E2E_CONCURRENCY:-3} --test-reporter=spec \
+    real_models.test.mjs soak.test.mjs lesson.test.mjs webgpu_hf.test.mjs security.test.mjs faults.test.mjs" 2>&1 | tee "$log"
   browser=${PIPESTATUS[0]}
+  timed "browser suite lab.test.mjs, alone" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-reporter=spec lab.test.mjs" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" = 0 ] || browser=1
   set -e
   print_suite_times "$log"
 fi
-bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $3}' || true)
-bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $3}' || true)
-bskipped=$(grep -Eo '^ℹ skipped [0-9]+' "$log" | awk '{print $3}' || true)
+bpassed=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{s+=$3} END {if (NR) print s}' || true)
+bfailed=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{s+=$3} END {if (NR) print s}' || true)
+bskipped=$(grep -Eo '^ℹ skipped [0-9]+' "$log" | awk '{s+=$3} END {if (NR) print s}' || true)
 bpassed=${bpassed:-0}
 bfailed=${bfailed:-1}
 bskipped=${bskipped:-0}
