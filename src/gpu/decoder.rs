@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use candle_core::Tensor;
 
 use super::kernels::{submit, Kernels, Op, Readback, MAX_ATTENTION_LEN, MAX_HEAD_DIM};
-use super::plan::{self, Row, PASS_ROWS};
+use super::plan::{self, Row, PASS_ROWS, PASS_WIDTHS};
 use super::{Gpu, Precision, Weight};
 use crate::error::{Error, Result};
 use crate::model::config::Config;
@@ -66,7 +66,9 @@ pub struct GpuDecoder<'g> {
     logps: wgpu::Buffer,
     staging: wgpu::Buffer,
     step_ops: Vec<Op>,
-    pass_ops: Vec<Op>,
+    /// A pass's dispatches at each width of [`PASS_WIDTHS`]: a pass of `r`
+    /// rows runs the narrowest that holds them.
+    pass_ops: Vec<(usize, Vec<Op>)>,
     /// Kept alive for the bind groups.
     _buffers: Vec<wgpu::Buffer>,
 }
@@ -178,8 +180,14 @@ impl<'g> GpuDecoder<'g> {
                 .collect::<Result<Vec<_>>>()?,
         };
         let step_ops = m.forward_ops(&a, &ids, &info, seqs, max_len);
-        let mut pass_ops = m.forward_ops(&a, &ids, &info, PASS_ROWS, max_len);
-        pass_ops.push(m.kernels.token_logp(gpu, &a.logits, &targets, &logps, PASS_ROWS, v));
+        let pass_ops = PASS_WIDTHS
+            .iter()
+            .map(|&w| {
+                let mut ops = m.forward_ops(&a, &ids, &info, w, max_len);
+                ops.push(m.kernels.token_logp(gpu, &a.logits, &targets, &logps, w, v));
+                (w, ops)
+            })
+            .collect();
         gpu.check()?;
         let staging = gpu.staging((seqs * v).max(v).max(PASS_ROWS));
         let logits = a.logits.clone();
@@ -282,15 +290,17 @@ impl<'g> GpuDecoder<'g> {
         pollster::block_on(self.token_logps_async(items))
     }
 
-    /// Submits one pass over `rows` (at most [`PASS_ROWS`]; the rest of the
-    /// pass repeats the last row, which rewrites the same cache entry).
+    /// Submits one pass over `rows` (at most [`PASS_ROWS`]) at the narrowest
+    /// width of [`PASS_WIDTHS`] that holds them; the rest of the pass
+    /// repeats the last row, which rewrites the same cache entry.
     fn pass(&self, rows: &[Row], read: Option<Readback>) {
         let last = *rows.last().expect("a pass has rows");
-        let padded = || rows.iter().copied().chain(std::iter::repeat(last)).take(PASS_ROWS);
+        let (width, ops) = self.pass_ops.iter().find(|(w, _)| *w >= rows.len()).expect("a pass has at most PASS_ROWS rows");
+        let padded = || rows.iter().copied().chain(std::iter::repeat(last)).take(*width);
         self.gpu.write_u32(&self.ids, &padded().map(|r| r.token).collect::<Vec<_>>());
         self.gpu.write_u32(&self.info, &padded().flat_map(|r| r.info()).collect::<Vec<_>>());
         self.gpu.write_u32(&self.targets, &padded().map(|r| r.target).collect::<Vec<_>>());
-        submit(self.gpu, &self.pass_ops, read);
+        submit(self.gpu, ops, read);
     }
 }
 

@@ -19,6 +19,13 @@ use crate::score::Scored;
 /// Rows one prefill or scoring pass feeds (64: the skinny matmul's limit).
 pub const PASS_ROWS: usize = 64;
 
+/// The widths a pass is dispatched at (the last is [`PASS_ROWS`]): a pass
+/// of `r` rows runs at the narrowest width that holds them, so a short
+/// prompt or the last pass of a long one costs what its rows cost (the
+/// GPU's work grows with the width: every matmul streams its weights once
+/// per 8 rows).
+pub const PASS_WIDTHS: [usize; 4] = [8, 16, 32, PASS_ROWS];
+
 /// One token of one sequence in a pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
