@@ -68,7 +68,7 @@ if [ "$browser" = 0 ]; then
   # lab.test.mjs, which times the main thread's longest task, runs alone.
   set +e
   timed "browser suites, three at a time" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-concurrency=${E2E_CONCURRENCY:-3} --test-reporter=spec \
-    real_models.test.mjs soak.test.mjs lesson.test.mjs webgpu_hf.test.mjs security.test.mjs faults.test.mjs" 2>&1 | tee "$log"
+    real_models.test.mjs soak.test.mjs real_file.test.mjs lesson.test.mjs webgpu_hf.test.mjs security.test.mjs faults.test.mjs" 2>&1 | tee "$log"
   browser=${PIPESTATUS[0]}
   timed "browser suite lab.test.mjs, alone" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-reporter=spec lab.test.mjs" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || browser=1

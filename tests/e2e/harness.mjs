@@ -1,12 +1,12 @@
 // Shared harness of the end-to-end suites (lab.test.mjs: the built-in
-// models; real_models.test.mjs, webgpu_hf.test.mjs: real models and WebGPU): the built page
+// models; real_models.test.mjs, real_file.test.mjs, webgpu_hf.test.mjs: real models and WebGPU): the built page
 // (dist/) served as a course site would, Debian's Chromium through
 // playwright-core, and helpers. Needs: DIST (default ../../dist), SHARPEN
 // (the native CLI, default ../../target/release/sharpen), OUT (screenshots
 // and measurements, default ../../target/e2e).
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -82,6 +82,14 @@ export async function download(page, selector) {
 
 export function cli(args) {
   return execFileSync(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" } }).toString().trim();
+}
+
+/** `cli`, in the background: its output once it ends (started beside a page
+ * run that times nothing, it uses the core the page's worker leaves idle). */
+export function cliAsync(args) {
+  return new Promise((resolve, reject) => {
+    execFile(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" }, maxBuffer: 1 << 28 }, (e, out) => (e ? reject(e) : resolve(out.toString().trim())));
+  });
 }
 
 /** The page's best-of-N report rows equal `want`'s (the CLI's, on the CPU):

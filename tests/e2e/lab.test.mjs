@@ -1,10 +1,10 @@
 // End-to-end tests of the built page (dist/) with the built-in models in
 // Debian's Chromium, driven by playwright-core (harness.mjs). Run by
-// scripts/test.sh; real models: real_models.test.mjs; WebGPU and Hugging Face folders: webgpu_hf.test.mjs.
+// scripts/test.sh; real models: real_models.test.mjs, real_file.test.mjs; WebGPU and Hugging Face folders: webgpu_hf.test.mjs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli, showSettings } from "./harness.mjs";
+import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli, cliAsync, showSettings } from "./harness.mjs";
 
 setup("metrics.json");
 
@@ -145,13 +145,14 @@ test("the default SFT-Sharpening run (200 steps) equals the CLI at every evaluat
   // wasm and native f32 kernels, amplified by Adam at near-zero gradients).
   const { page, ctx } = await open("view=sft&task=add");
   await waitStatus(page, ["ready"]);
+  const cliRun = cliAsync(["sft", "--json"]);
   const t0 = Date.now();
   await page.click("#run");
   await waitStatus(page, ["running", "done", "error"]);
   assert.equal(await waitStatus(page, ["done", "error"], 600_000), "done", await page.textContent("#error"));
   metrics.sft_default_page_s = (Date.now() - t0) / 1e3;
   const got = JSON.parse((await download(page, "button[data-what=json]")).bytes.toString());
-  const want = JSON.parse(cli(["sft", "--json"]));
+  const want = JSON.parse(await cliRun);
   assert.equal(got.steps.length, 21);
   assert.equal(got.steps.length, want.steps.length);
   // Every evaluation's probabilities within SFT_DEFAULT_TOLERANCE (absolute;
@@ -269,9 +270,10 @@ test("coverage vs exploration on the lock transformer: the page's JSON equals th
   const hash = "view=coverage&task=lock&cov_on=model&cov_prompts=2&cov_lm_budgets=2,4&cov_lm_sft_ns=2&cov_alphas=0.1&seed=1";
   const { page, ctx } = await open(hash);
   await waitStatus(page, ["ready"]);
+  const cliRun = cliAsync(["coverage", "--task", "lock", "--prompts", "2", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--seed", "1", "--json"]);
   await run(page, 300_000);
   const got = (await download(page, "button[data-what=json]")).bytes.toString();
-  const want = cli(["coverage", "--task", "lock", "--prompts", "2", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--seed", "1", "--json"]);
+  const want = await cliRun;
   const cmp = compare(JSON.parse(got), JSON.parse(want), 1e-3);
   metrics.coverage_lm_max_rel = cmp.maxRel;
   assert.deepEqual(cmp.diffs, []);

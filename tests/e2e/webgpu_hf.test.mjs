@@ -1,6 +1,6 @@
 // End-to-end tests of the WebGPU backend (SwiftShader in Debian's Chromium)
 // and of real models as Hugging Face folders (harness.mjs); beside
-// real_models.test.mjs (GGUF files from a URL and the picker), in a file of
+// real_models.test.mjs and real_file.test.mjs (GGUF files from a URL and the picker), in a file of
 // their own so the two run side by side. The folder comes from
 // target/models (tests/suite/hf_folder.rs converts SmolLM2 into one).
 import { test } from "node:test";
