@@ -2,6 +2,8 @@
 //! documented base metrics (which make the sharpening phenomenon real).
 
 use sharpening_lab::builtin;
+
+use crate::common;
 use sharpening_lab::model::bundle::sha256_hex;
 use sharpening_lab::sharpen::card::{card_metrics, CardMetrics};
 use sharpening_lab::tasks::by_name;
@@ -12,6 +14,8 @@ fn card(task: &str) -> serde_json::Value {
 
 #[test]
 fn shipped_models_reproduce_their_cards() {
+    // As the command line runs its work (common::inline).
+    common::inline(|| {
     for task in ["add", "mul", "lock", "echo"] {
         let files = builtin::files(task).unwrap();
         let c = card(task);
@@ -41,6 +45,7 @@ fn shipped_models_reproduce_their_cards() {
             assert!((g - w).abs() < 1e-6 * w.abs().max(1.0), "{task} {name}: measured {g}, card says {w}");
         }
     }
+    })
 }
 
 #[test]
@@ -69,6 +74,8 @@ fn best_of_16_by_loglik_beats_a_single_sample() {
 
 #[test]
 fn sft_with_defaults_raises_accuracy_by_25_points_and_amplifies_wrong_modes() {
+    // As the command line runs its work (common::inline).
+    common::inline(|| {
     use sharpening_lab::sharpen::{run_sft, SftParams};
     let model = builtin::load("add").unwrap();
     let task = by_name("add").unwrap();
@@ -79,6 +86,7 @@ fn sft_with_defaults_raises_accuracy_by_25_points_and_amplifies_wrong_modes() {
     let (w0, w1) = (first.p_star_wrong.unwrap(), last.p_star_wrong.unwrap());
     assert!(w1 > w0 + 0.2, "mass on wrong modes must grow: {w0} -> {w1}");
     assert!(last.accuracy_marked.unwrap() < first.accuracy_marked.unwrap(), "marked accuracy must fall");
+    })
 }
 
 /// What the `add` model's self-verifier checks: mean `P(Y | "a+b=c?")` over

@@ -75,6 +75,8 @@ fn smollm2_lora_run_saves_peft_adapters_that_an_independent_reader_agrees_with()
 /// the page gives the model `--adapter` gives.
 #[test]
 fn the_pages_lora_run_equals_the_clis() {
+    // As the command line runs its work (common::inline).
+    common::inline(|| {
     use sharpening_lab::app::protocol::{AdapterFiles, Download, FromWorker, Job};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;
@@ -123,5 +125,6 @@ fn the_pages_lora_run_equals_the_clis() {
     assert_eq!(scored["model_sha256"].as_str(), Some(adapted.info.sha256.as_str()), "one identity for one adapted model");
     assert!(adapted.info.source.contains("LoRA adapter (rank 8"), "{}", adapted.info.source);
     let _ = std::fs::remove_dir_all(&dir);
+    })
 }
 

@@ -4,6 +4,8 @@
 
 use candle_core::{Device, Tensor, Var};
 use sharpening_lab::builtin;
+
+use crate::common;
 use sharpening_lab::sharpen::closed_form::{closed_form, compare, log_closed_form_z, sequence_temperature};
 use sharpening_lab::sharpen::exact::{Answer, Distribution};
 use sharpening_lab::sharpen::gap::generation_verification_gap;
@@ -156,8 +158,10 @@ fn default_rlhf_final_kl(seeds: std::ops::Range<u64>) -> Vec<f64> {
 fn default_rlhf_final_kl_over_ten_seeds() {
     // Two halves on two threads (the test machine has two cores).
     let kls: Vec<f64> = std::thread::scope(|sc| {
-        let a = sc.spawn(|| default_rlhf_final_kl(0..5));
-        let b = sc.spawn(|| default_rlhf_final_kl(5..10));
+        // Each on a one-thread pool of its own, as the command line runs its
+        // work (common::inline).
+        let a = sc.spawn(|| common::inline(|| default_rlhf_final_kl(0..5)));
+        let b = sc.spawn(|| common::inline(|| default_rlhf_final_kl(5..10)));
         [a.join().unwrap(), b.join().unwrap()].concat()
     });
     eprintln!("final KL(pi || pi*_beta), seeds 0-9: {kls:?}");

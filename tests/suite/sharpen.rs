@@ -3,6 +3,8 @@
 //! built-in main task.
 
 use sharpening_lab::builtin;
+
+use crate::common;
 use sharpening_lab::reward::Reward;
 use sharpening_lab::rng::Stream;
 use sharpening_lab::sample::{sample_batch, SampleSettings};
@@ -169,6 +171,8 @@ fn sft_raises_p_star_and_cancel_works() {
 /// 0.98 and every prompt sharpened (the README states both).
 #[test]
 fn default_sft_never_falls_back_over_eight_seeds() {
+    // As the command line runs its work (common::inline).
+    common::inline(|| {
     let model = builtin::load("add").unwrap();
     let task = by_name("add").unwrap();
     for seed in 0..8 {
@@ -181,6 +185,7 @@ fn default_sft_never_falls_back_over_eight_seeds() {
         let last = r.steps.last().unwrap();
         assert!(last.p_star > 0.98 && last.sharpened == 1.0, "seed {seed} ends at pi(y*) {}, sharpened {}", last.p_star, last.sharpened);
     }
+    })
 }
 
 #[test]

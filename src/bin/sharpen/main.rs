@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Some((c, r)) => (c.as_str(), r),
         None => ("help", &argv[..0]),
     };
-    let result = match cmd {
+    let run = || match cmd {
         "bon" => commands::bon(rest),
         "sft" => commands::sft(rest),
         "rlhf" => commands::rlhf(rest),
@@ -91,6 +91,11 @@ fn main() -> ExitCode {
         }
         other => Err(format!("unknown command {other:?}; commands: bon, sft, rlhf, score, exact, explore, closed-form, gap, efficiency, complexity, margin, coverage, train, bench, gpu-bench, help")),
     };
+    // Freed memory stays in the process, and with one thread (the default)
+    // candle's row-parallel ops run inline instead of handing each call to a
+    // pool thread: neither changes a number (`runtime`).
+    sharpening_lab::runtime::keep_freed_memory();
+    let result = if sharpening_lab::runtime::one_thread() { sharpening_lab::runtime::inline(run) } else { run() };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
