@@ -9,7 +9,8 @@
 # browser suites side by side (lab.test.mjs, which times the main thread,
 # alone). Every part runs even when an earlier one
 # failed; all failures are reported at the end, with the time of each phase.
-# Extra arguments go to `cargo nextest run`.
+# Extra arguments filter the native tests (a test runs when its name
+# contains one of them, e.g. `golden::`).
 #
 # The long campaigns are separate commands (README "Reliability"):
 # `scripts/fuzz.sh SECONDS` (libFuzzer), `SOAK_ROUNDS=23` for the browser
@@ -33,23 +34,19 @@ export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 
 timed "fetch SmolLM2 and the Python reference" need_real_model_inputs
 need_gpu_test_tools
-need_nextest
 
 log=$(mktemp)
+build_log=$(mktemp)
 export SHARPEN_SKIP_LOG
 SHARPEN_SKIP_LOG=$(mktemp)
-trap 'rm -f "$log" "$SHARPEN_SKIP_LOG" "$PHASE_LOG"' EXIT
+trap 'rm -f "$log" "$build_log" "$SHARPEN_SKIP_LOG" "$PHASE_LOG"' EXIT
 
 # The native tests build with the `checked` profile: release, plus overflow
 # checks and debug assertions in the lab's own code (as the fuzz build has).
 native=0
-timed "native build (tests/suite, tests/soak.rs, sharpen)" cargo test --profile checked --locked --no-run || native=1
+timed "native build (tests/suite, tests/soak.rs, sharpen)" bash -c "set -o pipefail; cargo test --profile checked --locked --no-run 2>&1 | tee $build_log" || native=1
 if [ "$native" = 0 ]; then
-  set +e
-  timed "native tests" cargo nextest run --cargo-profile checked --locked --no-fail-fast \
-    --status-level pass --final-status-level fail "$@" 2>&1 | tee "$log"
-  native=${PIPESTATUS[0]}
-  set -e
+  timed "native tests" run_native_tests "$build_log" "$log" "$@" || native=1
   print_test_times "$log"
 fi
 passed=$(grep -Eo '^ +Summary .* [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{print $1}' || true)

@@ -60,16 +60,54 @@ print_phases() {
   cat "$PHASE_LOG"
 }
 
-# The native tests run under cargo-nextest (each test its own process, its
-# time printed; on this kind of machine it comes with the toolchain).
-need_nextest() {
-  if ! cargo nextest --version >/dev/null 2>&1; then
-    echo "== installing cargo-nextest"
-    timed "install cargo-nextest" quick_install 1 --locked cargo-nextest
-  fi
+# The native tests: every test of the test binaries `cargo test --no-run`
+# built (tests/suite, tests/soak.rs) in a process of its own, NATIVE_JOBS (2)
+# at a time, the known slow ones first, each with its time; every test runs
+# whatever fails (as cargo-nextest would, without its 10-minute install on a
+# bare machine). Arguments: the build's log (its "Executable" lines), the
+# output log, then filters (a test runs when its name contains one).
+SLOW_FIRST='default_rlhf_final_kl|default_sft_never_falls_back|real_lora::|shipped_models_reproduce|smollm2|gpu_passes::|a_hundred_runs|golden::smol'
+run_one_test() {
+  local bin=${1%%$'\t'*} name=${1#*$'\t'} start out rc took verdict
+  start=$(date +%s%N)
+  out=$("$bin" --exact "$name" --test-threads 1 2>&1) && rc=0 || rc=$?
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  verdict=PASS
+  [ "$rc" = 0 ] || verdict=FAIL
+  printf '%s\n' "$out" | grep -q '^test result: ok. 0 passed; 0 failed; 1 ignored' && verdict=IGNORED
+  printf '        %s [%4d.%03ds] sharpening-lab::%s %s\n' "$verdict" $((took / 1000)) $((took % 1000)) "$(basename "${bin%-*}")" "$name"
+  if [ "$verdict" = FAIL ]; then printf '%s\n' "$out" | sed 's/^/    | /'; fi
+}
+export -f run_one_test
+wanted() {
+  local name=$1 f
+  shift
+  [ $# = 0 ] && return 0
+  for f in "$@"; do case $name in *"$f"*) return 0 ;; esac; done
+  return 1
+}
+run_native_tests() {
+  local build_log=$1 out=$2 list start bin name n p f i
+  shift 2
+  list=$(mktemp)
+  for bin in $(sed -nE 's/^ *Executable .* \((.*)\)$/\1/p' "$build_log"); do
+    for name in $("$bin" --list --format terse 2>/dev/null | sed -n 's/: test$//p'); do
+      if wanted "$name" "$@"; then printf '%s\t%s\n' "$bin" "$name"; fi
+    done
+  done > "$list"
+  start=$(date +%s)
+  { grep -E "$SLOW_FIRST" "$list" || true; grep -vE "$SLOW_FIRST" "$list" || true; } \
+    | xargs -d '\n' -n 1 -P "${NATIVE_JOBS:-2}" bash -c 'run_one_test "$1"' _ | tee "$out"
+  n=$(wc -l < "$list")
+  p=$(grep -c '^ *PASS' "$out" || true)
+  f=$(grep -c '^ *FAIL' "$out" || true)
+  i=$(grep -c '^ *IGNORED' "$out" || true)
+  echo "     Summary [$(( $(date +%s) - start ))s] $n tests run: $p passed, $f failed, $i ignored" | tee -a "$out"
+  rm -f "$list"
+  [ "$f" = 0 ] && [ "$p" -gt 0 ]
 }
 
-# From a nextest log: the slowest tests, and the time per module of the
+# From run_native_tests's log: the slowest tests, and the time per module of the
 # suite (its tests' times added: they ran two at a time).
 print_test_times() {
   echo "== the 12 slowest native tests (seconds)"
