@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { SHOTS, MODELS, metrics, consoleErrors, setup, open, waitStatus, waitError, showSettings, download } from "./harness.mjs";
+import { SHOTS, MODELS, metrics, consoleErrors, setup, open, status, waitStatus, waitError, showSettings, download } from "./harness.mjs";
 
 setup("metrics-real-file.json");
 
