@@ -1,9 +1,8 @@
 //! How the native process runs CPU work (the command line and the tests;
 //! wasm has one thread and an allocator that never gives memory back).
 //!
-//! Two costs that are not computation, each about a quarter of a built-in
-//! model's training time on the 2-core test machine, and neither changes a
-//! number:
+//! Two costs that are not computation, and removing them changes no number
+//! (BENCHMARKS.md, issue 31's second session, has what they cost):
 //! - **Hand-offs.** candle-nn's `rms_norm`, `rope` and `softmax` split their
 //!   rows over rayon's pool; called from a thread outside that pool, each
 //!   call wakes a pool thread and sleeps until it is done, even when the
@@ -20,10 +19,26 @@
 /// ops run inline on that thread. For single-threaded work only: a thread
 /// `f` spawns that itself uses rayon would wait on this pool's one thread.
 pub fn inline<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    match rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "sharpen-inline".into()).build() {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "sharpen-inline".into())
+        .build()
+    {
         Ok(pool) => pool.install(f),
         // No thread to be had: the same work, with the hand-offs.
         Err(_) => f(),
+    }
+}
+
+/// Runs `f` as the command line runs a command: freed memory kept in the
+/// process, and with one thread asked for, on a one-thread pool of its own
+/// ([`inline`]).
+pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    keep_freed_memory();
+    if one_thread() {
+        inline(f)
+    } else {
+        f()
     }
 }
 

@@ -80,15 +80,18 @@ export async function download(page, selector) {
   return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
 }
 
+/** The native CLI on one thread, as the page's worker runs. */
+const CLI_OPTIONS = { env: { ...process.env, RAYON_NUM_THREADS: "1" }, maxBuffer: 1 << 28 };
+
 export function cli(args) {
-  return execFileSync(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" } }).toString().trim();
+  return execFileSync(SHARPEN, args, CLI_OPTIONS).toString().trim();
 }
 
 /** `cli`, in the background: its output once it ends (started beside a page
  * run that times nothing, it uses the core the page's worker leaves idle). */
 export function cliAsync(args) {
   return new Promise((resolve, reject) => {
-    execFile(SHARPEN, args, { env: { ...process.env, RAYON_NUM_THREADS: "1" }, maxBuffer: 1 << 28 }, (e, out) => (e ? reject(e) : resolve(out.toString().trim())));
+    execFile(SHARPEN, args, CLI_OPTIONS, (e, out) => (e ? reject(e) : resolve(out.toString().trim())));
   });
 }
 

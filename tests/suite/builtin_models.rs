@@ -2,8 +2,6 @@
 //! documented base metrics (which make the sharpening phenomenon real).
 
 use sharpening_lab::builtin;
-
-use crate::common;
 use sharpening_lab::model::bundle::sha256_hex;
 use sharpening_lab::sharpen::card::{card_metrics, CardMetrics};
 use sharpening_lab::tasks::by_name;
@@ -14,8 +12,8 @@ fn card(task: &str) -> serde_json::Value {
 
 #[test]
 fn shipped_models_reproduce_their_cards() {
-    // As the command line runs its work (common::inline).
-    common::inline(|| {
+    // As the command line runs its work (sharpening_lab::runtime::run).
+    sharpening_lab::runtime::run(|| {
     for task in ["add", "mul", "lock", "echo"] {
         let files = builtin::files(task).unwrap();
         let c = card(task);
@@ -74,8 +72,8 @@ fn best_of_16_by_loglik_beats_a_single_sample() {
 
 #[test]
 fn sft_with_defaults_raises_accuracy_by_25_points_and_amplifies_wrong_modes() {
-    // As the command line runs its work (common::inline).
-    common::inline(|| {
+    // As the command line runs its work (sharpening_lab::runtime::run).
+    sharpening_lab::runtime::run(|| {
     use sharpening_lab::sharpen::{run_sft, SftParams};
     let model = builtin::load("add").unwrap();
     let task = by_name("add").unwrap();

@@ -185,11 +185,3 @@ pub fn reference_logps(gguf: &str, adapter: Option<&str>, ids: &[u32], start: us
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["logps"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
-
-/// Runs a test's body as the `sharpen` command line runs its work: freed
-/// memory kept in the process and candle's row-parallel ops inline on one
-/// thread (scripts/test.sh sets RAYON_NUM_THREADS=1; `sharpening_lab::runtime`).
-pub fn inline<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    sharpening_lab::runtime::keep_freed_memory();
-    sharpening_lab::runtime::inline(f)
-}

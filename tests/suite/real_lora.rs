@@ -75,8 +75,8 @@ fn smollm2_lora_run_saves_peft_adapters_that_an_independent_reader_agrees_with()
 /// the page gives the model `--adapter` gives.
 #[test]
 fn the_pages_lora_run_equals_the_clis() {
-    // As the command line runs its work (common::inline).
-    common::inline(|| {
+    // As the command line runs its work (sharpening_lab::runtime::run).
+    sharpening_lab::runtime::run(|| {
     use sharpening_lab::app::protocol::{AdapterFiles, Download, FromWorker, Job};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;

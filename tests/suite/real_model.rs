@@ -278,8 +278,8 @@ fn smollm2_token_ids_match_an_independent_bpe() {
 /// line, and a good file's name, size and hash reach the exports.
 #[test]
 fn smollm2_in_the_page_jobs_with_a_users_prompt_set() {
-    // As the command line runs its work (common::inline).
-    common::inline(|| {
+    // As the command line runs its work (sharpening_lab::runtime::run).
+    sharpening_lab::runtime::run(|| {
     use sharpening_lab::app::protocol::{CustomPrompts, FromWorker, Job, Outcome, PromptsFile};
     use sharpening_lab::app::{jobs, session};
     use sharpening_lab::ui::params::UiState;

@@ -4,8 +4,6 @@
 
 use candle_core::{Device, Tensor, Var};
 use sharpening_lab::builtin;
-
-use crate::common;
 use sharpening_lab::sharpen::closed_form::{closed_form, compare, log_closed_form_z, sequence_temperature};
 use sharpening_lab::sharpen::exact::{Answer, Distribution};
 use sharpening_lab::sharpen::gap::generation_verification_gap;
@@ -159,9 +157,9 @@ fn default_rlhf_final_kl_over_ten_seeds() {
     // Two halves on two threads (the test machine has two cores).
     let kls: Vec<f64> = std::thread::scope(|sc| {
         // Each on a one-thread pool of its own, as the command line runs its
-        // work (common::inline).
-        let a = sc.spawn(|| common::inline(|| default_rlhf_final_kl(0..5)));
-        let b = sc.spawn(|| common::inline(|| default_rlhf_final_kl(5..10)));
+        // work (sharpening_lab::runtime::run).
+        let a = sc.spawn(|| sharpening_lab::runtime::run(|| default_rlhf_final_kl(0..5)));
+        let b = sc.spawn(|| sharpening_lab::runtime::run(|| default_rlhf_final_kl(5..10)));
         [a.join().unwrap(), b.join().unwrap()].concat()
     });
     eprintln!("final KL(pi || pi*_beta), seeds 0-9: {kls:?}");

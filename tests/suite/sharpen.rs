@@ -3,8 +3,6 @@
 //! built-in main task.
 
 use sharpening_lab::builtin;
-
-use crate::common;
 use sharpening_lab::reward::Reward;
 use sharpening_lab::rng::Stream;
 use sharpening_lab::sample::{sample_batch, SampleSettings};
@@ -171,8 +169,8 @@ fn sft_raises_p_star_and_cancel_works() {
 /// 0.98 and every prompt sharpened (the README states both).
 #[test]
 fn default_sft_never_falls_back_over_eight_seeds() {
-    // As the command line runs its work (common::inline).
-    common::inline(|| {
+    // As the command line runs its work (sharpening_lab::runtime::run).
+    sharpening_lab::runtime::run(|| {
     let model = builtin::load("add").unwrap();
     let task = by_name("add").unwrap();
     for seed in 0..8 {

@@ -94,8 +94,7 @@ fn main() -> ExitCode {
     // Freed memory stays in the process, and with one thread (the default)
     // candle's row-parallel ops run inline instead of handing each call to a
     // pool thread: neither changes a number (`runtime`).
-    sharpening_lab::runtime::keep_freed_memory();
-    let result = if sharpening_lab::runtime::one_thread() { sharpening_lab::runtime::inline(run) } else { run() };
+    let result = sharpening_lab::runtime::run(run);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
