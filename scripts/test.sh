@@ -6,8 +6,8 @@
 # GPU kernels on a software Vulkan device, the fuzz targets' bodies on their
 # seeds, mutations and regressions) and the native soak (tests/soak.rs),
 # then the built page end to end in headless Chromium (tests/e2e), the
-# browser suites side by side (lab.test.mjs, which times the main thread,
-# alone). Every part runs even when an earlier one
+# browser suites side by side (timing.test.mjs, which times the main
+# thread and the page's sampling speed, alone). Every part runs even when an earlier one
 # failed; all failures are reported at the end, with the time of each phase.
 # Extra arguments filter the native tests (a test runs when its name
 # contains one of them, e.g. `golden::`).
@@ -62,12 +62,13 @@ timed "page build (trunk build --release)" build_page || browser=1
 : > "$log"
 if [ "$browser" = 0 ]; then
   # Each suite has its own server and browser: they run side by side, but
-  # lab.test.mjs, which times the main thread's longest task, runs alone.
+  # timing.test.mjs, which times the main thread's longest task and the
+  # page's sampling speed, runs alone.
   set +e
   timed "browser suites, three at a time" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-concurrency=${E2E_CONCURRENCY:-3} --test-reporter=spec \
-    real_models.test.mjs soak.test.mjs real_file.test.mjs lesson.test.mjs webgpu_hf.test.mjs security.test.mjs faults.test.mjs" 2>&1 | tee "$log"
+    real_models.test.mjs soak.test.mjs security.test.mjs lesson.test.mjs webgpu_hf.test.mjs real_file.test.mjs lab.test.mjs faults.test.mjs" 2>&1 | tee "$log"
   browser=${PIPESTATUS[0]}
-  timed "browser suite lab.test.mjs, alone" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-reporter=spec lab.test.mjs" 2>&1 | tee -a "$log"
+  timed "browser suite timing.test.mjs, alone" bash -c "cd tests/e2e && SHARPEN=$PWD/target/checked/sharpen node --test --test-reporter=spec timing.test.mjs" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || browser=1
   set -e
   print_suite_times "$log"

@@ -240,7 +240,7 @@ impl Speed {
                 if let Some(l) = lora {
                     if let (Some(plain), Some(fast)) = (l.variants.first(), l.variants.last()) {
                         t.push_str(&format!(
-                            "; a LoRA step at batch {} ({} tokens per example, {} of them answer): {:.2} s as SFT-Sharpening runs it (adapters on the top {} of {} blocks), {:.2} s plain ({:.1}x; one step each after a warm-up)",
+                            "; a LoRA step at batch {} ({} tokens per example, {} of them answer): {:.2} s as SFT-Sharpening runs it (adapters on the top {} of {} blocks), {:.2} s plain ({:.1}x; one step each, after a warm-up step where a step takes under 1 s)",
                             l.batch, l.tokens, l.answer_tokens, fast.ms / 1e3, l.layers, l.blocks, plain.ms / 1e3, fast.speedup
                         ));
                     }

@@ -1,5 +1,5 @@
 // Shared harness of the end-to-end suites (lab.test.mjs: the built-in
-// models; real_models.test.mjs, real_file.test.mjs, webgpu_hf.test.mjs: real models and WebGPU): the built page
+// models; timing.test.mjs: what is timed; real_models.test.mjs, real_file.test.mjs, webgpu_hf.test.mjs: real models and WebGPU): the built page
 // (dist/) served as a course site would, Debian's Chromium through
 // playwright-core, and helpers. Needs: DIST (default ../../dist), SHARPEN
 // (the native CLI, default ../../target/release/sharpen), OUT (screenshots
@@ -107,4 +107,44 @@ export function sameBonRows(got, want) {
       else assert.deepEqual(r[k], v, `row ${i} ${k}`);
     }
   });
+}
+
+/**
+ * Compares two JSON values: strings, booleans and integers exactly; other
+ * numbers within `tol` relative (wasm's f32 matrix kernels sum in another order
+ * than the native ones, so log-probabilities differ in the 7th digit).
+ */
+export function compare(a, b, tol, where = "$", out = { maxRel: 0, floats: 0, identical: 0, diffs: [] }) {
+  if (typeof a === "number" && typeof b === "number") {
+    const rel = Math.abs(a - b) / Math.max(1e-12, Math.abs(a), Math.abs(b));
+    const integral = Number.isInteger(a) && Number.isInteger(b);
+    if (!integral) { out.floats++; if (a === b) out.identical++; }
+    if (a !== b) out.maxRel = Math.max(out.maxRel, rel);
+    if (integral ? a !== b : rel > tol) out.diffs.push(`${where}: ${a} vs ${b}`);
+  } else if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) out.diffs.push(`${where}: length ${a.length} vs ${b.length}`);
+    a.forEach((x, i) => compare(x, b[i], tol, `${where}[${i}]`, out));
+  } else if (a && b && typeof a === "object" && typeof b === "object") {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) compare(a[k], b[k], tol, `${where}.${k}`, out);
+  } else if (a !== b) {
+    out.diffs.push(`${where}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+  return out;
+}
+
+export async function worstLongTaskSince(page, t0) {
+  const tasks = await page.evaluate(() => window.__longtasks);
+  return tasks.filter((t) => t.start >= t0).reduce((m, t) => Math.max(m, t.duration), 0);
+}
+
+/** Clicks Run and waits for the result; returns the worst main-thread long task during the run. */
+export async function run(page, timeout = 120_000) {
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click("#run");
+  await waitStatus(page, ["running", "done", "error"]);
+  const s = await waitStatus(page, ["done", "error"], timeout);
+  const err = await page.textContent("#error");
+  assert.equal(s, "done", `run ended in ${s}: ${err}`);
+  return worstLongTaskSince(page, t0);
 }

@@ -1,52 +1,13 @@
 // End-to-end tests of the built page (dist/) with the built-in models in
 // Debian's Chromium, driven by playwright-core (harness.mjs). Run by
-// scripts/test.sh; real models: real_models.test.mjs, real_file.test.mjs; WebGPU and Hugging Face folders: webgpu_hf.test.mjs.
+// scripts/test.sh; real models: real_models.test.mjs, real_file.test.mjs; WebGPU and Hugging Face folders: webgpu_hf.test.mjs;
+// what is timed (the main thread's longest task, sampling speed): timing.test.mjs, run alone.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli, cliAsync, showSettings } from "./harness.mjs";
+import { SHOTS, env, metrics, consoleErrors, setup, open, status, waitStatus, download, cli, cliAsync, showSettings, compare, worstLongTaskSince, run } from "./harness.mjs";
 
 setup("metrics.json");
-
-/**
- * Compares two JSON values: strings, booleans and integers exactly; other
- * numbers within `tol` relative (wasm's f32 matrix kernels sum in another order
- * than the native ones, so log-probabilities differ in the 7th digit).
- */
-function compare(a, b, tol, where = "$", out = { maxRel: 0, floats: 0, identical: 0, diffs: [] }) {
-  if (typeof a === "number" && typeof b === "number") {
-    const rel = Math.abs(a - b) / Math.max(1e-12, Math.abs(a), Math.abs(b));
-    const integral = Number.isInteger(a) && Number.isInteger(b);
-    if (!integral) { out.floats++; if (a === b) out.identical++; }
-    if (a !== b) out.maxRel = Math.max(out.maxRel, rel);
-    if (integral ? a !== b : rel > tol) out.diffs.push(`${where}: ${a} vs ${b}`);
-  } else if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) out.diffs.push(`${where}: length ${a.length} vs ${b.length}`);
-    a.forEach((x, i) => compare(x, b[i], tol, `${where}[${i}]`, out));
-  } else if (a && b && typeof a === "object" && typeof b === "object") {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) compare(a[k], b[k], tol, `${where}.${k}`, out);
-  } else if (a !== b) {
-    out.diffs.push(`${where}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
-  }
-  return out;
-}
-
-async function worstLongTaskSince(page, t0) {
-  const tasks = await page.evaluate(() => window.__longtasks);
-  return tasks.filter((t) => t.start >= t0).reduce((m, t) => Math.max(m, t.duration), 0);
-}
-
-/** Clicks Run and waits for the result; returns the worst main-thread long task during the run. */
-async function run(page, timeout = 120_000) {
-  const t0 = await page.evaluate(() => performance.now());
-  await page.click("#run");
-  await waitStatus(page, ["running", "done", "error"]);
-  const s = await waitStatus(page, ["done", "error"], timeout);
-  const err = await page.textContent("#error");
-  assert.equal(s, "done", `run ended in ${s}: ${err}`);
-  return worstLongTaskSince(page, t0);
-}
 
 test("loads, is usable at once, and the explorer runs by default", async () => {
   const { page, ctx } = await open("");
@@ -70,41 +31,6 @@ test("loads, is usable at once, and the explorer runs by default", async () => {
   await waitStatus(page, ["done"]);
   assert.match(await page.textContent("#results"), /19\+23=/);
   assert.match(await page.evaluate(() => location.hash), /prompt=19%2B23%3D/);
-  await ctx.close();
-});
-
-test("best-of-N in the page equals the CLI, with progress, exports and a responsive main thread", async () => {
-  const hash = "view=bon&task=add&n=1,4,16&prompts=24&seed=3&temperature=0.9";
-  const { page, ctx } = await open(hash);
-  await waitStatus(page, ["ready"]);
-  const labels = [];
-  const poll = setInterval(async () => { try { labels.push(await page.textContent("#progress-label")); } catch {} }, 50);
-  const worst = await run(page);
-  clearInterval(poll);
-  metrics.bon_worst_long_task_ms = worst;
-  assert.ok(worst < 100, `main thread blocked ${worst} ms`);
-  assert.ok(labels.some((l) => /prompts sampled.*: \d+ \/ 24/.test(l)), `progress shown: ${labels.slice(0, 5)}`);
-  const json = await download(page, "button[data-what=json]");
-  assert.equal(json.name, "sharpening-bon-add-seed3.json");
-  const want = cli(["bon", "--task", "add", "--n", "1,4,16", "--prompts", "24", "--seed", "3", "--temperature", "0.9", "--json"]);
-  const got = json.bytes.toString();
-  const cmp = compare(JSON.parse(got), JSON.parse(want), 1e-5);
-  metrics.bon_json_identical_to_cli = got === want;
-  metrics.bon_json_max_relative_difference = cmp.maxRel;
-  metrics.bon_json_floats_bit_identical = `${cmp.identical} of ${cmp.floats}`;
-  assert.deepEqual(cmp.diffs, [], "page JSON = CLI JSON");
-  const csv = (await download(page, "button[data-what=samples]")).bytes.toString().split("\n");
-  assert.match(csv[0], /^# sharpening-lab .*seed 3.*sha256 [0-9a-f]{64}/);
-  assert.equal(csv.filter((l) => l).length, 2 + 24 * 16);
-  const jsonl = (await download(page, "button[data-what=dataset]")).bytes.toString().trim().split("\n").map((l) => JSON.parse(l));
-  assert.equal(jsonl.length, 24);
-  assert.ok(jsonl.every((r) => typeof r.prompt === "string" && typeof r.completion === "string" && r.meta.seed === 3));
-  const svg = await download(page, "button[data-action=export-svg][data-chart=bon-accuracy]");
-  assert.match(svg.bytes.toString(), /^<\?xml[^]*<svg[^]*sharpening-lab/);
-  const png = await download(page, "button[data-action=export-png][data-chart=bon-accuracy]");
-  assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], "a PNG file");
-  assert.ok(png.bytes.length > 5000);
-  await page.screenshot({ path: path.join(SHOTS, "bon-1280.png"), fullPage: true });
   await ctx.close();
 });
 
@@ -267,10 +193,10 @@ test("RLHF-Sharpening approaches the closed form and its export equals the CLI",
 });
 
 test("coverage vs exploration on the lock transformer: the page's JSON equals the CLI's", async () => {
-  const hash = "view=coverage&task=lock&cov_on=model&cov_prompts=2&cov_lm_budgets=2,4&cov_lm_sft_ns=2&cov_alphas=0.1&seed=1";
+  const hash = "view=coverage&task=lock&cov_on=model&cov_prompts=2&cov_lm_budgets=2,4&cov_lm_sft_ns=2&cov_alphas=0.1&cov_seeds=2&seed=1";
   const { page, ctx } = await open(hash);
   await waitStatus(page, ["ready"]);
-  const cliRun = cliAsync(["coverage", "--task", "lock", "--prompts", "2", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--seed", "1", "--json"]);
+  const cliRun = cliAsync(["coverage", "--task", "lock", "--prompts", "2", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--seeds", "2", "--seed", "1", "--json"]);
   await run(page, 300_000);
   const got = (await download(page, "button[data-what=json]")).bytes.toString();
   const want = await cliRun;
@@ -375,22 +301,6 @@ test("bad URL parameters are reported in words and the page still works", async 
   await p2.press("#ctl-prompt", "Tab");
   await run(p2);
   await c2.close();
-  await ctx.close();
-});
-
-test("sampling throughput in the page vs the native CLI", async () => {
-  const { page, ctx } = await open("view=bon");
-  await waitStatus(page, ["ready"]);
-  await page.click("#bench");
-  await page.waitForFunction(() => /tokens\/s/.test(document.querySelector("#bench-result").textContent), null, { timeout: 60_000 });
-  const text = await page.textContent("#bench-result");
-  const pageTps = Number(/: (\d+) tokens\/s/.exec(text)[1]);
-  const native = JSON.parse(cli(["bench", "--json"]));
-  const nativeTps = native.rows.find((r) => r.what === "sampling N=64").tokens_per_s;
-  metrics.sampling_n64_page_tokens_per_s = pageTps;
-  metrics.sampling_n64_native_tokens_per_s = Math.round(nativeTps);
-  metrics.sampling_page_over_native = Math.round((pageTps / nativeTps) * 1000) / 1000;
-  assert.ok(pageTps > 0);
   await ctx.close();
 });
 
