@@ -66,7 +66,7 @@ print_phases() {
 # whatever fails (as cargo-nextest would, without its 10-minute install on a
 # bare machine). Arguments: the build's log (its "Executable" lines), the
 # output log, then filters (a test runs when its name contains one).
-SLOW_FIRST='default_rlhf_final_kl|default_sft_never_falls_back|real_lora::|shipped_models_reproduce|smollm2|gpu_passes::|a_hundred_runs|golden::smol'
+SLOW_FIRST='default_rlhf_final_kl|coverage_on_a_transformer|default_sft_never_falls_back|real_lora::|shipped_models_reproduce|smollm2|gpu_passes::|a_hundred_runs|golden::smol'
 run_one_test() {
   local bin=${1%%$'\t'*} name=${1#*$'\t'} start out rc took verdict
   start=$(date +%s%N)

@@ -83,7 +83,7 @@ impl CoverageParams {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub samples: usize,
     pub samples_base: usize,
@@ -101,6 +101,27 @@ pub struct CurvePoint {
     /// the base's answers, one where it falls moved mass off them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<f64>,
+    /// Adam steps taken when measured (on a transformer the same for every
+    /// method at a budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_steps: Option<usize>,
+    /// Training examples (SFT) or triples (RLHF) the last fit had, and how
+    /// many distinct ones the method's steps used (means over seeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_examples: Option<f64>,
+    /// `pi(y*)` of each seed's run (`p_star` is their mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_star_seeds: Option<Vec<f64>>,
+    /// Mean mass on the enumerated answers the task cannot read (exact for
+    /// those answers), and the mass the enumeration leaves unlisted (answers
+    /// below its threshold or cut off): the mass on malformed answers is at
+    /// least the first and at most their sum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlisted: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -146,7 +167,7 @@ fn point(class: &LinearClass, theta: &[f64], p: &CoverageParams, base: usize, po
         p_star: ps,
         sharpened: f64::from(u8::from(ps >= 1.0 - p.delta)),
         objective: Some(class.objective(theta, p.beta)),
-        support: None,
+        ..CurvePoint::default()
     }
 }
 

@@ -127,7 +127,7 @@ pub const EXPERIMENTS: [Entry; Experiment::ALL.len()] = [
             Outcome::CoverageLm(x) => Some(coverage_lm_html(x, stamp)),
             _ => None,
         }),
-        placeholder: |_| "Press Run to pit SFT-Sharpening and offline RLHF (coverage) against Alg. 1's online exploration on Example J.1's linear-softmax class, where y* has probability about 2^-d under the base model (a second with the lock features; the cube takes longer). It trains its own small models, not the task's transformer. Run on = model runs the same comparison on the task's transformer instead (Task lock: C_cov in the hundreds; a few minutes).",
+        placeholder: |_| "Press Run to pit SFT-Sharpening and offline RLHF (coverage) against Alg. 1's online exploration on Example J.1's linear-softmax class, where y* has probability about 2^-d under the base model (a second with the lock features; the cube takes longer). It trains its own small models, not the task's transformer. Run on = model runs the same comparison on the task's transformer instead, every method with the same number of Adam steps, over 3 seeds (Task lock: C_cov in the hundreds; many minutes in a page: set Transformer: seeds to 1 and alpha to 0 for a quicker look).",
         main: &[Key::CovOn, Key::CovD, Key::CovAlphas],
     },
 ];

@@ -1,7 +1,7 @@
 //! Coverage vs exploration, on Example J.1 or on a built-in transformer:
 //! `pi(y*)` against samples drawn, for SFT-Sharpening at several N and
-//! offline RLHF (coverage), and for Alg. 1 and its one-step variant at
-//! several alpha (exploration).
+//! offline RLHF (coverage), and for Alg. 1 and its variants at several
+//! alpha (exploration).
 
 use super::html::{figure, para, table};
 use super::line_chart::{LineChart, Series};
@@ -21,6 +21,8 @@ fn name(m: &MethodCurve) -> String {
         ("rlhf_offline", ..) => "offline RLHF (Eq. 8)".into(),
         ("rlhf_online", _, Some(a)) => format!("Alg. 1, alpha = {a}"),
         ("rlhf_online_onestep", _, Some(a)) => format!("one-step online, alpha = {a}"),
+        ("rlhf_refit_base", _, Some(a)) => format!("Alg. 1 with y from pi_base, alpha = {a}"),
+        ("rlhf_online_fresh", _, Some(a)) => format!("Alg. 1 on fresh triples only, alpha = {a}"),
         _ => m.method.clone(),
     }
 }
@@ -46,7 +48,7 @@ fn chart(id: &str, title: &str, f: &Frame, mut s: Vec<Series>, stamp: &str) -> S
 }
 
 /// The coverage chart (SFT at each N, offline RLHF) and the exploration
-/// chart (Alg. 1 solid, the one-step variant dashed, a colour per alpha).
+/// chart (Alg. 1 solid, its variants dashed or dotted, a colour per alpha).
 fn charts(methods: &[MethodCurve], f: &Frame, captions: [&str; 2], stamp: &str) -> String {
     let sft: Vec<&MethodCurve> = methods.iter().filter(|m| m.method == "sft").collect();
     let mut s1: Vec<Series> = sft.iter().zip(COLORS.iter().cycle()).map(|(m, c)| series(m, c, None)).collect();
@@ -54,7 +56,7 @@ fn charts(methods: &[MethodCurve], f: &Frame, captions: [&str; 2], stamp: &str) 
         s1.push(series(m, VERMILLION, Some("6 4")));
     }
     let mut o = figure(COV_SFT_CHART, &chart(COV_SFT_CHART, "Coverage: SFT-Sharpening and offline RLHF", f, s1, stamp), captions[0]);
-    let online: Vec<&MethodCurve> = methods.iter().filter(|m| m.method.starts_with("rlhf_online")).collect();
+    let online: Vec<&MethodCurve> = methods.iter().filter(|m| m.method.starts_with("rlhf_online") || m.method == "rlhf_refit_base").collect();
     let alphas: Vec<f64> = online.iter().filter_map(|m| m.alpha).fold(Vec::new(), |mut v, a| {
         if !v.contains(&a) {
             v.push(a);
@@ -65,10 +67,15 @@ fn charts(methods: &[MethodCurve], f: &Frame, captions: [&str; 2], stamp: &str) 
         .iter()
         .map(|m| {
             let c = COLORS[alphas.iter().position(|&a| Some(a) == m.alpha).unwrap_or(0) % COLORS.len()];
-            series(m, c, if m.method == "rlhf_online" { None } else { Some("6 4") })
+            let dash = match m.method.as_str() {
+                "rlhf_online" => None,
+                "rlhf_refit_base" => Some("2 3"),
+                _ => Some("6 4"),
+            };
+            series(m, c, dash)
         })
         .collect();
-    o.push_str(&figure(COV_ONLINE_CHART, &chart(COV_ONLINE_CHART, "Exploration: Alg. 1 and the one-step variant", f, s2, stamp), captions[1]));
+    o.push_str(&figure(COV_ONLINE_CHART, &chart(COV_ONLINE_CHART, "Exploration: Alg. 1 and its variants", f, s2, stamp), captions[1]));
     o
 }
 
@@ -115,19 +122,33 @@ pub fn coverage_html(r: &CoverageReport, stamp: &str) -> String {
 
 pub fn coverage_lm_html(r: &LmCoverageReport, stamp: &str) -> String {
     let mut o = para(&format!(
-        "Task {} on its transformer, {} prompts (every method trains on them and is judged on them). Mean pi_base(y*) = {:.2e}, C_cov = {:.1} (Eq. 6, exact); best-of-N needs {} samples in all to put 1 - delta on every prompt's y*, Thm 4.1 draws {:.0} (eps {}, c = 1). beta = {}: the closed form pi_base^(1+1/beta) has mean pi*_beta(y*) = {:.3} and sharpens {:.0}% of the prompts. pi(y*) of every model is exact (y* from the enumerated base distribution, scored directly); each curve is one run, so its wiggles are the draw of the samples.{}",
-        r.task, r.prompts, r.p_star_base, r.c_cov, r.bon_samples, r.thm41_samples, r.eps, r.beta, r.p_star_closed_form, 100.0 * r.sharpened_closed_form,
-        if r.uncertified_prompts > 0 { format!(" y* is not certified on {} prompts (enumeration threshold).", r.uncertified_prompts) } else { String::new() }
+        "Task {} on its transformer, {} prompts (every method trains on them and is judged on them). Mean pi_base(y*) = {:.2e}, C_cov = {:.1} (Eq. 6, exact); best-of-N needs {} samples in all to put 1 - delta on every prompt's y* when each prompt gets its own smallest N ({} with one N for all prompts), Thm 4.1 draws {:.0} (eps {}, c = 1). beta = {}: the closed form pi_base^(1+1/beta) has mean pi*_beta(y*) = {:.3} and sharpens {:.0}% of the prompts. Equal work: at a budget of m samples per prompt every method has taken the same number of Adam steps (Alg. 1's m/2 rounds of refits). pi(y*) of every model is {} (y* from the enumerated base distribution, scored directly); each point is the mean of {} seeds, whose spread the table gives.",
+        r.task, r.prompts, r.p_star_base, r.c_cov, r.bon_samples, r.bon_samples_one_n, r.thm41_samples, r.eps, r.beta, r.p_star_closed_form, 100.0 * r.sharpened_closed_form,
+        if r.exact { "exact in each run".to_string() } else { format!("that of the listed mode: y* is not certified on {} prompts (enumeration threshold)", r.uncertified_prompts) },
+        r.seeds
     ));
     let f = Frame { delta: r.delta, closed_form: r.p_star_closed_form, x_label: "samples drawn, all prompts (pi_base + pi)", y_label: "mean pi(y*) (exact)" };
     o.push_str(&charts(&r.methods, &f, [
-        "Mean pi(y*) over the prompts after fitting on the samples drawn from pi_base, exact, both axes log scale: SFT-Sharpening on m/N best-of-N winners per prompt, offline RLHF (Eq. 8) on m/2 base pairs per prompt; each point is a fit from the base model.",
-        "Mean pi(y*) after each round of Alg. 1 (one triple per prompt and round, y from the model being trained and y' from pi_base, all triples kept and refitted; the round's model, not the best round), solid; dashed: the one-step variant (one Adam step per round on fresh triples). alpha = 0: no optimism.",
+        "Mean pi(y*) over the prompts after fitting on the samples drawn from pi_base, exact, mean over seeds, both axes log scale: SFT-Sharpening on m/N best-of-N winners per prompt, offline RLHF (Eq. 8) on m/2 base pairs per prompt; each point is a fit from the base model with as many Adam steps as Alg. 1 has taken at that budget.",
+        "Mean pi(y*) after each round of Alg. 1 (one triple per prompt and round, y from the model being trained and y' from pi_base, all triples kept and refitted; the round's model, not the best round), solid; dotted: the same schedule with y from pi_base (no exploration: the gap between the two is what exploring buys); dashed: each round fitted on its fresh triples only. alpha = 0: no optimism. Mean over seeds.",
     ], stamp));
     o.push_str(&table(
-        "At the largest budget (exact): samples drawn (all prompts), from pi_base and from the model being trained, mean pi(y*), the share of prompts with pi(y*) >= 1 - delta (Def. 3.1), the first budget at which at least one prompt is sharpened, and the mean total probability the model keeps on the answers the base model lists (exact; below 1: mass moved to answers the base model does not give, such as other lengths)",
-        &FINAL_HEAD,
-        &final_rows(&r.methods, true),
+        "At the largest budget (exact in each run, mean over seeds): samples drawn (all prompts), from pi_base and from the model being trained, mean pi(y*), the share of prompts with pi(y*) >= 1 - delta (Def. 3.1), the first budget at which at least one prompt is sharpened, and the mean total probability the model keeps on the answers the base model lists (exact; below 1: mass moved to answers the base model does not give, such as other lengths); then the Adam steps, the seeds' smallest and largest pi(y*), and the mass on answers the task cannot read (at least, from the enumerated answers; at most, with the unlisted mass)",
+        &LM_HEAD,
+        &final_rows(&r.methods, true).into_iter().zip(r.methods.iter().filter(|m| !m.curve.is_empty())).map(|(mut row, m)| {
+            let c = m.curve.last().expect("rows come from last points");
+            let seeds = c.p_star_seeds.clone().unwrap_or_default();
+            let (lo, hi) = seeds.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+            row.push(c.optimizer_steps.map_or("-".into(), |s| s.to_string()));
+            row.push(format!("{lo:.3e} to {hi:.3e}"));
+            row.push(match (c.malformed, c.unlisted) {
+                (Some(a), Some(u)) => format!("{a:.3} to {:.3}", a + u),
+                _ => "-".into(),
+            });
+            row
+        }).collect::<Vec<_>>(),
     ));
     o
 }
+
+const LM_HEAD: [&str; 11] = ["method", "samples", "from pi_base", "from pi", "pi(y*)", "sharpened", "sharpened from", "mass on base answers", "Adam steps", "seeds' pi(y*)", "malformed mass"];

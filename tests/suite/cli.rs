@@ -147,17 +147,17 @@ fn a_closed_pipe_ends_the_output_quietly() {
 
 #[test]
 fn coverage_defaults_to_the_low_coverage_task_with_the_documented_json() {
-    let (_, v) = json(&["coverage", "--prompts", "2", "--budgets", "2", "--sft-n", "1", "--alphas", "0", "--fit-steps", "1", "--seed", "3", "--json"]);
+    let (_, v) = json(&["coverage", "--prompts", "2", "--budgets", "2", "--sft-n", "1", "--alphas", "0", "--fit-steps", "1", "--seed", "3", "--seeds", "1", "--json"]);
     check_envelope(&v, 3);
     assert_eq!(v["task"], "lock", "sharpen coverage runs on lock unless told otherwise");
     assert_eq!(v["exact"], true);
     assert!(v["c_cov"].as_f64().unwrap() > 50.0);
     let methods: Vec<&str> = v["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
-    assert_eq!(methods, ["sft", "rlhf_offline", "rlhf_online", "rlhf_online_onestep"]);
+    assert_eq!(methods, ["sft", "rlhf_offline", "rlhf_online", "rlhf_refit_base", "rlhf_online_fresh"]);
     for m in v["methods"].as_array().unwrap() {
         assert!(m.get("n").is_some() && m.get("alpha").is_some());
         for c in m["curve"].as_array().unwrap() {
-            for k in ["samples", "samples_base", "samples_policy", "p_star", "sharpened"] {
+            for k in ["samples", "samples_base", "samples_policy", "optimizer_steps", "p_star", "sharpened"] {
                 assert!(c[k].is_number(), "{k} in {c}");
             }
         }

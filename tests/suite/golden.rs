@@ -43,7 +43,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ("complexity.json", &["complexity", "--task", "add", "--eval-prompts", "8", "--eps", "0.1,0.3", "--delta", "0.1,0.3", "--sft-n", "1,2", "--sft-prompts", "4", "--sft-steps", "4", "--json"]),
     ("margin.json", &["margin", "--prompts", "8", "--betas", "0.1,1", "--train-betas", "0.5", "--rlhf-steps", "4", "--json"]),
     ("coverage.json", &["coverage", "--task", "j1", "--d", "6", "--budgets", "8,32", "--sft-n", "1,4", "--alphas", "0,0.01", "--json"]),
-    ("coverage-lock.json", &["coverage", "--prompts", "3", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--fit-steps", "3", "--json"]),
+    ("coverage-lock.json", &["coverage", "--prompts", "3", "--budgets", "2,4", "--sft-n", "2", "--alphas", "0.1", "--fit-steps", "3", "--seeds", "2", "--json"]),
     ("bon-echo.json", &["bon", "--task", "echo", "--n", "1,8", "--prompts", "6", "--reward", "loglik,loglik_norm", "--json"]),
     ("score.json", &["score", "--model", "www/models/add", "--prompt", "12+34=", "--answer", "46", "--json"]),
     ("smol-score.json", &["score", "--model", SMOL, "--prompt", "What is 7 + 2?", "--answer", "7 + 2 = 9", "--json"]),

@@ -100,26 +100,50 @@ fn index_of(prompt: &str) -> usize {
 
 #[test]
 fn coverage_on_a_transformer_counts_samples_and_scores_y_star_exactly() {
+    // As the command line runs its work (sharpening_lab::runtime::run).
+    sharpening_lab::runtime::run(coverage_on_a_transformer)
+}
+
+fn coverage_on_a_transformer() {
     let model = builtin::load("lock").unwrap();
-    let p = LmCoverageParams { prompts: 3, budgets: vec![2, 4], sft_n: vec![1, 2], alphas: vec![0.1], fit_steps: 2, batch: 4, ..Default::default() };
+    let p = LmCoverageParams { prompts: 3, budgets: vec![2, 4], sft_n: vec![1, 2], alphas: vec![0.1], fit_steps: 2, batch: 4, seeds: 2, ..Default::default() };
     let r = run_coverage_lm(&model, &Lock, &p, &mut |_, _| true).unwrap();
     // C_cov and best-of-N's samples recomputed from an independent enumeration.
     let problems = choose_problems(&Lock, 3, 0);
     let ids: Vec<Vec<u32>> = problems.iter().map(|q| model.tok.encode_prompt(&q.prompt).unwrap()).collect();
     let ps: Vec<f64> = enumerate(&model.llama, &ids, model.tok.eos, KEY_LEN, 1e-6).unwrap().iter().map(|d| d.y_star().unwrap().logp.exp()).collect();
     assert!((r.c_cov - coverage(&ps)).abs() < 1e-9 * r.c_cov);
-    assert_eq!(r.bon_samples, ps.iter().map(|&x| bon_needed(x, p.delta)).sum::<usize>());
+    let each: Vec<usize> = ps.iter().map(|&x| bon_needed(x, p.delta)).collect();
+    assert_eq!(r.bon_samples, each.iter().sum::<usize>());
+    assert_eq!(r.bon_samples_one_n, 3 * each.iter().max().unwrap());
     assert!(r.exact);
     let names: Vec<(&str, Option<usize>)> = r.methods.iter().map(|m| (m.method.as_str(), m.n)).collect();
-    assert_eq!(names, [("sft", Some(1)), ("sft", Some(2)), ("rlhf_offline", None), ("rlhf_online", None), ("rlhf_online_onestep", None)]);
+    assert_eq!(names, [("sft", Some(1)), ("sft", Some(2)), ("rlhf_offline", None), ("rlhf_online", None), ("rlhf_refit_base", None), ("rlhf_online_fresh", None)]);
     for m in &r.methods {
         assert!(m.curve.windows(2).all(|w| w[1].samples > w[0].samples), "{}: samples grow along the curve", m.method);
         for c in &m.curve {
             assert_eq!(c.samples, c.samples_base + c.samples_policy);
             assert!(c.samples % 3 == 0 && [6, 12].contains(&c.samples), "{}: {} samples for 3 prompts at budgets 2, 4", m.method, c.samples);
-            let online = m.method.starts_with("rlhf_online");
-            assert_eq!(c.samples_policy, if online { c.samples / 2 } else { 0 }, "{}", m.method);
-            assert!((0.0..=1.0).contains(&c.p_star) && (0.0..=1.0).contains(&c.sharpened));
+            let explores = m.method == "rlhf_online" || m.method == "rlhf_online_fresh";
+            assert_eq!(c.samples_policy, if explores { c.samples / 2 } else { 0 }, "{}", m.method);
+            // Equal work: every method has taken fit_steps * m / 2 Adam steps at budget m.
+            assert_eq!(c.optimizer_steps, Some(p.fit_steps * (c.samples / 3) / 2), "{}", m.method);
+            let (data, used) = (c.dataset.unwrap(), c.distinct_examples.unwrap());
+            if m.method == "sft" || m.method == "rlhf_offline" {
+                // Mini-batches without replacement: every example is used
+                // once the steps' draws cover the data.
+                let draws = (c.optimizer_steps.unwrap() * p.batch) as f64;
+                assert_eq!(used, data.min(draws), "{}: {used} of {data} used in {draws} draws", m.method);
+            } else {
+                assert!(used <= c.samples as f64 / 2.0 && used > 0.0, "{}: {used}", m.method);
+            }
+            // One value per seed, and the point is their mean.
+            let seeds = c.p_star_seeds.as_ref().unwrap();
+            assert_eq!(seeds.len(), 2);
+            assert!((c.p_star - (seeds[0] + seeds[1]) / 2.0).abs() < 1e-12);
+            assert!(seeds.iter().all(|x| (0.0..=1.0).contains(x)) && (0.0..=1.0).contains(&c.sharpened));
+            let (bad, unlisted) = (c.malformed.unwrap(), c.unlisted.unwrap());
+            assert!(bad >= 0.0 && unlisted >= 0.0 && bad + unlisted <= 1.0 + 1e-9, "{}: malformed {bad}, unlisted {unlisted}", m.method);
         }
         // The last point says how much mass stays on the base model's answers.
         let (last, rest) = m.curve.split_last().unwrap();
@@ -127,7 +151,12 @@ fn coverage_on_a_transformer_counts_samples_and_scores_y_star_exactly() {
         assert!(support > 0.0 && support <= 1.0 + 1e-9 && support >= last.p_star, "{}: {support}", m.method);
         assert!(rest.iter().all(|c| c.support.is_none()));
     }
-    // Same seed, same numbers.
-    let again = run_coverage_lm(&model, &Lock, &p, &mut |_, _| true).unwrap();
-    assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&again).unwrap());
+    // A seed's run does not depend on how many seeds run beside it (and the
+    // same seed gives the same numbers).
+    let first = run_coverage_lm(&model, &Lock, &LmCoverageParams { seeds: 1, ..p.clone() }, &mut |_, _| true).unwrap();
+    for (m, one) in r.methods.iter().zip(&first.methods) {
+        for (c, d) in m.curve.iter().zip(&one.curve) {
+            assert_eq!(c.p_star_seeds.as_ref().unwrap()[0], d.p_star, "{}", m.method);
+        }
+    }
 }

@@ -208,5 +208,6 @@ fn coverage_on_the_transformer_export_equals_the_cli() {
     assert_eq!(v["exact"], true);
     assert_eq!(v["task"], "lock");
     assert!(v["c_cov"].as_f64().unwrap() > 50.0);
-    assert_eq!(v["methods"].as_array().unwrap().len(), 1 + 1 + 2);
+    // SFT at N = 2, offline, and Alg. 1 with its two ablations at alpha 0.1.
+    assert_eq!(v["methods"].as_array().unwrap().len(), 1 + 1 + 3);
 }

@@ -37,7 +37,7 @@ pub(super) fn run(p: CoverageParams, post: &mut dyn FnMut(FromWorker)) -> Result
 
 pub(super) fn run_lm(s: &Session, p: LmCoverageParams, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
     let r = run_coverage_lm(&s.model, s.task.as_ref(), &p, &mut |done, total| {
-        post(FromWorker::Progress { done, total, unit: "methods".into() });
+        post(FromWorker::Progress { done, total, unit: "method runs (methods x seeds)".into() });
         true
     })?;
     let prov = s.provenance("coverage", p.seed);

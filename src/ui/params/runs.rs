@@ -156,6 +156,7 @@ impl UiState {
             sft_n: self.list(Key::CovLmSftNs),
             alphas: self.list(Key::CovAlphas),
             seed: self.seed(),
+            seeds: self.num(Key::CovSeeds),
             ..LmCoverageParams::default()
         })
     }

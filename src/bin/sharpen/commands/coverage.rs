@@ -1,8 +1,8 @@
 //! `sharpen coverage`: coverage vs exploration, on a built-in transformer
 //! (`--task lock`, the default, or `add`, `mul`) or on Example J.1's
 //! linear-softmax classes (`--task j1`): pi(y*) against samples drawn for
-//! SFT-Sharpening at several N, offline RLHF (Eq. 8), Alg. 1 and its
-//! one-step variant.
+//! SFT-Sharpening at several N, offline RLHF (Eq. 8), Alg. 1 and (on a
+//! transformer) its two ablations, at equal optimiser work over seeds.
 
 use serde_json::json;
 use sharpening_lab::app::jobs::coverage::provenance;
@@ -55,11 +55,7 @@ pub fn coverage(raw: &[String]) -> Result<(), String> {
 fn print_curves(methods: &[MethodCurve], p_label: &str, s_label: &str, last: &str) {
     let mut t = Table::new(&["method", "samples", "from pi_base", "from pi", p_label, s_label, last]);
     for m in methods {
-        let name = match (m.n, m.alpha) {
-            (Some(n), _) => format!("{} N={n}", m.method),
-            (None, Some(a)) => format!("{} alpha={a}", m.method),
-            _ => m.method.clone(),
-        };
+        let name = method_name(m);
         for c in &m.curve {
             t.row(vec![name.clone(), c.samples.to_string(), c.samples_base.to_string(), c.samples_policy.to_string(), format!("{:.3e}", c.p_star), f3(c.sharpened), c.objective.or(c.support).map_or("-".into(), |j| format!("{j:.3}"))]);
         }
@@ -84,22 +80,57 @@ fn on_transformer(a: Args) -> Result<(), String> {
         lr: a.get("lr", d.lr)?,
         threshold: a.get("threshold", d.threshold)?,
         seed: a.get("seed", d.seed)?,
+        seeds: a.get("seeds", d.seeds)?,
     };
     let json = a.flag("json");
     let quiet = a.flag("quiet") || json;
     a.finish()?;
-    let r = run_coverage_lm(&model, task.as_ref(), &p, &mut progress_printer("methods", quiet)).map_err(fail)?;
+    let r = run_coverage_lm(&model, task.as_ref(), &p, &mut progress_printer("method runs (methods x seeds)", quiet)).map_err(fail)?;
     if json {
         println!("{}", envelope("coverage", task.as_ref(), &model, &source, p.seed, json!(p), serde_json::to_value(&r).unwrap()));
         return Ok(());
     }
     println!(
-        "coverage vs exploration on task {}: {} prompts, C_cov {:.1}, mean pi_base(y*) {:.2e}; beta {}, delta {}; closed form: mean pi*_beta(y*) {:.3}, sharpened {:.3}; best-of-N needs {} samples, Thm 4.1 (eps {}, c = 1) {:.0}; model {} {}; seed {} (pi(y*) exact, each curve one run{})",
-        r.task, r.prompts, r.c_cov, r.p_star_base, r.beta, r.delta, r.p_star_closed_form, r.sharpened_closed_form, r.bon_samples, r.eps, r.thm41_samples,
-        source, &model.weights_sha256[..12], p.seed,
+        "coverage vs exploration on task {}: {} prompts, C_cov {:.1}, mean pi_base(y*) {:.2e}; beta {}, delta {}; closed form: mean pi*_beta(y*) {:.3}, sharpened {:.3}; best-of-N needs {} samples with each prompt's own N ({} with one N for all), Thm 4.1 (eps {}, c = 1) {:.0}; model {} {}; seeds {}..{} ({}{})",
+        r.task, r.prompts, r.c_cov, r.p_star_base, r.beta, r.delta, r.p_star_closed_form, r.sharpened_closed_form, r.bon_samples, r.bon_samples_one_n, r.eps, r.thm41_samples,
+        source, &model.weights_sha256[..12], p.seed, p.seed + p.seeds as u64 - 1,
+        if r.exact { "pi(y*) exact in each run" } else { "y* not certified on every prompt: pi(y*) is that of the listed mode" },
         if r.uncertified_prompts > 0 { format!("; y* not certified on {} prompts", r.uncertified_prompts) } else { String::new() }
     );
-    print_curves(&r.methods, "mean pi(y*)", "sharpened share", "mass on base answers");
-    println!("samples: all prompts together (budget m per prompt). sft: m/N best-of-N winners per prompt fitted by maximum likelihood; rlhf_offline: Eq. 8 on m/2 base pairs per prompt; rlhf_online: Alg. 1 (one triple per prompt and round, accumulated; each round refits on minibatches of all of them; the curve shows each round's model); rlhf_online_onestep: one Adam step per round on its fresh triples; mass on base answers: the model's mean total probability of the answers the base model lists (exact, last point of each curve)");
+    let mut t = Table::new(&["method", "samples", "from pi_base", "from pi", "Adam steps", "data", "distinct used", "mean pi(y*)", "seeds' pi(y*) min..max", "sharpened share", "malformed (at least..at most)", "mass on base answers"]);
+    for m in &r.methods {
+        for c in &m.curve {
+            let seeds = c.p_star_seeds.clone().unwrap_or_default();
+            let (lo, hi) = seeds.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+            let opt = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("-".to_string(), f);
+            t.row(vec![
+                method_name(m),
+                c.samples.to_string(),
+                c.samples_base.to_string(),
+                c.samples_policy.to_string(),
+                c.optimizer_steps.map_or("-".into(), |s| s.to_string()),
+                opt(c.dataset, &|x| format!("{x:.0}")),
+                opt(c.distinct_examples, &|x| format!("{x:.0}")),
+                format!("{:.3e}", c.p_star),
+                format!("{lo:.3e}..{hi:.3e}"),
+                f3(c.sharpened),
+                match (c.malformed, c.unlisted) {
+                    (Some(a), Some(u)) => format!("{a:.3}..{:.3}", a + u),
+                    _ => "-".into(),
+                },
+                opt(c.support, &|x| format!("{x:.3}")),
+            ]);
+        }
+    }
+    t.print();
+    println!("samples: all prompts together (budget m per prompt); every method has taken fit_steps * m / 2 Adam steps at budget m (data: examples or triples of the last fit, distinct used: how many of them the steps drew; means over seeds). sft: m/N best-of-N winners per prompt fitted by maximum likelihood; rlhf_offline: Eq. 8 on m/2 base pairs per prompt; rlhf_online: Alg. 1 (one triple per prompt and round, accumulated, refitted each round; each round's model); rlhf_refit_base: the same with y from pi_base too (no exploration); rlhf_online_fresh: Alg. 1's draws, each round fitted on its own triples only; malformed: mass on answers the task cannot read, from the enumerated answers (at least) plus the unlisted mass (at most); mass on base answers: exact, last point of each curve");
     Ok(())
+}
+
+fn method_name(m: &MethodCurve) -> String {
+    match (m.n, m.alpha) {
+        (Some(n), _) => format!("{} N={n}", m.method),
+        (None, Some(a)) => format!("{} alpha={a}", m.method),
+        _ => m.method.clone(),
+    }
 }
