@@ -203,30 +203,19 @@ impl Ctx<'_> {
         for t in 1..=rounds {
             let mut fresh = Vec::new();
             for i in 0..prompts {
-                let (y, side_y) = match kind {
-                    Schedule::RefitBase => (
-                        self.draw(
-                            &self.base.llama,
-                            draws,
-                            i,
-                            REFIT_BASE_Y + t as u64..REFIT_BASE_Y + t as u64 + 1,
-                            CoverageSide::Base,
-                        )?
-                        .remove(0),
-                        true,
-                    ),
-                    _ => (
-                        self.draw(
-                            &tr.view,
-                            draws,
-                            i,
-                            t as u64..t as u64 + 1,
-                            CoverageSide::Policy,
-                        )?
-                        .remove(0),
-                        false,
-                    ),
+                let from_base = kind == Schedule::RefitBase;
+                let (model, first, side) = if from_base {
+                    (
+                        &self.base.llama,
+                        REFIT_BASE_Y + t as u64,
+                        CoverageSide::Base,
+                    )
+                } else {
+                    (&tr.view, t as u64, CoverageSide::Policy)
                 };
+                let y = self
+                    .draw(model, draws, i, first..first + 1, side)?
+                    .remove(0);
                 let y2 = self
                     .draw(
                         &self.base.llama,
@@ -238,7 +227,7 @@ impl Ctx<'_> {
                     .remove(0);
                 // r(y) = log pi_base(y), scored by the frozen base model (a
                 // cut-off answer: the probability of its tokens so far).
-                let lb_y = if side_y {
+                let lb_y = if from_base {
                     y.logp
                 } else {
                     score(
@@ -255,7 +244,7 @@ impl Ctx<'_> {
                     lb_y,
                     lb_y2: y2.logp,
                 });
-                if side_y {
+                if from_base {
                     w.base += 2;
                 } else {
                     w.base += 1;
