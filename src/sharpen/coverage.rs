@@ -172,7 +172,7 @@ fn point(class: &LinearClass, theta: &[f64], p: &CoverageParams, base: usize, po
 }
 
 /// SFT-Sharpening with `n` samples per prompt at each budget (run `run`).
-fn sft(class: &LinearClass, p: &CoverageParams, n: usize, run: u64) -> Result<Vec<CurvePoint>> {
+pub(crate) fn sft(class: &LinearClass, p: &CoverageParams, n: usize, run: u64) -> Result<Vec<CurvePoint>> {
     let base = class.theta_base();
     let mut out = Vec::new();
     for &m in p.budgets.iter().filter(|&&m| m >= n) {
@@ -194,7 +194,7 @@ fn sft(class: &LinearClass, p: &CoverageParams, n: usize, run: u64) -> Result<Ve
 }
 
 /// Eq. 8 on pairs from `pi_base` at each budget (run `run`).
-fn offline(class: &LinearClass, p: &CoverageParams, run: u64) -> Result<Vec<CurvePoint>> {
+pub(crate) fn offline(class: &LinearClass, p: &CoverageParams, run: u64) -> Result<Vec<CurvePoint>> {
     let base = class.theta_base();
     let mut stats = PairStats::new(class.dims());
     let mut drawn = 0;
@@ -213,8 +213,19 @@ fn offline(class: &LinearClass, p: &CoverageParams, run: u64) -> Result<Vec<Curv
     Ok(out)
 }
 
+/// What an Alg. 1 curve reports after `t` rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Returned {
+    /// The round with the largest `J_beta`, computed exactly: it uses
+    /// `pi_base` beyond the samples counted (the paper estimates it on
+    /// validation data).
+    BestByObjective,
+    /// The last round's policy: nothing outside the samples counted.
+    Last,
+}
+
 /// Alg. 1 (`onestep`: the one-step variant) with optimism `alpha` (run `run`).
-fn online(class: &LinearClass, p: &CoverageParams, alpha: f64, onestep: bool, run: u64) -> Result<Vec<CurvePoint>> {
+pub(crate) fn online(class: &LinearClass, p: &CoverageParams, alpha: f64, onestep: bool, returned: Returned, run: u64) -> Result<Vec<CurvePoint>> {
     let base = class.theta_base();
     let rounds = p.budgets.iter().max().expect("validated") / 2;
     let mut theta = base.clone();
@@ -239,7 +250,7 @@ fn online(class: &LinearClass, p: &CoverageParams, alpha: f64, onestep: bool, ru
             }
         }
         if p.budgets.contains(&(2 * t)) {
-            out.push(point(class, &best.1, p, t, t));
+            out.push(point(class, if returned == Returned::Last { &theta } else { &best.1 }, p, t, t));
         }
     }
     Ok(out)
@@ -268,9 +279,9 @@ pub fn run_coverage(p: &CoverageParams, progress: super::bon::Progress) -> Resul
     let c = offline(&class, p, r)?;
     r = step(&mut methods, MethodCurve { method: "rlhf_offline".into(), n: None, alpha: None, curve: c })?;
     for &a in &p.alphas {
-        let c = online(&class, p, a, false, r)?;
+        let c = online(&class, p, a, false, Returned::BestByObjective, r)?;
         r = step(&mut methods, MethodCurve { method: "rlhf_online".into(), n: None, alpha: Some(a), curve: c })?;
-        let c = online(&class, p, a, true, r)?;
+        let c = online(&class, p, a, true, Returned::BestByObjective, r)?;
         r = step(&mut methods, MethodCurve { method: "rlhf_online_onestep".into(), n: None, alpha: Some(a), curve: c })?;
     }
     let base = class.theta_base();

@@ -6,6 +6,7 @@ pub mod closed_form;
 pub mod complexity;
 pub mod coverage;
 pub mod coverage_lm;
+pub mod coverage_sweep;
 pub mod efficiency;
 pub mod eval;
 pub mod exact;

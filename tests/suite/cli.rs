@@ -162,6 +162,24 @@ fn coverage_defaults_to_the_low_coverage_task_with_the_documented_json() {
             }
         }
     }
+    // Example J.1 swept over d, with the documented JSON; a parameter of the
+    // single-d run (its beta is the theorem's here) is refused.
+    let (_, v) = json(&["coverage", "--task", "j1", "--sweep-d", "4,5", "--budgets", "8,16", "--sft-n", "1", "--seeds", "1", "--seed", "3", "--json"]);
+    check_envelope(&v, 3);
+    let rows = v["sweep"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["d"].as_u64().unwrap()).collect::<Vec<_>>(), [4, 5]);
+    for r in rows {
+        for k in ["c_cov", "beta", "b", "closed_form_p_star"] {
+            assert!(r[k].is_number(), "{k} in {r}");
+        }
+        let methods: Vec<&str> = r["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
+        assert_eq!(methods, ["sft", "rlhf_offline", "rlhf_online", "rlhf_online"]);
+        for m in r["methods"].as_array().unwrap() {
+            assert!(m.get("alpha").is_some() && (m["samples_to_sharpen"].is_null() || m["samples_to_sharpen"].is_u64()), "{m}");
+        }
+    }
+    let (code, _, err) = run(&["coverage", "--task", "j1", "--sweep-d", "4", "--beta", "0.1"]);
+    assert_eq!(code, 2, "{err}");
     // complexity defaults to lock too; a task without enough prompts is refused with a message.
     let (code, _, err) = run(&["complexity", "--task", "echo", "--json"]);
     assert_eq!(code, 2);

@@ -130,3 +130,45 @@ fn on_the_lock_exploration_beats_coverage() {
     let offline = r.methods.iter().find(|m| m.method == "rlhf_offline").unwrap();
     assert!(online0.curve.last().unwrap().p_star > offline.curve.last().unwrap().p_star, "sampling from pi^(t) alone explores further than pairs from pi_base");
 }
+
+/// The d-sweep sets Example J.1 up as Thm J.3 states it, recomputed here
+/// from the cube's closed forms (not the code's): `gamma_margin = exp(2/d) - 1`,
+/// `beta = gamma / (2 log(2^(d+1) / delta))`, `||theta*|| = 1` so the closed
+/// form's norm is `1 + 1/beta`, `B = C d log d` with the smallest whole `C`
+/// that holds it, and Thm J.3's alpha carried to the lab's loss with
+/// `R_max = 1 + log Z + 1` (the all-minus answer). Alg. 1 sharpens within
+/// 256 samples on every seed; SFT with N = 1 (its target is `pi_base` itself,
+/// `pi(y*)` 0.15 at d = 4) never does.
+#[test]
+fn the_d_sweep_runs_example_j1_in_its_theorems_regime() {
+    use sharpening_lab::sharpen::coverage_sweep::{run_sweep, SweepParams};
+    let p = SweepParams { structure: Structure::Cube, ds: vec![4, 6], budgets: vec![16, 32, 64, 128, 256], sft_n: vec![1], alpha_scales: vec![0.0, 1.0], seeds: 2, ..Default::default() };
+    let r = run_sweep(&p, &mut |_, _| true).unwrap();
+    let beta = |d: f64| ((2.0 / d).exp() - 1.0) / (2.0 * ((2f64.powf(d + 1.0)) / 0.1).ln());
+    let c = [4.0f64, 6.0].iter().map(|&d| ((1.0 + 1.0 / beta(d)) / (d * d.ln())).ceil()).fold(1.0, f64::max);
+    assert_eq!(r.c, c);
+    assert_eq!(r.sweep.len(), 2);
+    for row in &r.sweep {
+        let d = row.d as f64;
+        assert!((row.beta - beta(d)).abs() < 1e-12, "d {d}: beta {} vs {}", row.beta, beta(d));
+        assert!((row.b - c * d * d.ln()).abs() < 1e-9);
+        assert!((row.closed_form_norm - (1.0 + 1.0 / row.beta)).abs() < 1e-6 && row.closed_form_norm <= row.b, "pi*_beta is in the class");
+        // pi*_beta(y*) = prod over tokens of sigma(2 (1 + 1/beta) / d).
+        let cf = (1.0 / (1.0 + (-2.0 * (1.0 + 1.0 / row.beta) / d).exp())).powf(d);
+        assert!((row.closed_form_p_star - cf).abs() < 1e-9, "{} vs {cf}", row.closed_form_p_star);
+        let log_z = d * ((1.0 / d).exp() + (-1.0 / d).exp()).ln();
+        let r_max = 1.0 + 1.0 + log_z;
+        let t = 128.0f64;
+        let paper = row.beta / (row.b + d * 2f64.ln()) * ((d * (row.b * d * t / 0.01).ln() + (t / 0.1).ln()) / (d * t * t.ln())).sqrt();
+        let want = paper * ((1.0 + row.beta) * r_max).powi(2) / row.beta;
+        assert!((row.alpha_thm_j3 - want).abs() < 1e-12 * want.max(1.0), "alpha {} vs {want}", row.alpha_thm_j3);
+        let m = |name: &str, scale: Option<f64>| row.methods.iter().find(|m| m.method == name && m.alpha_scale == scale).unwrap();
+        let alg1 = m("rlhf_online", Some(0.0));
+        assert!(alg1.samples_to_sharpen.is_some_and(|s| s <= 256), "d {d}: {alg1:?}");
+        assert_eq!(alg1.samples_to_sharpen, alg1.samples_to_sharpen_seeds.iter().map(|s| s.unwrap()).max());
+        assert!((m("rlhf_online", Some(1.0)).alpha.unwrap() - row.alpha_thm_j3).abs() < 1e-15);
+        let sft1 = m("sft", None);
+        assert_eq!(sft1.samples_to_sharpen, None, "d {d}: {sft1:?}");
+        assert!((sft1.bon_p_star.unwrap() - 1.0 / row.c_cov).abs() < 1e-12, "BoN_1 is pi_base");
+    }
+}

@@ -25,6 +25,19 @@ pub fn provenance(p: &CoverageParams, r: &crate::sharpen::coverage::CoverageRepo
     }
 }
 
+/// Where a d-sweep's numbers come from: every d's class, hashed together.
+pub fn sweep_provenance(p: &crate::sharpen::coverage_sweep::SweepParams, r: &crate::sharpen::coverage_sweep::SweepReport) -> Provenance {
+    let hashes: Vec<String> = r.sweep.iter().filter_map(|row| LinearClass::new(r.structure, row.d, row.b).ok()).map(|c| c.weights_sha256()).collect();
+    let ds: Vec<String> = p.ds.iter().map(|d| d.to_string()).collect();
+    Provenance {
+        command: "coverage".into(),
+        task: "j1".into(),
+        model: format!("Example J.1, {:?}, d = {}", p.structure, ds.join(",")).to_lowercase(),
+        model_sha256: crate::model::bundle::sha256_hex(hashes.join(" ").as_bytes()),
+        seed: p.seed,
+    }
+}
+
 pub(super) fn run(p: CoverageParams, post: &mut dyn FnMut(FromWorker)) -> Result<FromWorker> {
     let r = run_coverage(&p, &mut |done, total| {
         post(FromWorker::Progress { done, total, unit: "methods".into() });

@@ -8,6 +8,7 @@ use serde_json::json;
 use sharpening_lab::app::jobs::coverage::provenance;
 use sharpening_lab::sharpen::coverage::{run_coverage, CoverageParams, MethodCurve};
 use sharpening_lab::sharpen::coverage_lm::{run_coverage_lm, LmCoverageParams};
+use sharpening_lab::sharpen::coverage_sweep::{run_sweep, SweepParams};
 use sharpening_lab::sharpen::linear::Structure;
 
 use super::{envelope, fail, progress_printer, task_and_model_or};
@@ -18,6 +19,9 @@ pub fn coverage(raw: &[String]) -> Result<(), String> {
     let a = Args::parse(raw, &["json", "quiet"])?;
     if a.str("task").as_deref() != Some("j1") {
         return on_transformer(a);
+    }
+    if a.str("sweep-d").is_some() {
+        return sweep(a);
     }
     let d = CoverageParams::default();
     let p = CoverageParams {
@@ -133,4 +137,61 @@ fn method_name(m: &MethodCurve) -> String {
         (None, Some(a)) => format!("{} alpha={a}", m.method),
         _ => m.method.clone(),
     }
+}
+
+/// `--task j1 --sweep-d 4,6,8,10`: Example J.1 at Thm J.3's beta, B and
+/// alpha, samples to sharpen against d.
+fn sweep(a: Args) -> Result<(), String> {
+    let d = SweepParams::default();
+    let p = SweepParams {
+        structure: Structure::parse(&a.str("structure").unwrap_or_else(|| "lock".into())).map_err(fail)?,
+        ds: a.list("sweep-d", &d.ds)?,
+        delta: a.get("delta", d.delta)?,
+        budgets: a.list("budgets", &d.budgets)?,
+        sft_n: a.list("sft-n", &d.sft_n)?,
+        alpha_scales: a.list("alpha-scales", &d.alpha_scales)?,
+        fit_steps: a.get("fit-steps", d.fit_steps)?,
+        lr: a.get("lr", d.lr)?,
+        seed: a.get("seed", d.seed)?,
+        seeds: a.get("seeds", d.seeds)?,
+    };
+    let json = a.flag("json");
+    let quiet = a.flag("quiet") || json;
+    a.finish()?;
+    let r = run_sweep(&p, &mut progress_printer("runs (d x seeds)", quiet)).map_err(fail)?;
+    if json {
+        let prov = sharpening_lab::app::jobs::coverage::sweep_provenance(&p, &r);
+        println!("{}", sharpening_lab::report::envelope(&prov, json!(p), serde_json::to_value(&r).unwrap()));
+        return Ok(());
+    }
+    println!(
+        "Example J.1 ({:?} features) in Thm J.3's regime, one prompt: beta = margin / (2 log(2 |Y| / delta)), B = C d log d with C = {} (the closed form in the class at every d), delta {}; budgets {:?}; seeds {}..{}; every probability exact, samples on the budget grid",
+        r.structure, r.c, r.delta, r.budgets, p.seed, p.seed + p.seeds as u64 - 1
+    );
+    let mut t = Table::new(&["d", "|Y|", "C_cov", "beta", "B", "pi*_beta(y*)", "method", "samples to sharpen (every seed)", "each seed", "pi(y*) at the last budget, each seed"]);
+    for row in &r.sweep {
+        for m in &row.methods {
+            let name = match (m.n, m.alpha_scale) {
+                (Some(n), _) => format!("sft N={n} (pi^BoN_N(y*) {:.3})", m.bon_p_star.unwrap_or(f64::NAN)),
+                (None, Some(s)) => format!("rlhf_online alpha={s} x Thm J.3 = {:.2e}", m.alpha.unwrap_or(0.0)),
+                _ => m.method.clone(),
+            };
+            let opt = |s: Option<usize>| s.map_or("never".to_string(), |s| s.to_string());
+            t.row(vec![
+                row.d.to_string(),
+                format!("{}", row.answers),
+                format!("{:.1}", row.c_cov),
+                format!("{:.4}", row.beta),
+                format!("{:.1}", row.b),
+                f3(row.closed_form_p_star),
+                name,
+                opt(m.samples_to_sharpen),
+                m.samples_to_sharpen_seeds.iter().map(|&s| opt(s)).collect::<Vec<_>>().join(" "),
+                m.final_p_star_seeds.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" "),
+            ]);
+        }
+    }
+    t.print();
+    println!("sft: m/N best-of-N winners fitted by maximum likelihood (its target pi^BoN_N(y*) = 1 - (1 - pi_base(y*))^N); rlhf_offline: Eq. 8 on m/2 pairs from pi_base; rlhf_online: Alg. 1, its last round (alpha in multiples of Thm J.3's); never: not sharpened within the largest budget");
+    Ok(())
 }
