@@ -70,9 +70,24 @@ impl Default for SweepParams {
 impl SweepParams {
     pub fn validate(&self) -> Result<()> {
         let checks = [
-            (self.ds.is_empty() || self.ds.len() > 8 || self.ds.iter().any(|d| !(2..=12).contains(d)), "d: 1 to 8 answer lengths, each in 2..=12"),
-            (self.alpha_scales.len() > 4 || self.alpha_scales.iter().any(|a| !(a.is_finite() && (0.0..=1e4).contains(a))), "alpha scales: at most 4 values, each in 0..=10000"),
-            (self.seeds == 0 || self.seeds > 10, "seeds must be in 1..=10"),
+            (
+                self.ds.is_empty()
+                    || self.ds.len() > 8
+                    || self.ds.iter().any(|d| !(2..=12).contains(d)),
+                "d: 1 to 8 answer lengths, each in 2..=12",
+            ),
+            (
+                self.alpha_scales.len() > 4
+                    || self
+                        .alpha_scales
+                        .iter()
+                        .any(|a| !(a.is_finite() && (0.0..=1e4).contains(a))),
+                "alpha scales: at most 4 values, each in 0..=10000",
+            ),
+            (
+                self.seeds == 0 || self.seeds > 10,
+                "seeds must be in 1..=10",
+            ),
         ];
         check(&checks)?;
         // The rest is checked where each d's runs are set up.
@@ -161,14 +176,17 @@ fn beta_thm_j3(class: &LinearClass, delta: f64) -> f64 {
 /// `R_max = 1 + max_y log(1 / pi_base(y))` (Thm J.2).
 fn r_max(class: &LinearClass) -> f64 {
     let base = class.theta_base();
-    1.0 + (0..class.phi.len()).map(|t| -class.logp(&base, t)).fold(0.0, f64::max)
+    1.0 + (0..class.phi.len())
+        .map(|t| -class.logp(&base, t))
+        .fold(0.0, f64::max)
 }
 
 /// Thm J.3's `alpha(T)` carried over to the lab's loss (module docs).
 fn alpha_thm_j3(class: &LinearClass, beta: f64, delta: f64, rounds: usize) -> f64 {
     let (d, t, b) = (class.d as f64, rounds.max(2) as f64, class.b);
     let log_y = d * std::f64::consts::LN_2;
-    let paper = beta / (b + log_y) * ((d * (b * d * t / (delta * delta)).ln() + (t / delta).ln()) / (d * t * t.ln())).sqrt();
+    let paper = beta / (b + log_y)
+        * ((d * (b * d * t / (delta * delta)).ln() + (t / delta).ln()) / (d * t * t.ln())).sqrt();
     let r = r_max(class);
     paper * (beta * r + r).powi(2) / beta
 }
@@ -177,11 +195,22 @@ fn alpha_thm_j3(class: &LinearClass, beta: f64, delta: f64, rounds: usize) -> f6
 /// budget (a run sharpened by a lucky small sample and not at the next
 /// budget has not sharpened).
 fn first_sharpened(curve: &[CurvePoint], delta: f64) -> Option<usize> {
-    let stays = curve.iter().rev().take_while(|c| c.p_star >= 1.0 - delta).count();
+    let stays = curve
+        .iter()
+        .rev()
+        .take_while(|c| c.p_star >= 1.0 - delta)
+        .count();
     (stays > 0).then(|| curve[curve.len() - stays].samples)
 }
 
-fn method(method: &str, n: Option<usize>, alpha: Option<(f64, f64)>, curves: &[Vec<CurvePoint>], delta: f64, bon_p_star: Option<f64>) -> SweepMethod {
+fn method(
+    method: &str,
+    n: Option<usize>,
+    alpha: Option<(f64, f64)>,
+    curves: &[Vec<CurvePoint>],
+    delta: f64,
+    bon_p_star: Option<f64>,
+) -> SweepMethod {
     let seeds: Vec<Option<usize>> = curves.iter().map(|c| first_sharpened(c, delta)).collect();
     let all = seeds.iter().try_fold(0, |a, s| s.map(|s| a.max(s)));
     SweepMethod {
@@ -191,7 +220,10 @@ fn method(method: &str, n: Option<usize>, alpha: Option<(f64, f64)>, curves: &[V
         alpha_scale: alpha.map(|a| a.1),
         samples_to_sharpen: all,
         samples_to_sharpen_seeds: seeds,
-        final_p_star_seeds: curves.iter().map(|c| c.last().map_or(f64::NAN, |p| p.p_star)).collect(),
+        final_p_star_seeds: curves
+            .iter()
+            .map(|c| c.last().map_or(f64::NAN, |p| p.p_star))
+            .collect(),
         bon_p_star,
     }
 }
@@ -201,7 +233,10 @@ pub fn run_sweep(p: &SweepParams, progress: super::bon::Progress) -> Result<Swee
     let mut budgets = p.budgets.clone();
     budgets.sort_unstable();
     budgets.dedup();
-    let p = &SweepParams { budgets, ..p.clone() };
+    let p = &SweepParams {
+        budgets,
+        ..p.clone()
+    };
     // One C for the sweep: the smallest whole number with pi*_beta in the class at every d.
     let mut c = 1.0f64;
     for &d in &p.ds {
@@ -219,7 +254,8 @@ pub fn run_sweep(p: &SweepParams, progress: super::bon::Progress) -> Result<Swee
         let beta = beta_thm_j3(&class, p.delta);
         let alpha = alpha_thm_j3(&class, beta, p.delta, rounds);
         // curves[method][seed]
-        let mut curves: Vec<Vec<Vec<CurvePoint>>> = vec![Vec::new(); p.sft_n.len() + 1 + p.alpha_scales.len()];
+        let mut curves: Vec<Vec<Vec<CurvePoint>>> =
+            vec![Vec::new(); p.sft_n.len() + 1 + p.alpha_scales.len()];
         for s in 0..p.seeds {
             let q = p.at(d, beta, b, p.seed + s as u64);
             let mut run = 0u64;
@@ -230,7 +266,14 @@ pub fn run_sweep(p: &SweepParams, progress: super::bon::Progress) -> Result<Swee
             curves[p.sft_n.len()].push(offline(&class, &q, run)?);
             run += 1;
             for (k, &scale) in p.alpha_scales.iter().enumerate() {
-                curves[p.sft_n.len() + 1 + k].push(online(&class, &q, alpha * scale, false, Returned::Last, run)?);
+                curves[p.sft_n.len() + 1 + k].push(online(
+                    &class,
+                    &q,
+                    alpha * scale,
+                    false,
+                    Returned::Last,
+                    run,
+                )?);
                 run += 1;
             }
             if !progress(i * p.seeds + s + 1, total) {
@@ -239,11 +282,38 @@ pub fn run_sweep(p: &SweepParams, progress: super::bon::Progress) -> Result<Swee
         }
         let base = class.theta_base();
         let p_star_base = class.p_star(&base);
-        let mut methods: Vec<SweepMethod> =
-            p.sft_n.iter().zip(&curves).map(|(&n, cs)| method("sft", Some(n), None, cs, p.delta, Some(1.0 - (1.0 - p_star_base).powi(n as i32)))).collect();
-        methods.push(method("rlhf_offline", None, None, &curves[p.sft_n.len()], p.delta, None));
+        let mut methods: Vec<SweepMethod> = p
+            .sft_n
+            .iter()
+            .zip(&curves)
+            .map(|(&n, cs)| {
+                method(
+                    "sft",
+                    Some(n),
+                    None,
+                    cs,
+                    p.delta,
+                    Some(1.0 - (1.0 - p_star_base).powi(n as i32)),
+                )
+            })
+            .collect();
+        methods.push(method(
+            "rlhf_offline",
+            None,
+            None,
+            &curves[p.sft_n.len()],
+            p.delta,
+            None,
+        ));
         for (k, &scale) in p.alpha_scales.iter().enumerate() {
-            methods.push(method("rlhf_online", None, Some((alpha * scale, scale)), &curves[p.sft_n.len() + 1 + k], p.delta, None));
+            methods.push(method(
+                "rlhf_online",
+                None,
+                Some((alpha * scale, scale)),
+                &curves[p.sft_n.len() + 1 + k],
+                p.delta,
+                None,
+            ));
         }
         let cf = class.closed_form(beta);
         sweep.push(SweepRow {
@@ -261,5 +331,12 @@ pub fn run_sweep(p: &SweepParams, progress: super::bon::Progress) -> Result<Swee
             methods,
         });
     }
-    Ok(SweepReport { structure: p.structure, delta: p.delta, c, budgets: p.budgets.clone(), exact: true, sweep })
+    Ok(SweepReport {
+        structure: p.structure,
+        delta: p.delta,
+        c,
+        budgets: p.budgets.clone(),
+        exact: true,
+        sweep,
+    })
 }
